@@ -1,0 +1,46 @@
+"""Who may use self-service: allowed OUs and groups, deny lists, privileged accounts."""
+
+from __future__ import annotations
+
+from kiosk.backend.model import Account, Eligibility
+from kiosk.config import EligibilitySettings
+
+
+def _dn_key(dn: str) -> str:
+    return ",".join(part.strip() for part in dn.lower().split(","))
+
+
+def _under(dn: str, container: str) -> bool:
+    return _dn_key(dn).endswith("," + _dn_key(container))
+
+
+def _first_rdn_value(dn: str) -> str:
+    first = dn.split(",", 1)[0]
+    return first.partition("=")[2].strip().lower()
+
+
+def is_privileged(account: Account, rules: EligibilitySettings) -> bool:
+    names = {name.lower() for name in rules.privileged_groups}
+    return account.admin_count or any(_first_rdn_value(g) in names for g in account.groups)
+
+
+def check_eligibility(account: Account, rules: EligibilitySettings) -> Eligibility:
+    """The first reason an account is refused, or ok. Reasons are for the log only:
+    the person sees the same flow as everyone else."""
+    groups = {_dn_key(g) for g in account.groups}
+    if not account.enabled:
+        return Eligibility.refused("account is disabled")
+    if account.expired:
+        return Eligibility.refused("account has expired")
+    if account.sam.lower() in {u.lower() for u in rules.denied_users}:
+        return Eligibility.refused("user is on the deny list")
+    denied = [g for g in rules.denied_groups if _dn_key(g) in groups]
+    if denied:
+        return Eligibility.refused(f"member of denied group {denied[0]}")
+    if not rules.allow_privileged and is_privileged(account, rules):
+        return Eligibility.refused("privileged account (adminCount or an administrative group)")
+    if rules.allowed_ous and not any(_under(account.dn, ou) for ou in rules.allowed_ous):
+        return Eligibility.refused("outside the allowed OUs")
+    if rules.allowed_groups and not any(_dn_key(g) in groups for g in rules.allowed_groups):
+        return Eligibility.refused("not a member of an allowed group")
+    return Eligibility.ok()

@@ -1,0 +1,142 @@
+"""Typed errors, raised where they start and turned into words in one place.
+
+Every error has a stable ``code``; ``kiosk.messages`` maps codes to the plain
+words a person sees. ``detail`` is for the audit and application log only: it
+may hold the directory's own message, never a password or an answer.
+"""
+
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    code = "error"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+
+
+# --- directory -------------------------------------------------------------
+
+
+class DirectoryError(KioskError):
+    code = "directory_error"
+
+
+class DirectoryUnavailable(DirectoryError):
+    """No domain controller answered (down, unreachable, timed out)."""
+
+    code = "directory_unavailable"
+
+
+class DirectoryTLSError(DirectoryUnavailable):
+    """The TLS handshake or the certificate check failed."""
+
+    code = "directory_tls"
+
+
+class InsecureConnection(DirectoryError):
+    """Refused to send a password over a connection that is not encrypted."""
+
+    code = "insecure_connection"
+
+
+class ServiceAccountError(DirectoryError):
+    """The kiosk's own service account could not bind (wrong or expired password)."""
+
+    code = "service_account"
+
+
+class InsufficientRights(DirectoryError):
+    """The service account lacks the right for this operation (LDAP 50)."""
+
+    code = "insufficient_rights"
+
+
+class InvalidCredentials(DirectoryError):
+    """Wrong password, or unknown user (AD data 52e): the two look the same."""
+
+    code = "invalid_credentials"
+
+
+class AccountLocked(DirectoryError):
+    code = "account_locked"  # data 775
+
+
+class AccountDisabled(DirectoryError):
+    code = "account_disabled"  # data 533
+
+
+class AccountExpired(DirectoryError):
+    code = "account_expired"  # data 701
+
+
+class PasswordExpired(DirectoryError):
+    code = "password_expired"  # data 532
+
+
+class PasswordMustChange(DirectoryError):
+    code = "password_must_change"  # data 773
+
+
+class AccountNotFound(DirectoryError):
+    code = "account_not_found"
+
+
+class PasswordRejected(DirectoryError):
+    """The directory refused a new password (0000052D and friends).
+
+    ``reason`` is one of: too_short, not_complex, in_history, too_young,
+    wrong_old_password, unknown.
+    """
+
+    code = "password_rejected"
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+
+
+# --- store, throttle, answers ---------------------------------------------------
+
+
+class StoreError(KioskError):
+    """The enrollment store could not be read or written (locked, full, read-only)."""
+
+    code = "store_unavailable"
+
+
+class Throttled(KioskError):
+    """Too many failed attempts; try again after ``retry_after`` seconds."""
+
+    code = "throttled"
+
+    def __init__(self, retry_after: float, detail: str = "") -> None:
+        super().__init__(detail or f"retry after {retry_after:.0f}s")
+        self.retry_after = retry_after
+
+
+class AnswerRejected(KioskError):
+    """An answer breaks an enrollment rule; ``reason`` says which, in plain words."""
+
+    code = "answer_rejected"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class VerificationFailed(KioskError):
+    """The answers did not match (or there was nothing to match against)."""
+
+    code = "verification_failed"
+
+
+class NotAllowed(KioskError):
+    """The step is not allowed for this visit (not verified, feature off, ineligible)."""
+
+    code = "not_allowed"
+
+
+class ConfigError(KioskError):
+    code = "config"

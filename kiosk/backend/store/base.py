@@ -1,0 +1,54 @@
+"""The enrollment store protocol: enrolled answers and failure counters.
+
+One store holds both, because throttling must be exactly as shared as the
+enrollments are: every kiosk process on a host (SQLite) or every host
+(PostgreSQL) sees the same counters. Every method may raise ``StoreError``;
+callers fail closed on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol
+
+from kiosk.backend.model import Enrollment
+
+
+class EnrollmentStore(Protocol):
+    def get(self, account_guid: str) -> Enrollment | None: ...
+
+    def put(self, enrollment: Enrollment) -> None:
+        """Store a complete enrollment, replacing any earlier one atomically."""
+
+    def delete(self, account_guid: str) -> bool:
+        """Remove an enrollment (revoke). True if there was one."""
+
+    def mark_used(self, account_guid: str, when: datetime) -> None: ...
+
+    def replace_hash(self, account_guid: str, question_id: str, answer_hash: str) -> None:
+        """Swap one answer's hash (re-hash after the argon2 parameters changed)."""
+
+    def enrollments(self) -> Iterator[Enrollment]: ...
+
+    def count(self) -> int: ...
+
+    # --- failure counters, for kiosk.backend.throttle --------------------------
+
+    def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
+        """Atomically record one failure for ``key`` and forget those older than
+        the window. Returns (id of this failure, failures now in the window)."""
+
+    def remove_failure(self, key: str, failure_id: int) -> None:
+        """Take back one recorded failure (the attempt turned out to succeed)."""
+
+    def failures(self, key: str, now: float, window_seconds: float) -> tuple[int, float | None]:
+        """(failures in the window, time of the newest one or None)."""
+
+    def clear_failures(self, key: str) -> None: ...
+
+    def site_secret(self, name: str) -> bytes:
+        """A random 32-byte secret made on first use and kept for good (e.g. the
+        key that picks decoy questions, so they can't be predicted offline)."""
+
+    def close(self) -> None: ...
