@@ -86,8 +86,8 @@ class AccountNotFound(DirectoryError):
 class PasswordRejected(DirectoryError):
     """The directory refused a new password (0000052D and friends).
 
-    ``reason`` is one of: too_short, not_complex, in_history, too_young,
-    wrong_old_password, unknown.
+    ``reason`` is one of: too_short, not_complex, contains_name, in_history,
+    too_young, wrong_old_password, unknown.
     """
 
     code = "password_rejected"

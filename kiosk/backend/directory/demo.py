@@ -1,0 +1,227 @@
+"""A pretend directory for ``kiosk demo``: in memory, AD-like, clearly not real.
+
+It behaves like the Active Directory service where a person can see it:
+lockout after repeated bad passwords, the domain password policy with history,
+privileged accounts. It exists so the kiosk can be tried with no domain, no
+root and no network. Passwords are kept only as salted digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from kiosk.backend.errors import (
+    AccountDisabled,
+    AccountLocked,
+    AccountNotFound,
+    InvalidCredentials,
+    PasswordRejected,
+)
+from kiosk.backend.model import Account, Identity, PasswordPolicy
+from kiosk.backend.policy import PasswordRules, evaluate
+
+if TYPE_CHECKING:
+    from kiosk.backend.service import SelfService
+    from kiosk.config import DirectorySettings
+
+DEMO_NETBIOS = "DEMO"
+DEMO_DNS = "demo.example"
+DEMO_BASE_DN = "DC=demo,DC=example"
+DEMO_POLICY = PasswordPolicy(
+    min_length=8,
+    complexity=True,
+    history_length=5,
+    lockout_threshold=5,
+    lockout_duration_seconds=300,
+)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    sam: str
+    given: str
+    surname: str
+    password: str
+    locked: bool = False
+    enabled: bool = True
+    groups: tuple[str, ...] = ()
+    #: question id -> answer, enrolled when the demo starts
+    answers: dict[str, str] = field(default_factory=dict)
+
+
+DEMO_USERS = (
+    DemoUser("alice", "Alice", "Anders", "Demo!Alice1",
+             answers={"birth-city": "Paris", "first-pet": "Rex", "first-school": "Hillside"}),
+    DemoUser("carol", "Carol", "Clark", "Demo!Carol3", locked=True,
+             answers={"birth-city": "Lyon", "first-pet": "Misty", "childhood-street": "Oak Lane"}),
+    DemoUser("bob", "Bob", "Brown", "Demo!Bob22"),
+    DemoUser("dana", "Dana", "Admin", "Demo!Dana44",
+             groups=(f"CN=Domain Admins,CN=Users,{DEMO_BASE_DN}",)),
+)
+
+DEMO_HINT = (
+    "DEMO - not a real domain. Try: alice (answers Paris / Rex / Hillside), "
+    "carol (locked; Lyon / Misty / Oak Lane), bob (password Demo!Bob22: set up questions), "
+    "dana (an admin: always refused)."
+)
+
+
+@dataclass
+class _Entry:
+    account: Account
+    digests: list[bytes]  # newest first: the current password, then history
+    salt: bytes
+    failures: int = 0
+    locked_at: float | None = None
+
+
+class DemoDirectory:
+    label = "DEMO directory - not a real domain"
+    is_demo = True
+    demo_hint = DEMO_HINT
+
+    def __init__(self, users: tuple[DemoUser, ...] = DEMO_USERS, *, clock=time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self.users = users
+        for user in users:
+            salt = secrets.token_bytes(16)
+            account = Account(
+                guid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"kiosk-demo:{user.sam}")),
+                dn=f"CN={user.given} {user.surname},OU=People,{DEMO_BASE_DN}",
+                sam=user.sam,
+                domain=DEMO_NETBIOS,
+                upn=f"{user.sam}@{DEMO_DNS}",
+                display_name=f"{user.given} {user.surname}",
+                given_name=user.given,
+                surname=user.surname,
+                enabled=user.enabled,
+                groups=frozenset(g.lower() for g in user.groups),
+                admin_count=bool(user.groups),
+                password_last_set=datetime.now(UTC),
+            )
+            self._entries[account.guid] = _Entry(account, [self._digest(salt, user.password)], salt)
+
+    @classmethod
+    def seeded(cls, settings: DirectorySettings | None = None) -> DemoDirectory:
+        return cls()
+
+    @staticmethod
+    def _digest(salt: bytes, password: str) -> bytes:
+        return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 1000)
+
+    # --- reading ----------------------------------------------------------------
+
+    def find_account(self, identity: Identity) -> Account | None:
+        with self._lock:
+            for entry in self._entries.values():
+                account = entry.account
+                if identity.upn is not None:
+                    if (account.upn or "").casefold() == identity.upn.casefold():
+                        return self._current(entry)
+                elif identity.domain == DEMO_NETBIOS and account.sam.casefold() == (identity.sam or "").casefold():
+                    return self._current(entry)
+        return None
+
+    def refresh(self, account: Account) -> Account:
+        with self._lock:
+            entry = self._entries.get(account.guid)
+            if entry is None:
+                raise AccountNotFound(account.guid)
+            return self._current(entry)
+
+    def _locked(self, entry: _Entry) -> bool:
+        if entry.locked_at is None:
+            return False
+        if self._clock() - entry.locked_at >= DEMO_POLICY.lockout_duration_seconds:
+            entry.locked_at, entry.failures = None, 0
+            return False
+        return True
+
+    def _current(self, entry: _Entry) -> Account:
+        locked = self._locked(entry)
+        return replace(entry.account, locked=locked, bad_password_count=entry.failures)
+
+    def password_policy(self, account: Account) -> PasswordPolicy:
+        return DEMO_POLICY
+
+    # --- acting -------------------------------------------------------------------
+
+    def verify_password(self, account: Account, password: str) -> None:
+        with self._lock:
+            entry = self._entries.get(account.guid)
+            if entry is None:
+                raise InvalidCredentials("52e")
+            if self._locked(entry):
+                raise AccountLocked("775")
+            if not password or not secrets.compare_digest(
+                entry.digests[0], self._digest(entry.salt, password)
+            ):
+                entry.failures += 1
+                if entry.failures >= DEMO_POLICY.lockout_threshold:
+                    entry.locked_at = self._clock()
+                raise InvalidCredentials("52e")
+            if not entry.account.enabled:
+                raise AccountDisabled("533")
+            entry.failures = 0
+
+    def lock_out(self, sam: str) -> None:
+        """What enough bad passwords would do (the demo's locked person)."""
+        with self._lock:
+            for entry in self._entries.values():
+                if entry.account.sam == sam:
+                    entry.failures, entry.locked_at = DEMO_POLICY.lockout_threshold, self._clock()
+
+    def unlock(self, account: Account) -> None:
+        with self._lock:
+            entry = self._entries[account.guid]
+            entry.locked_at, entry.failures = None, 0
+
+    def reset_password(self, account: Account, new_password: str, *, must_change: bool = False) -> None:
+        with self._lock:
+            self._set_password(self._entries[account.guid], new_password)
+
+    def change_password(self, account: Account, old_password: str, new_password: str) -> None:
+        with self._lock:
+            entry = self._entries[account.guid]
+            if self._locked(entry):
+                raise AccountLocked("775")
+            if not secrets.compare_digest(entry.digests[0], self._digest(entry.salt, old_password)):
+                entry.failures += 1
+                raise PasswordRejected("wrong_old_password")
+            self._set_password(entry, new_password)
+
+    def _set_password(self, entry: _Entry, new_password: str) -> None:
+        rules = PasswordRules(DEMO_POLICY, entry.account.name_parts())
+        failed = [c.key for c in evaluate(rules, new_password) if not c.ok and c.key != "name"]
+        if failed:
+            raise PasswordRejected({"length": "too_short", "complexity": "not_complex"}[failed[0]])
+        digest = self._digest(entry.salt, new_password)
+        if any(secrets.compare_digest(digest, old) for old in entry.digests[: DEMO_POLICY.history_length]):
+            raise PasswordRejected("in_history")
+        entry.digests = [digest, *entry.digests][: DEMO_POLICY.history_length]
+        entry.account = replace(entry.account, password_last_set=datetime.now(UTC))
+
+    def close(self) -> None:
+        pass
+
+
+def seed_demo(service: SelfService, directory: DemoDirectory) -> None:
+    """Enroll the demo's people through the real enrollment path, then lock
+    those meant to be locked (a locked account can't prove its password)."""
+    for user in directory.users:
+        if user.answers:
+            visit = service.begin(f"{DEMO_NETBIOS}\\{user.sam}", "demo-setup")
+            service.prove_password(visit, user.password)
+            service.enroll(visit, list(user.answers.items()))
+            service.end(visit)
+        if user.locked:
+            directory.lock_out(user.sam)

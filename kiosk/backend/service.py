@@ -1,0 +1,410 @@
+"""SelfService: every rule of one visit to the kiosk, in one place.
+
+A screen collects input and shows a result; this class decides. It is plain,
+synchronous Python: the app calls it from thread workers, the tests call it
+directly. The order of things here is the security design:
+
+* Unknown, unenrolled and ineligible people walk the same path as enrolled
+  ones: decoy questions (stable per name, unpredictable without the site
+  secret), the same number of argon2 computations, the same final message.
+* A failure is counted before the answers are checked (throttle first), and
+  taken back only when the answers turn out right.
+* Passwords and answers are arguments of one call; nothing here keeps them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from kiosk.backend.eligibility import check_eligibility
+from kiosk.backend.errors import (
+    AccountDisabled,
+    AccountExpired,
+    AccountLocked,
+    DirectoryError,
+    InvalidCredentials,
+    NotAllowed,
+    PasswordExpired,
+    PasswordMustChange,
+    PasswordRejected,
+    Throttled,
+    VerificationFailed,
+)
+from kiosk.backend.identity import parse_identity
+from kiosk.backend.model import Account, Eligibility, Enrollment, Question, StoredAnswer
+from kiosk.backend.policy import PasswordRules, evaluate
+from kiosk.backend.questions import Questionnaire, check_answer
+
+if TYPE_CHECKING:
+    from kiosk.backend.answers import AnswerHasher
+    from kiosk.backend.audit import AuditLog
+    from kiosk.backend.directory.base import Directory
+    from kiosk.backend.store.base import EnrollmentStore
+    from kiosk.backend.throttle import Throttle
+    from kiosk.config import Settings
+
+DECOY_SECRET = "decoy-questions"
+# Samba does not enforce AD's "no account name in the password" rule; we do.
+_REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
+
+
+def _new_reference() -> str:
+    return "K-" + secrets.token_hex(3).upper()
+
+
+@dataclass(eq=False)
+class Visit:
+    """One person's pass through the kiosk. Opaque to the screens: they hand it
+    back to SelfService. It holds no secret; its fields say what was proven."""
+
+    typed_name: str
+    terminal: str
+    reference: str = field(default_factory=_new_reference)
+    started_at: float = field(default_factory=time.monotonic)
+    account: Account | None = field(default=None, repr=False)
+    eligibility: Eligibility = field(default_factory=lambda: Eligibility.refused("unknown user"))
+    password_proven: bool = False
+    verified: bool = False
+    questions: tuple[Question, ...] | None = field(default=None, repr=False)
+    enrollment: Enrollment | None = field(default=None, repr=False)
+
+    @property
+    def throttle_key(self) -> str:
+        if self.account is not None:
+            return f"account:{self.account.guid}"
+        return f"name:{_name_key(self.typed_name)}"
+
+    @property
+    def audit_name(self) -> str:
+        # People type passwords into the user-name field: never log unknown
+        # names in clear, only a digest that still correlates repeated tries.
+        if self.account is not None:
+            return self.account.qualified_name
+        digest = hashlib.sha256(self.typed_name.strip().casefold().encode()).hexdigest()[:12]
+        return f"unknown:{digest}"
+
+
+def _name_key(typed: str) -> str:
+    """The same key for 'zed', 'DOMAIN\\zed' and 'zed@domain' (decoys, throttle)."""
+    text = typed.strip().casefold()
+    text = text.rpartition("\\")[2]
+    return text.partition("@")[0] if "@" in text else text
+
+
+def terminal_name(configured: str = "", environ: dict[str, str] | None = None) -> str:
+    """Which terminal this is, for per-terminal throttling and the audit log."""
+    if configured:
+        return configured
+    environ = dict(os.environ) if environ is None else environ
+    if environ.get("SSH_CLIENT"):
+        return "ssh:" + environ["SSH_CLIENT"].split()[0]
+    try:
+        return os.ttyname(0)
+    except OSError:
+        return "console"
+
+
+class SelfService:
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Directory,
+        store: EnrollmentStore,
+        hasher: AnswerHasher,
+        throttle: Throttle,
+        audit: AuditLog,
+        *,
+        clock=lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._directory = directory
+        self._store = store
+        self._hasher = hasher
+        self._throttle = throttle
+        self._audit = audit
+        self._clock = clock
+        self.features = settings.features
+        self.questionnaire = Questionnaire.from_settings(settings.questions)
+        self._domains = tuple((d.netbios, d.dns) for d in settings.directory.domains)
+        self.default_domain = settings.directory.effective_default_domain
+
+    # --- what the screens show -------------------------------------------------
+
+    @property
+    def directory_label(self) -> str:
+        return self._directory.label
+
+    @property
+    def is_demo(self) -> bool:
+        return self._directory.is_demo
+
+    @property
+    def demo_hint(self) -> str | None:
+        return getattr(self._directory, "demo_hint", None)
+
+    # --- a visit -----------------------------------------------------------------
+
+    def begin(self, typed_name: str, terminal: str) -> Visit:
+        """Look the person up. Never says whether they exist."""
+        visit = Visit(typed_name=typed_name[:256], terminal=terminal)
+        identity = parse_identity(typed_name, self._domains, self.default_domain)
+        if identity is not None:
+            visit.account = self._directory.find_account(identity)
+        if visit.account is not None:
+            visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
+        return visit
+
+    def end(self, visit: Visit) -> None:
+        visit.account = None
+        visit.questions = None
+        visit.enrollment = None
+        visit.verified = visit.password_proven = False
+
+    # --- enrollment ------------------------------------------------------------------
+
+    def prove_password(self, visit: Visit, password: str) -> None:
+        """Enrollment starts with the current password. Wrong password, unknown
+        user and locked account give the same InvalidCredentials."""
+        self._require(self.features.enroll, "enrollment is switched off")
+        attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
+        account = visit.account
+        try:
+            if account is None:
+                raise InvalidCredentials("unknown user")
+            self._directory.verify_password(account, password)
+        except (PasswordExpired, PasswordMustChange):
+            pass  # the password was right; AD only wants it changed soon
+        except AccountDisabled:
+            self._throttle.succeeded(attempt)
+            self._record("enroll", "refused", visit, reason="account is disabled")
+            raise NotAllowed("account is disabled") from None
+        except (InvalidCredentials, AccountLocked, AccountExpired) as exc:
+            self._record("enroll", "failure", visit, reason=f"password not accepted ({exc.code})")
+            self._throttle.failed(attempt)
+            raise InvalidCredentials(exc.code) from None
+        self._throttle.succeeded(attempt)
+        if not visit.eligibility.allowed:
+            self._record("enroll", "refused", visit, reason=visit.eligibility.reason)
+            raise NotAllowed(visit.eligibility.reason)
+        visit.password_proven = True
+
+    def check_answer(
+        self, visit: Visit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()
+    ) -> None:
+        """One answer against the enrollment rules (AnswerRejected says why)."""
+        question = self.questionnaire.questions[question_id]
+        names = visit.account.name_parts() if visit.account else ()
+        typed = _name_key(visit.typed_name)
+        check_answer(
+            question,
+            answer,
+            earlier_answers=earlier_answers,
+            account_names=tuple(dict.fromkeys((*names, typed))),
+        )
+
+    def enroll(self, visit: Visit, answers: Sequence[tuple[str, str]]) -> None:
+        """Store a complete set of answers; the old set stays until this succeeds."""
+        self._require(self.features.enroll, "enrollment is switched off")
+        self._require(visit.password_proven and visit.account is not None, "password not proven")
+        account = visit.account
+        assert account is not None
+        self.questionnaire.validate_selection([question_id for question_id, _ in answers])
+        earlier: list[str] = []
+        for question_id, answer in answers:
+            self.check_answer(visit, question_id, answer, earlier)
+            earlier.append(answer)
+        stored = tuple(
+            StoredAnswer(question_id, self.questionnaire.questions[question_id].text,
+                         self._hasher.hash(self.questionnaire.questions[question_id], answer))
+            for question_id, answer in answers
+        )
+        self._store.put(
+            Enrollment(
+                account_guid=account.guid,
+                account_name=account.qualified_name,
+                answers=stored,
+                enrolled_at=self._clock(),
+            )
+        )
+        self._record("enroll", "success", visit, questions=",".join(q for q, _ in answers))
+        visit.password_proven = False  # one enrollment per proof
+
+    # --- challenge and verification ------------------------------------------------------
+
+    def challenge(self, visit: Visit) -> tuple[Question, ...]:
+        """The questions to ask: the person's own, or decoys of the same shape."""
+        questions: tuple[Question, ...] | None = None
+        account = visit.account
+        if account is not None and visit.eligibility.allowed:
+            visit.enrollment = self._store.get(account.guid)
+            if visit.enrollment is not None:
+                questions = self.questionnaire.challenge_for(visit.enrollment)
+        if questions is None:
+            visit.enrollment = None
+            key = account.guid if account is not None else _name_key(visit.typed_name)
+            questions = self.questionnaire.decoys(self._store.site_secret(DECOY_SECRET), key)
+        visit.questions = questions
+        return questions
+
+    def verify(self, visit: Visit, answers: Sequence[str]) -> None:
+        """All answers at once; VerificationFailed says nothing about which."""
+        questions = visit.questions
+        if questions is None:
+            raise NotAllowed("no challenge was issued")
+        try:
+            attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
+        except Throttled as exc:
+            self._record("verify", "throttled", visit, reason=f"retry after {exc.retry_after:.0f}s")
+            raise
+        enrollment = visit.enrollment
+        hashes = {a.question_id: a.answer_hash for a in enrollment.answers} if enrollment else {}
+        padded = list(answers[: len(questions)]) + [""] * (len(questions) - len(answers))
+        matches = [
+            self._hasher.verify(question, hashes[question.id], answer)
+            if question.id in hashes
+            else self._hasher.decoy_verify(question, answer)
+            for question, answer in zip(questions, padded, strict=True)
+        ]
+        if enrollment is not None and len(answers) == len(questions) and all(matches):
+            self._throttle.succeeded(attempt)
+            visit.verified = True
+            self._record("verify", "success", visit)
+            self._after_success(enrollment, questions, padded)
+            return
+        self._record("verify", "failure", visit, reason=self._failure_reason(visit))
+        self._bump_directory_count(visit)
+        self._throttle.failed(attempt)
+        raise VerificationFailed()
+
+    def _failure_reason(self, visit: Visit) -> str:
+        if visit.account is None:
+            return "unknown user"
+        if not visit.eligibility.allowed:
+            return f"ineligible: {visit.eligibility.reason}"
+        if visit.enrollment is None:
+            return "not enrolled"
+        return "wrong answers"
+
+    def _after_success(self, enrollment: Enrollment, questions: Sequence[Question], answers: Sequence[str]) -> None:
+        # Bookkeeping must not turn a verified person away: failures here are logged.
+        try:
+            self._store.mark_used(enrollment.account_guid, self._clock())
+            stored = {a.question_id: a.answer_hash for a in enrollment.answers}
+            for question, answer in zip(questions, answers, strict=True):
+                if self._hasher.needs_rehash(stored[question.id]):
+                    self._store.replace_hash(
+                        enrollment.account_guid, question.id, self._hasher.hash(question, answer)
+                    )
+        except Exception as exc:  # noqa: BLE001 - any store failure is only bookkeeping here
+            self._audit.record(
+                "store", outcome="error", account=enrollment.account_name,
+                reason=f"after verification: {type(exc).__name__}: {exc}",
+            )
+
+    def _bump_directory_count(self, visit: Visit) -> None:
+        """Optionally count a failed answer in AD's badPwdCount (lockout parity)."""
+        if not self._settings.throttle.bump_ad_bad_password_count or visit.account is None:
+            return
+        try:
+            self._directory.verify_password(visit.account, "x" + secrets.token_urlsafe(24))
+        except DirectoryError:
+            pass  # the failed bind is the point
+
+    # --- actions after verification ---------------------------------------------------------
+
+    def unlock(self, visit: Visit) -> str:
+        self._require(self.features.unlock, "unlock is switched off")
+        account = self._verified_account(visit)
+        try:
+            self._directory.unlock(account)
+        except DirectoryError as exc:
+            self._record("unlock", "error", visit, reason=f"{exc.code}: {exc.detail}")
+            raise
+        self._record("unlock", "success", visit, was_locked=account.locked)
+        visit.verified = False  # one action per verification
+        return account.qualified_name
+
+    def password_rules(self, visit: Visit) -> PasswordRules:
+        account = self._verified_account(visit, refresh=False)
+        policy = self._directory.password_policy(account)
+        return PasswordRules(policy=policy, name_parts=account.name_parts())
+
+    def reset_password(self, visit: Visit, new_password: str) -> str:
+        """Set a new password (and clear a lockout). The directory judges;
+        our own checklist only stops what the directory would let through."""
+        self._require(self.features.reset, "reset is switched off")
+        account = self._verified_account(visit)
+        rules = PasswordRules(self._directory.password_policy(account), account.name_parts())
+        failed = [check.key for check in evaluate(rules, new_password) if not check.ok]
+        if failed:
+            raise PasswordRejected(_REJECTION_BY_CHECK[failed[0]])
+        try:
+            self._directory.reset_password(account, new_password)
+            if account.locked:
+                self._directory.unlock(account)
+        except PasswordRejected as exc:
+            self._record("reset", "refused", visit, reason=exc.reason)
+            raise
+        except DirectoryError as exc:
+            self._record("reset", "error", visit, reason=f"{exc.code}: {exc.detail}")
+            raise
+        self._record("reset", "success", visit, was_locked=account.locked)
+        visit.verified = False
+        return account.qualified_name
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _verified_account(self, visit: Visit, *, refresh: bool = True) -> Account:
+        if not visit.verified or visit.account is None:
+            raise NotAllowed("not verified")
+        if refresh:
+            visit.account = self._directory.refresh(visit.account)
+        return visit.account
+
+    @staticmethod
+    def _require(condition: bool, reason: str) -> None:
+        if not condition:
+            raise NotAllowed(reason)
+
+    def _record(self, event: str, outcome: str, visit: Visit, *, reason: str = "", **fields) -> None:
+        self._audit.record(
+            event,
+            outcome=outcome,
+            account=visit.audit_name,
+            terminal=visit.terminal,
+            reason=reason,
+            reference=visit.reference,
+            **fields,
+        )
+
+    def close(self) -> None:
+        self._directory.close()
+        self._store.close()
+
+
+def build_service(settings: Settings) -> SelfService:
+    """Wire the configured directory, store, hasher, throttle and audit log.
+    Heavy imports (ldap3, argon2, sqlite) happen here, after the first frame."""
+    from kiosk.backend.answers import AnswerHasher
+    from kiosk.backend.audit import AuditLog
+    from kiosk.backend.directory import open_directory
+    from kiosk.backend.store import open_store
+    from kiosk.backend.throttle import Throttle
+
+    directory = open_directory(settings.directory)
+    store = open_store(settings.store.url)
+    return SelfService(
+        settings,
+        directory,
+        store,
+        AnswerHasher(settings.answers),
+        Throttle(store, settings.throttle),
+        AuditLog(settings.audit),
+    )
