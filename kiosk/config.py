@@ -271,6 +271,8 @@ class KioskSettings(_Section):
     #: Locked down: no quit key, no palette, signals ignored. Off only for development.
     lockdown: bool = True
     activation_limit_seconds: int = Field(1200, ge=60)
+    #: Application log: tracebacks and the details behind an error's reference id.
+    log_file: Path | None = Path("/var/log/kiosk/kiosk.log")
     #: Overrides of built-in texts, by message key (see kiosk/messages.py).
     texts: dict[str, str] = Field(default_factory=dict)
 

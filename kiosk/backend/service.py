@@ -389,16 +389,17 @@ class SelfService:
         self._store.close()
 
 
-def build_service(settings: Settings) -> SelfService:
-    """Wire the configured directory, store, hasher, throttle and audit log.
-    Heavy imports (ldap3, argon2, sqlite) happen here, after the first frame."""
+def build_service(settings: Settings, *, directory: Directory | None = None) -> SelfService:
+    """Wire the configured directory (or the one given), store, hasher, throttle
+    and audit log. Heavy imports (ldap3, argon2, sqlite) happen here, after the
+    first frame."""
     from kiosk.backend.answers import AnswerHasher
     from kiosk.backend.audit import AuditLog
     from kiosk.backend.directory import open_directory
     from kiosk.backend.store import open_store
     from kiosk.backend.throttle import Throttle
 
-    directory = open_directory(settings.directory)
+    directory = directory if directory is not None else open_directory(settings.directory)
     store = open_store(settings.store.url)
     return SelfService(
         settings,

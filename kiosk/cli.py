@@ -1,0 +1,184 @@
+"""The ``kiosk`` command.
+
+``kiosk`` runs the locked-down kiosk; ``kiosk demo`` the same app on a pretend
+directory; ``kiosk check`` probes configuration and domain controllers.
+Imports stay inside the commands: a thin client should see the first screen
+fast, and ``kiosk check`` should not pay for Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.backend.service import SelfService
+    from kiosk.config import Settings
+
+log = logging.getLogger("kiosk")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    from kiosk.backend.errors import ConfigError
+
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="Self-service password reset for Active Directory, in a terminal."
+    )
+    parser.add_argument("--config", metavar="PATH", help="configuration file (default: $KIOSK_CONFIG or /etc/kiosk/kiosk.toml)")
+    parser.set_defaults(handler=_cmd_kiosk)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the kiosk (the default)")
+    run.set_defaults(handler=_cmd_kiosk)
+
+    demo = commands.add_parser("demo", help="try the kiosk on a pretend directory (no domain, no root)")
+    demo.add_argument("--lab", action="store_true", help="use the Samba AD lab (root; starts it) instead")
+    demo.add_argument("--locked", action="store_true", help="lock the demo down like a real kiosk (no quit key)")
+    demo.set_defaults(handler=_cmd_demo)
+
+    check = commands.add_parser("check", help="check the configuration and every domain controller")
+    check.add_argument("--test-account", metavar="NAME", help="also check the rights to unlock/reset this account")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(handler=_cmd_check)
+    return parser
+
+
+# --- kiosk -----------------------------------------------------------------------------
+
+
+def _cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk.config import load_settings
+
+    settings = load_settings(args.config)
+    return run_app(settings)
+
+
+def run_app(settings: Settings, service_factory: Callable[[], SelfService] | None = None) -> int:
+    """Run the Textual app on this terminal; returns the exit code."""
+    if settings.kiosk.lockdown:
+        # Before Textual loads: until its driver switches the tty to raw mode,
+        # Ctrl+C / Ctrl+\ / Ctrl+Z would still send signals.
+        for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):
+            signal.signal(number, signal.SIG_IGN)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("kiosk: this program needs an interactive terminal (over SSH: ssh -t).", file=sys.stderr)
+        return EXIT_USAGE
+    _log_to_file(settings.kiosk.log_file)
+    from kiosk.app import KioskApp
+
+    app = KioskApp(settings, service_factory=service_factory)
+    app.run(mouse=settings.kiosk.mouse)
+    return app.return_code or 0
+
+
+def _log_to_file(path: Path | None) -> None:
+    """The application log (tracebacks, details behind an error reference).
+    Never the terminal: stderr output would land on the kiosk's screen."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    handler: logging.Handler = logging.NullHandler()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError:
+            if Path("/dev/log").exists():
+                from logging.handlers import SysLogHandler
+
+                handler = SysLogHandler(address="/dev/log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
+    """Settings for the pretend directory, with the store and logs in ``workdir``."""
+    from kiosk.backend.directory.demo import DEMO_BASE_DN, DEMO_DNS, DEMO_NETBIOS
+    from kiosk.config import settings_from
+
+    return settings_from(
+        {
+            "directory": {
+                "kind": "demo",
+                "domains": [{"netbios": DEMO_NETBIOS, "dns": DEMO_DNS, "base_dn": DEMO_BASE_DN}],
+                "default_domain": DEMO_NETBIOS,
+            },
+            "store": {"url": f"sqlite://{workdir / 'kiosk.db'}"},
+            "audit": {"file": str(workdir / "audit.jsonl")},
+            "kiosk": {
+                "title": "Password self-service - DEMO",
+                "lockdown": locked,
+                "log_file": str(workdir / "kiosk.log"),
+                "terminal_id": "demo",
+            },
+        }
+    )
+
+
+def demo_service_factory(settings: Settings) -> Callable[[], SelfService]:
+    def build() -> SelfService:
+        from kiosk.backend.directory.demo import DemoDirectory, seed_demo
+        from kiosk.backend.service import build_service
+
+        directory = DemoDirectory()
+        service = build_service(settings, directory=directory)
+        seed_demo(service, directory)
+        return service
+
+    return build
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.lab:
+        from kiosk.lab import lab_settings
+
+        settings = lab_settings(locked=args.locked)
+        return run_app(settings)
+    with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as workdir:
+        settings = demo_settings(Path(workdir), locked=args.locked)
+        code = run_app(settings, demo_service_factory(settings))
+        print(f"kiosk demo: finished; the demo's audit log was {Path(workdir) / 'audit.jsonl'} (now removed).")
+        return code
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from kiosk.check import print_checks, run_checks
+    from kiosk.config import load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except Exception as exc:  # noqa: BLE001 - a config problem is the check's first finding
+        print(f"FAIL config: {exc}")
+        return EXIT_FAILURE
+    results = run_checks(settings, test_account=args.test_account)
+    return print_checks(results, as_json=args.json)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Configuration: one file configures everything, and every mistake is named."""
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.backend.errors import ConfigError
+from kiosk.config import load_settings, settings_from
+
+EXAMPLE = Path(__file__).parents[2] / "deploy" / "kiosk.toml.example"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = """
+[directory]
+urls = ["ldaps://dc1.example.com"]
+[[directory.domains]]
+netbios = "example"
+dns = "Example.COM"
+base_dn = "DC=example,DC=com"
+"""
+
+
+def test_the_shipped_example_config_is_valid():
+    settings = load_settings(EXAMPLE, environ={})
+    assert settings.directory.urls[0].startswith("ldaps://")
+    assert settings.questions.questionnaire[1].pick == 2
+
+
+def test_a_minimal_config_gets_safe_defaults(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), environ={})
+    assert settings.directory.domains[0].netbios == "EXAMPLE"
+    assert settings.directory.domains[0].dns == "example.com"
+    assert settings.directory.effective_default_domain == "EXAMPLE"
+    assert settings.eligibility.allow_privileged is False
+    assert "Domain Admins" in settings.eligibility.privileged_groups
+    assert settings.kiosk.lockdown is True
+
+
+def test_environment_overrides_the_file(tmp_path):
+    settings = load_settings(
+        write(tmp_path, MINIMAL),
+        environ={"KIOSK_KIOSK__IDLE_TIMEOUT_SECONDS": "45", "KIOSK_FEATURES__ACTIVATE": "true"},
+    )
+    assert settings.kiosk.idle_timeout_seconds == 45
+    assert settings.features.activate is True
+
+
+def test_the_config_file_is_found_through_kiosk_config(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    assert load_settings(None, environ={"KIOSK_CONFIG": str(path)}).directory.urls
+
+
+def test_a_misspelt_key_is_named(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, MINIMAL + "conect_timeout_seconds = 3\n"), environ={})
+    assert "directory.domains.0.conect_timeout_seconds: unknown key" in str(error.value)
+
+
+def test_a_bad_value_names_the_key_the_value_and_the_expectation(tmp_path):
+    text = MINIMAL + "[kiosk]\nidle_timeout_seconds = 2\n"
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text), environ={})
+    message = str(error.value)
+    assert "kiosk.idle_timeout_seconds = 2" in message
+    assert "greater than or equal to 5" in message
+
+
+def test_a_non_ldap_url_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="'http://dc1' is not an ldaps:// or ldap:// URL"):
+        load_settings(write(tmp_path, MINIMAL.replace("ldaps://dc1.example.com", "http://dc1")), environ={})
+
+
+def test_broken_toml_says_where(tmp_path):
+    with pytest.raises(ConfigError, match=r"not valid TOML.*line 2"):
+        load_settings(write(tmp_path, "[kiosk]\ntitle = = 2\n"), environ={})
+
+
+def test_a_missing_file_says_what_to_do(tmp_path):
+    with pytest.raises(ConfigError, match="kiosk demo"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_the_service_password_is_refused_in_the_file(tmp_path):
+    text = MINIMAL.replace("[directory]\n", '[directory]\nservice_password = "hunter2"\n')
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text), environ={})
+    assert "secrets" in str(error.value)
+    assert "hunter2" not in str(error.value)
+
+
+def test_the_service_password_comes_from_the_secrets_directory(tmp_path):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "kiosk_directory__service_password").write_text("s3cret!\n")
+    settings = load_settings(write(tmp_path, MINIMAL), environ={"KIOSK_SECRETS_DIR": str(secrets)})
+    assert settings.directory.service_password.get_secret_value() == "s3cret!"
+    assert "s3cret" not in repr(settings)
+
+
+def test_the_service_password_comes_from_the_environment(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), environ={"KIOSK_DIRECTORY__SERVICE_PASSWORD": "pw"})
+    assert settings.directory.service_password.get_secret_value() == "pw"
+
+
+def test_questionnaire_must_name_configured_questions():
+    with pytest.raises(ConfigError, match="unknown question id"):
+        settings_from({"directory": {"kind": "demo"}, "questions": {"questionnaire": [{"question": "nope"}]}})
+
+
+def test_a_group_cannot_pick_more_than_it_offers():
+    steps = [{"group": "G", "pick": 3, "choose_from": ["first-pet", "first-school"]}]
+    with pytest.raises(ConfigError, match="picks 3 but choose_from lists 2"):
+        settings_from({"directory": {"kind": "demo"}, "questions": {"questionnaire": steps}})
+
+
+def test_an_ad_directory_needs_urls_and_domains():
+    with pytest.raises(ConfigError, match="directory.urls is empty"):
+        settings_from({"directory": {"kind": "ad"}})
+
+
+def test_the_default_domain_must_be_described():
+    with pytest.raises(ConfigError, match="default_domain 'OTHER' is not one of"):
+        settings_from(
+            {
+                "directory": {
+                    "urls": ["ldaps://dc"],
+                    "default_domain": "other",
+                    "domains": [{"netbios": "EX", "dns": "ex.com", "base_dn": "DC=ex,DC=com"}],
+                }
+            }
+        )
