@@ -1,0 +1,259 @@
+"""The questionnaire: which questions a person answers, and which they are asked.
+
+A questionnaire is a list of steps. A *single* step is one question everybody
+answers; a *group* step lets the person pick ``pick`` questions of those
+listed. An enrollment therefore holds every single plus ``pick`` answers from
+each group, in the order of the steps.
+
+At verification a person is asked the questions they enrolled, with today's
+wording (ids are stable, texts may be edited). Someone unknown, not enrolled
+or not eligible is asked ``decoys``: a plausible set of the same shape,
+always the same for the same name, that can't be predicted without the
+site secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from kiosk.backend.answers import MAX_ANSWER_CHARS, normalise
+from kiosk.backend.errors import AnswerRejected
+from kiosk.backend.model import Enrollment, Question
+from kiosk.config import QuestionsSettings
+
+__all__ = [
+    "GroupStep",
+    "Questionnaire",
+    "SingleStep",
+    "Step",
+    "check_answer",
+]
+
+
+@dataclass(frozen=True)
+class SingleStep:
+    question: Question
+
+
+@dataclass(frozen=True)
+class GroupStep:
+    title: str
+    pick: int
+    choices: tuple[Question, ...]
+
+
+Step = SingleStep | GroupStep
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    steps: tuple[Step, ...]
+    questions: Mapping[str, Question]
+    min_remaining_to_verify: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: QuestionsSettings) -> Questionnaire:
+        questions = {
+            q.id: Question(
+                id=q.id,
+                text=q.text,
+                min_length=q.min_length,
+                max_length=q.max_length,
+                case_sensitive=q.case_sensitive,
+            )
+            for q in settings.questions
+        }
+        steps: list[Step] = []
+        for step in settings.questionnaire:
+            if step.question is not None:
+                steps.append(SingleStep(questions[step.question]))
+            else:
+                assert step.group is not None
+                steps.append(
+                    GroupStep(
+                        title=step.group,
+                        pick=step.pick,
+                        choices=tuple(questions[i] for i in step.choose_from),
+                    )
+                )
+        return cls(
+            steps=tuple(steps),
+            questions=MappingProxyType(questions),
+            min_remaining_to_verify=settings.min_remaining_to_verify,
+        )
+
+    # --- shape ---------------------------------------------------------------
+
+    @property
+    def answers_needed(self) -> int:
+        return sum(1 if isinstance(s, SingleStep) else s.pick for s in self.steps)
+
+    def _order(self) -> dict[str, int]:
+        """Position of each configured question: questionnaire order first,
+        then questions that are configured but in no step, as listed."""
+        order: dict[str, int] = {}
+        for step in self.steps:
+            for q in (step.question,) if isinstance(step, SingleStep) else step.choices:
+                order.setdefault(q.id, len(order))
+        for qid in self.questions:
+            order.setdefault(qid, len(order))
+        return order
+
+    def validate_selection(self, question_ids: Sequence[str]) -> None:
+        """Raise AnswerRejected unless ``question_ids`` fit the steps in order:
+        each single's question, then each group's ``pick`` questions (any order
+        within the group), no question twice."""
+        ids = list(question_ids)
+        if len(set(ids)) != len(ids):
+            raise AnswerRejected("Choose each question only once.")
+        position = 0
+        for step in self.steps:
+            if isinstance(step, SingleStep):
+                if position >= len(ids) or ids[position] != step.question.id:
+                    raise AnswerRejected("Answer every question.")
+                position += 1
+                continue
+            chosen = ids[position : position + step.pick]
+            allowed = {q.id for q in step.choices}
+            if len(chosen) != step.pick or not all(i in allowed for i in chosen):
+                raise AnswerRejected(_choose_words(step))
+            position += step.pick
+        if position != len(ids):
+            raise AnswerRejected(f"Answer exactly {self.answers_needed} questions.")
+
+    def _fits(self, question_ids: Sequence[str]) -> bool:
+        """The ids make a complete enrollment for today's steps, in any order."""
+        ids = list(question_ids)
+        if len(set(ids)) != len(ids) or len(ids) != self.answers_needed:
+            return False
+        remaining = set(ids)
+        for step in self.steps:
+            if isinstance(step, SingleStep):
+                if step.question.id not in remaining:
+                    return False
+                remaining.discard(step.question.id)
+            else:
+                picked = remaining & {q.id for q in step.choices}
+                if len(picked) != step.pick:
+                    return False
+                remaining -= picked
+        return not remaining
+
+    # --- verification ----------------------------------------------------------
+
+    def challenge_for(self, enrollment: Enrollment) -> tuple[Question, ...] | None:
+        """The enrolled questions that are still configured, in configured order,
+        with their current wording; None if too few remain to verify.
+
+        With ``min_remaining_to_verify == 0`` every enrolled question must remain.
+        """
+        enrolled = list(dict.fromkeys(a.question_id for a in enrollment.answers))
+        if not enrolled:
+            return None
+        order = self._order()
+        remaining = sorted((i for i in enrolled if i in self.questions), key=order.__getitem__)
+        if self.min_remaining_to_verify == 0:
+            needed = len(enrolled)
+        else:
+            needed = min(self.min_remaining_to_verify, len(enrolled))
+        if len(remaining) < needed:
+            return None
+        return tuple(self.questions[i] for i in remaining)
+
+    def needs_reenrollment(self, enrollment: Enrollment) -> bool:
+        """True if an enrolled question was removed or the questionnaire's shape
+        changed, so the person should enroll again after their next visit."""
+        ids = [a.question_id for a in enrollment.answers]
+        if any(i not in self.questions for i in ids):
+            return True
+        return not self._fits(ids)
+
+    def decoys(self, key: bytes, name: str) -> tuple[Question, ...]:
+        """Questions to ask someone with nothing enrolled (or unknown).
+
+        Same shape as a real enrollment (each single, then ``pick`` of each
+        group, in configured order), the same for the same ``key`` and name
+        (case and width do not matter), chosen by HMAC-SHA256 so that without
+        the key nobody can tell decoys from a real person's questions.
+        """
+        folded = unicodedata.normalize("NFKC", name).strip().casefold()
+        chosen: list[Question] = []
+        for index, step in enumerate(self.steps):
+            if isinstance(step, SingleStep):
+                chosen.append(step.question)
+                continue
+            rank = {
+                q.id: hmac.new(
+                    key,
+                    b"\x00".join(
+                        [b"kiosk-decoy", folded.encode(), str(index).encode(), q.id.encode()]
+                    ),
+                    hashlib.sha256,
+                ).digest()
+                for q in step.choices
+            }
+            picked = set(sorted(rank, key=rank.__getitem__)[: step.pick])
+            chosen.extend(q for q in step.choices if q.id in picked)
+        return tuple(chosen)
+
+
+def _choose_words(step: GroupStep) -> str:
+    count = "one question" if step.pick == 1 else f"{step.pick} questions"
+    return f"Choose {count} from “{step.title}”."
+
+
+# --- enrollment rules -----------------------------------------------------------
+
+
+def _letters(text: str) -> str:
+    """Only letters and digits, folded: how we tell "the question, again"."""
+    return "".join(c for c in normalise(text) if c.isalnum())
+
+
+def check_answer(
+    question: Question,
+    answer: str,
+    *,
+    earlier_answers: Sequence[str] = (),
+    account_names: Sequence[str] = (),
+) -> None:
+    """Raise AnswerRejected, in plain words, if ``answer`` may not be enrolled.
+
+    Compares normalised forms only; no guessing about overlapping words (a
+    "bicycle" is a fine answer to "your favourite vehicle").
+    """
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise AnswerRejected(_too_long(question))
+    value = normalise(answer, case_sensitive=question.case_sensitive)
+    if len(value) > question.max_length:
+        raise AnswerRejected(_too_long(question))
+    if len(value) < question.min_length:
+        unit = "character" if question.min_length == 1 else "characters"
+        raise AnswerRejected(f"Your answer must be at least {question.min_length} {unit}.")
+    folded = normalise(answer)
+    letters = _letters(answer)
+    if letters and letters == _letters(question.text):
+        raise AnswerRejected("Your answer must not repeat the question.")
+    if folded in _name_forms(account_names):
+        raise AnswerRejected("Your answer must not be your user name.")
+    if any(folded == normalise(earlier) for earlier in earlier_answers):
+        raise AnswerRejected("Use a different answer for each question.")
+
+
+def _name_forms(account_names: Sequence[str]) -> set[str]:
+    """Each name as given, and DOMAIN\\sam and sam@dns without the domain."""
+    forms: set[str] = set()
+    for name in account_names:
+        for form in (name, name.rpartition("\\")[2], name.partition("@")[0]):
+            if form.strip():
+                forms.add(normalise(form))
+    return forms
+
+
+def _too_long(question: Question) -> str:
+    return f"Your answer is too long (at most {question.max_length} characters)."
