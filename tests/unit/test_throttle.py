@@ -1,0 +1,244 @@
+"""Throttling: every attempt counts before it is checked; locks hold; store trouble fails closed."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.backend.errors import StoreError, Throttled
+from kiosk.backend.store.sqlite import SqliteStore
+from kiosk.backend.throttle import Throttle, ThrottleStatus
+from kiosk.config import ThrottleSettings
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Sleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path / "kiosk.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def sleeps():
+    return Sleeps()
+
+
+def make(store, clock, sleeps, **changes) -> Throttle:
+    values = dict(
+        account_max_failures=3,
+        terminal_max_failures=10,
+        window_seconds=600,
+        lock_seconds=900,
+        delay_seconds=1.0,
+        max_delay_seconds=8.0,
+    )
+    values.update(changes)
+    return Throttle(store, ThrottleSettings(**values), clock=clock, sleep=sleeps)
+
+
+def fail(throttle, account="ada", terminal="tty1") -> float:
+    return throttle.failed(throttle.begin_attempt(account, terminal))
+
+
+def test_an_attempt_counts_as_a_failure_before_anything_is_checked(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    throttle.begin_attempt("ada", "tty1")
+    # The process could die here, mid-verification: the attempt is already counted.
+    assert throttle.status("ada") == ThrottleStatus(failures=1, locked_until=None)
+    assert throttle.terminal_status("tty1").failures == 1
+
+
+def test_a_successful_attempt_is_taken_back_and_clears_earlier_failures(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    fail(throttle)
+    fail(throttle, terminal="tty2")
+    attempt = throttle.begin_attempt("ada", "tty1")
+    throttle.succeeded(attempt)
+    assert throttle.status("ada").failures == 0
+    # the terminal keeps the earlier genuine failure, not this attempt's
+    assert throttle.terminal_status("tty1").failures == 1
+
+
+def test_reaching_the_limit_lets_that_attempt_proceed_but_refuses_the_next(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    fail(throttle)
+    fail(throttle)
+    third = throttle.begin_attempt("ada", "tty1")  # counted: 3 of 3, still goes ahead
+    throttle.failed(third)
+    clock.advance(5)
+    with pytest.raises(Throttled) as caught:
+        throttle.begin_attempt("ada", "tty1")
+    assert caught.value.retry_after == pytest.approx(895)
+    assert throttle.status("ada").locked_until == pytest.approx(clock.now - 5 + 900)
+
+
+def test_a_refused_attempt_is_not_counted(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    for _ in range(3):
+        fail(throttle)
+    for _ in range(5):
+        with pytest.raises(Throttled):
+            throttle.begin_attempt("ada", "tty1")
+    assert throttle.status("ada").failures == 3
+
+
+def test_the_lock_lasts_its_full_time_even_when_failures_leave_the_window(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, window_seconds=60, lock_seconds=1800)
+    for _ in range(3):
+        fail(throttle)
+    clock.advance(600)  # the failures are out of the 60 s window
+    assert throttle.status("ada").failures == 0
+    with pytest.raises(Throttled):
+        throttle.begin_attempt("ada", "tty1")
+    clock.advance(1201)
+    throttle.begin_attempt("ada", "tty1")
+
+
+def test_the_lock_ends_after_lock_seconds(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, window_seconds=3600, lock_seconds=900)
+    for _ in range(3):
+        fail(throttle)
+    clock.advance(899)
+    with pytest.raises(Throttled):
+        throttle.begin_attempt("ada", "tty1")
+    clock.advance(2)
+    # Failures are still in the window (3 >= 3): locked until newest + lock only.
+    assert throttle.status("ada").locked_until is None
+    throttle.begin_attempt("ada", "tty1")
+
+
+def test_failures_older_than_the_window_do_not_count(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    fail(throttle)
+    fail(throttle)
+    clock.advance(601)
+    fail(throttle)
+    fail(throttle)
+    assert throttle.status("ada").failures == 2
+    throttle.begin_attempt("ada", "tty1")
+
+
+def test_a_terminal_guessing_many_accounts_is_locked(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, terminal_max_failures=4)
+    for name in ["a", "b", "c", "d"]:
+        fail(throttle, account=name)
+    with pytest.raises(Throttled):
+        throttle.begin_attempt("e", "tty1")
+    throttle.begin_attempt("e", "tty2")  # another terminal is fine
+
+
+def test_a_locked_account_is_locked_on_every_terminal(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    for terminal in ["tty1", "tty2", "tty3"]:
+        fail(throttle, terminal=terminal)
+    with pytest.raises(Throttled):
+        throttle.begin_attempt("ada", "tty9")
+
+
+def test_the_pause_after_a_failure_doubles_up_to_the_maximum(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, account_max_failures=100, delay_seconds=1.0, max_delay_seconds=5.0)
+    delays = [fail(throttle) for _ in range(5)]
+    assert delays == [1.0, 2.0, 4.0, 5.0, 5.0]
+    assert sleeps == delays
+
+
+def test_no_pause_when_the_delay_is_zero(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, delay_seconds=0)
+    assert fail(throttle) == 0
+    assert sleeps == []
+
+
+def test_the_helpdesk_can_clear_an_account(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    for _ in range(3):
+        fail(throttle)
+    throttle.clear("ada")
+    assert throttle.status("ada") == ThrottleStatus(0, None)
+    throttle.begin_attempt("ada", "tty1")
+
+
+def test_a_success_after_a_concurrent_lock_unlocks_the_account(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    fail(throttle)
+    fail(throttle)
+    mine = throttle.begin_attempt("ada", "tty1")  # reaches 3: locks the next
+    throttle.succeeded(mine)  # ...but it was the real person
+    assert throttle.status("ada") == ThrottleStatus(0, None)
+    throttle.begin_attempt("ada", "tty1")
+
+
+def test_counters_are_shared_by_every_throttle_on_the_same_store(tmp_path, clock, sleeps):
+    path = tmp_path / "shared.db"
+    one = make(SqliteStore(path), clock, sleeps)
+    two = make(SqliteStore(path), clock, sleeps)
+    fail(one)
+    fail(two)
+    fail(one)
+    with pytest.raises(Throttled):
+        two.begin_attempt("ada", "tty7")
+
+
+class BrokenStore:
+    """Fails on the n-th call to any throttle method."""
+
+    def __init__(self, real, fail_on: str, after: int = 0) -> None:
+        self.real, self.fail_on, self.after = real, fail_on, after
+
+    def __getattr__(self, name):
+        method = getattr(self.real, name)
+        if name != self.fail_on:
+            return method
+
+        def broken(*args, **kwargs):
+            if self.after:
+                self.after -= 1
+                return method(*args, **kwargs)
+            raise StoreError("disk full")
+
+        return broken
+
+
+@pytest.mark.parametrize(
+    "fail_on, after", [("failures", 0), ("failures", 1), ("failures", 3), ("add_failure", 0), ("add_failure", 1)]
+)
+def test_any_store_error_while_beginning_refuses_the_attempt(store, clock, sleeps, fail_on, after):
+    throttle = make(BrokenStore(store, fail_on, after), clock, sleeps)
+    with pytest.raises(StoreError):
+        throttle.begin_attempt("ada", "tty1")
+
+
+def test_a_store_error_when_recording_the_lock_refuses_the_attempt(store, clock, sleeps):
+    throttle = make(store, clock, sleeps)
+    fail(throttle)
+    fail(throttle)
+    broken = make(BrokenStore(store, "add_failure", after=2), clock, sleeps)
+    with pytest.raises(StoreError):
+        broken.begin_attempt("ada", "tty1")
+
+
+def test_a_store_error_after_success_only_leaves_the_throttle_stricter(store, clock, sleeps, caplog):
+    throttle = make(store, clock, sleeps)
+    attempt = throttle.begin_attempt("ada", "tty1")
+    make(BrokenStore(store, "remove_failure"), clock, sleeps).succeeded(attempt)  # no exception
+    assert throttle.status("ada").failures == 1
+    assert "could not clear failures" in caplog.text
