@@ -1,0 +1,109 @@
+"""What every kiosk screen shares: the banner, a message line, key hints,
+the "terminal too small" view, Esc = back, and Enter handled synchronously.
+
+The app's priority Enter binding calls ``enter_pressed`` while the key is
+still being dispatched, so focus moves (or the form is submitted) before the
+next key of a burst arrives (notes §1.4).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from kiosk.messages import text
+from kiosk.widgets.secret_input import SecretInput
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+MIN_WIDTH = 80
+MIN_HEIGHT = 24
+
+
+class KioskScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "back", show=False)]
+    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-wide-enough")]
+    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
+    AUTO_FOCUS = "Input, OptionList, Select, Button"
+
+    DEFAULT_CSS = """
+    KioskScreen { align: center top; }
+    KioskScreen #too-small { display: none; width: 100%; height: 100%; content-align: center middle; text-align: center; }
+    KioskScreen.-too-narrow #too-small, KioskScreen.-too-short #too-small { display: block; }
+    KioskScreen.-too-narrow #body, KioskScreen.-too-short #body { display: none; }
+    KioskScreen #body { width: 76; height: 1fr; padding: 0 1; }
+    KioskScreen #banner { height: 1; width: 100%; text-style: bold; }
+    KioskScreen #title { height: auto; margin: 1 0 0 0; text-style: bold; }
+    KioskScreen #form { height: 1fr; }
+    KioskScreen .label { height: auto; margin: 1 0 0 0; }
+    KioskScreen .hint { height: auto; color: $text-muted; }
+    KioskScreen #message { height: auto; min-height: 1; margin: 1 0 0 0; }
+    KioskScreen #message.-error { color: $error; text-style: bold; }
+    KioskScreen #keys { height: 1; dock: bottom; color: $text-muted; }
+    KioskScreen Input { width: 60; }
+    """
+
+    title_key = ""
+    keys_key = "keys.form"
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return cast("KioskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(text("too_small"), id="too-small", markup=False)
+        with Vertical(id="body"):
+            yield Static(self.kiosk.banner_text, id="banner", markup=False)
+            title = self.screen_title()
+            if title:
+                yield Static(title, id="title", markup=False)
+            with Vertical(id="form"):
+                yield from self.compose_form()
+                yield Static("", id="message", markup=False)
+            yield Static(text(self.keys_key), id="keys", markup=False)
+
+    def screen_title(self) -> str:
+        return text(self.title_key) if self.title_key else ""
+
+    def compose_form(self) -> ComposeResult:
+        yield from ()
+
+    # --- messages on the screen ------------------------------------------------
+
+    def say(self, message: str, *, error: bool = True) -> None:
+        line = self.query_one("#message", Static)
+        line.update(message)
+        line.set_class(error and bool(message), "-error")
+
+    # --- keys ----------------------------------------------------------------------
+
+    def inputs(self) -> list[Input]:
+        return [w for w in self.focus_chain if isinstance(w, Input)]
+
+    def enter_pressed(self, focused: Input) -> None:
+        """Enter in a field: go to the next field, or submit from the last one."""
+        fields = self.inputs()
+        if focused in fields and fields.index(focused) < len(fields) - 1:
+            self.set_focus(fields[fields.index(focused) + 1])
+            return
+        self.submit()
+
+    def submit(self) -> None:
+        """The form is complete: hand it to the app."""
+
+    def action_back(self) -> None:
+        self.wipe()
+        self.kiosk.go_back()
+
+    def wipe(self) -> None:
+        for field in self.query(Input):
+            if isinstance(field, SecretInput):
+                field.wipe()
+            else:
+                field.clear()

@@ -1,0 +1,48 @@
+"""The outcome, in plain words; back to the start on Done or after a while."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Button, Static
+
+from kiosk.messages import text
+from kiosk.screens.base import KioskScreen
+
+
+class ResultScreen(KioskScreen):
+    keys_key = "keys.result"
+    AUTO_FOCUS = "#done"
+
+    DEFAULT_CSS = """
+    ResultScreen #outcome { height: auto; margin: 1 0; text-style: bold; }
+    ResultScreen #outcome.-success { color: $success; }
+    ResultScreen #outcome.-failure { color: $error; }
+    ResultScreen #detail { height: auto; margin: 0 0 1 0; }
+    ResultScreen #done { margin: 1 0 0 0; }
+    """
+
+    def __init__(self, success: bool, message: str, seconds: float) -> None:
+        super().__init__()
+        self._success = success
+        self._message = message
+        self._seconds = seconds
+
+    def compose_form(self) -> ComposeResult:
+        outcome = Static(
+            text("result.success" if self._success else "result.failure"), id="outcome", markup=False
+        )
+        outcome.add_class("-success" if self._success else "-failure")
+        yield outcome
+        yield Static(self._message, id="detail", markup=False)
+        yield Button(text("done"), id="done")
+        yield Static(text("result.back_in", seconds=int(self._seconds)), classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.set_timer(self._seconds, self.kiosk.request_reset)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.kiosk.request_reset()
+
+    def action_back(self) -> None:
+        self.kiosk.request_reset()

@@ -1,0 +1,1 @@
+"""Widgets of the kiosk: SecretInput (no copy/cut), PolicyChecklist."""

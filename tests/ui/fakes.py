@@ -1,0 +1,151 @@
+"""An in-memory SelfService with the real API, for deterministic UI tests.
+
+It keeps the rules simple and visible: alice is enrolled (answers "Paris",
+"Rex", "Elm Street"), bob is not enrolled (password "Bob-pass1"), anyone else
+is unknown and gets decoy questions. It records which methods were called and
+with which non-secret arguments; answers and passwords it checks but the test
+reads them only through ``secrets_seen`` when it must prove where they went.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kiosk.backend.errors import (
+    AnswerRejected,
+    DirectoryUnavailable,
+    InvalidCredentials,
+    PasswordRejected,
+    VerificationFailed,
+)
+from kiosk.backend.model import PasswordPolicy, Question
+from kiosk.backend.policy import PasswordRules
+from kiosk.backend.questions import GroupStep, SingleStep
+from kiosk.config import FeatureSettings
+
+CITY = Question("birth-city", "In which city or town were you born?")
+PET = Question("first-pet", "What was the name of your first pet?")
+SCHOOL = Question("first-school", "What was the name of your first school?")
+STREET = Question("childhood-street", "What street did you live on as a child?")
+
+
+@dataclass(frozen=True)
+class FakeQuestionnaire:
+    steps: tuple = (SingleStep(CITY), GroupStep("Memories", 2, (PET, SCHOOL, STREET)))
+
+    @property
+    def answers_needed(self) -> int:
+        return 3
+
+
+@dataclass(eq=False)
+class FakeVisit:
+    typed_name: str
+    terminal: str
+    reference: str = "K-4F7A2C"
+    verified: bool = False
+    proven: bool = False
+
+
+@dataclass
+class FakeService:
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    directory_label: str = "DEMO directory"
+    is_demo: bool = False
+    demo_hint: str | None = None
+    default_domain: str = "KIOSK"
+    questionnaire: FakeQuestionnaire = field(default_factory=FakeQuestionnaire)
+    down: bool = False
+    #: set to make every call wait until the test releases it
+    gate: threading.Event | None = None
+    calls: list[tuple] = field(default_factory=list)
+    secrets_seen: list[str] = field(default_factory=list)
+    enrolled: dict[str, list[tuple[str, str]]] = field(
+        default_factory=lambda: {
+            "alice": [("birth-city", "paris"), ("first-pet", "rex"), ("childhood-street", "elm street")]
+        }
+    )
+    passwords: dict[str, str] = field(default_factory=lambda: {"alice": "Alice-pass1", "bob": "Bob-pass1"})
+    history: set[str] = field(default_factory=lambda: {"Used-Before1"})
+
+    def _wait(self) -> None:
+        if self.gate is not None:
+            self.gate.wait(10)
+
+    @staticmethod
+    def _user(visit: FakeVisit) -> str:
+        return visit.typed_name.strip().lower().rpartition("\\")[2].partition("@")[0]
+
+    def begin(self, typed_name: str, terminal: str) -> FakeVisit:
+        self._wait()
+        self.calls.append(("begin", typed_name))
+        if self.down:
+            raise DirectoryUnavailable("no DC answered")
+        return FakeVisit(typed_name, terminal)
+
+    def prove_password(self, visit: FakeVisit, password: str) -> None:
+        self._wait()
+        self.calls.append(("prove_password", visit.typed_name))
+        self.secrets_seen.append(password)
+        if self.passwords.get(self._user(visit)) != password:
+            raise InvalidCredentials("52e")
+        visit.proven = True
+
+    def check_answer(self, visit: FakeVisit, question_id: str, answer: str, earlier_answers: Sequence[str]) -> None:
+        self.calls.append(("check_answer", question_id, len(earlier_answers)))
+        if len(answer.strip()) < 3:
+            raise AnswerRejected("Use at least 3 characters.")
+        if answer.strip().casefold() in {a.strip().casefold() for a in earlier_answers}:
+            raise AnswerRejected("Use a different answer for each question.")
+
+    def enroll(self, visit: FakeVisit, answers: Sequence[tuple[str, str]]) -> None:
+        self._wait()
+        self.calls.append(("enroll", tuple(q for q, _ in answers)))
+        assert visit.proven
+        self.enrolled[self._user(visit)] = [(q, a.strip().casefold()) for q, a in answers]
+
+    def challenge(self, visit: FakeVisit) -> tuple[Question, ...]:
+        self._wait()
+        self.calls.append(("challenge", visit.typed_name))
+        by_id = {q.id: q for q in (CITY, PET, SCHOOL, STREET)}
+        enrolled = self.enrolled.get(self._user(visit))
+        if enrolled is None:  # decoys: same shape as a real challenge
+            return (CITY, PET, SCHOOL)
+        return tuple(by_id[q] for q, _ in enrolled)
+
+    def verify(self, visit: FakeVisit, answers: Sequence[str]) -> None:
+        self._wait()
+        self.calls.append(("verify", len(answers)))
+        self.secrets_seen.extend(answers)
+        enrolled = self.enrolled.get(self._user(visit))
+        if enrolled is None or [a for _, a in enrolled] != [a.strip().casefold() for a in answers]:
+            raise VerificationFailed()
+        visit.verified = True
+
+    def unlock(self, visit: FakeVisit) -> str:
+        self.calls.append(("unlock",))
+        assert visit.verified
+        return f"KIOSK\\{self._user(visit)}"
+
+    def password_rules(self, visit: FakeVisit) -> PasswordRules:
+        self.calls.append(("password_rules",))
+        assert visit.verified
+        return PasswordRules(PasswordPolicy(min_length=8, complexity=True), name_parts=(self._user(visit),))
+
+    def reset_password(self, visit: FakeVisit, new_password: str) -> str:
+        self._wait()
+        self.calls.append(("reset_password",))
+        self.secrets_seen.append(new_password)
+        assert visit.verified
+        if new_password in self.history:
+            raise PasswordRejected("in_history")
+        self.passwords[self._user(visit)] = new_password
+        return f"KIOSK\\{self._user(visit)}"
+
+    def end(self, visit: FakeVisit) -> None:
+        self.calls.append(("end",))
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.calls]
