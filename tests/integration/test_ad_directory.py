@@ -394,14 +394,20 @@ def test_certificate_name_mismatch_is_a_tls_error(lab):
         ad.close()
 
 
-def test_wrong_service_password(lab):
+def test_wrong_service_password_then_back_off(lab, lab_user, lab_admin):
+    # A throwaway user plays the service account: refused binds count toward
+    # its lockout, and svc-kiosk must stay usable for the other tests.
     wrong = "Wrong!Svc-Password-1"
-    ad = ActiveDirectory(settings_for(lab, service_password=wrong))
+    ad = ActiveDirectory(settings_for(lab, service_user=lab_user.nt_name, service_password=wrong))
     try:
         with pytest.raises(ServiceAccountError) as caught:
             find(ad, lab, "alice")
         assert "52e" in caught.value.detail
         assert wrong not in caught.value.detail and wrong not in str(caught.value)
+        # The next visitor does not cost another refused bind.
+        with pytest.raises(ServiceAccountError):
+            find(ad, lab, "alice")
+        assert bad_password_count(lab_admin, lab_user.dn) == 1
     finally:
         ad.close()
 

@@ -190,6 +190,9 @@ SERVICE_IDLE_SECONDS = 120.0
 _MAX_GROUP_DEPTH = 32  # nesting deeper than this is a loop or a mistake
 _DN_FILTER_CHUNK = 64  # DNs per (|(distinguishedName=...)...) filter
 POLICY_CACHE_SECONDS = 300.0
+#: After AD refused the service account's password (49), no new bind is tried
+#: for this long: each refusal counts toward that account's lockout.
+SERVICE_RETRY_SECONDS = 600.0
 
 
 def ad_data_code(message: str) -> str | None:
@@ -418,6 +421,7 @@ class ActiveDirectory:
         nested_groups: Literal["walk", "chain"] = "walk",
         policy_cache_seconds: float = POLICY_CACHE_SECONDS,
         service_idle_seconds: float = SERVICE_IDLE_SECONDS,
+        service_retry_seconds: float = SERVICE_RETRY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not settings.urls:
@@ -448,6 +452,9 @@ class ActiveDirectory:
         self._service_used_at = 0.0
         self._service_lock = threading.RLock()
         self._service_idle = service_idle_seconds
+        self._service_retry = service_retry_seconds
+        #: (monotonic time until which no bind is tried, the refusal's detail)
+        self._service_refused: tuple[float, str] | None = None
         self._clock = clock
         self._cache_seconds = policy_cache_seconds
         self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
@@ -547,6 +554,10 @@ class ActiveDirectory:
             password = secret.get_secret_value() if secret is not None else ""
             if not user or not password:
                 raise ServiceAccountError("no service account configured (directory.service_user / service password)")
+            if self._service_refused is not None and now < self._service_refused[0]:
+                # Every refused bind counts toward the service account's own
+                # lockout: a kiosk retrying on each visitor would lock it out.
+                raise ServiceAccountError(f"{self._service_refused[1]} (not retried before the back-off ends)")
             connection, result = self._bound(user, password)
             if result.get("result") != _SUCCESS:
                 _close_quietly(connection)
@@ -554,7 +565,10 @@ class ActiveDirectory:
                 code = ad_data_code(result.get("message", ""))
                 if code:
                     detail += f" (AD data {code})"
+                if result.get("result") == _INVALID_CREDENTIALS:
+                    self._service_refused = (now + self._service_retry, detail)
                 raise ServiceAccountError(detail)
+            self._service_refused = None
             self._service = connection
         self._service_used_at = now
         return connection
@@ -920,8 +934,10 @@ class ActiveDirectory:
     # --- checks (kiosk check) -------------------------------------------------------
 
     def check_service_bind(self) -> None:
-        """Bind as the service account now (a fresh connection). ServiceAccountError."""
+        """Bind as the service account now (a fresh connection), even during a
+        back-off: an administrator asked. ServiceAccountError."""
         with self._service_lock:
+            self._service_refused = None
             self._drop_service()
             self._service_connection()
 
