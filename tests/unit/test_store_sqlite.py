@@ -358,7 +358,18 @@ def test_a_database_locked_for_good_is_reported_within_a_bounded_time(store, mon
         slow.close()
 
 
-def test_each_thread_gets_its_own_connection_and_all_see_the_same_data(store):
+def test_short_lived_worker_threads_do_not_leak_connections(store):
+    store.count()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(100):
+        t = threading.Thread(target=store.count)
+        t.start()
+        t.join()
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
+    assert len(store._idle) <= sqlite_module._POOL_MAX
+
+
+def test_threads_at_once_all_see_the_same_data(store):
     store.put(enrollment())
     seen, errors = [], []
 

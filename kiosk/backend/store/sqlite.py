@@ -3,8 +3,8 @@
 - WAL, so readers never wait for the writer; ``busy_timeout`` plus a bounded
   retry of our own, so "database is locked" never reaches the caller while
   another process is merely busy; every write in ``BEGIN IMMEDIATE``.
-- One connection per thread (the UI calls from worker threads), made again
-  after a fork.
+- A small pool of connections, each used by one thread at a time (the UI
+  calls from short-lived worker threads); a forked child starts its own.
 - Schema versioned by ``PRAGMA user_version`` with forward migrations in
   ``MIGRATIONS``; ``PRAGMA application_id`` marks the file as a kiosk store.
 - One row per person keyed by objectGUID; the answers are one compact JSON
@@ -69,6 +69,8 @@ RETRY_BUDGET_SECONDS = 8.0
 #: Failure records older than this are pruned whatever their key.
 FAILURE_RETENTION_SECONDS = 30 * 86400
 _PRUNE_EVERY = 256
+#: Idle connections kept per store object.
+_POOL_MAX = 4
 
 T = TypeVar("T")
 
@@ -76,8 +78,8 @@ T = TypeVar("T")
 class SqliteStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
         self._guard = threading.Lock()
         self._closed = False
         self._secrets: dict[str, bytes] = {}
@@ -101,17 +103,12 @@ class SqliteStore:
         except OSError as exc:
             raise StoreError(f"cannot create the store file {self.path}: {exc.strerror}") from None
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._closed:
-            raise StoreError("the store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
+    def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path,
             timeout=BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,  # close() may run on another thread
+            check_same_thread=False,  # pooled: used by one thread at a time, any thread
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -122,19 +119,43 @@ class SqliteStore:
         except BaseException:
             conn.close()
             raise
-        self._local.conn = conn
-        self._local.pid = os.getpid()
-        with self._guard:
-            self._connections.append(conn)
         return conn
 
+    def _acquire(self) -> sqlite3.Connection:
+        """An idle connection from the pool, or a new one. Worker threads come
+        and go, so connections are pooled, not kept per thread: there are never
+        more than the most operations that ran at once."""
+        with self._guard:
+            if self._closed:
+                raise StoreError("the store is closed")
+            if self._pid != os.getpid():
+                # Forked: the parent's connections must not be used (nor closed) here.
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        with self._guard:
+            if not self._closed and self._pid == os.getpid() and len(self._idle) < _POOL_MAX:
+                self._idle.append(conn)
+                return
+        conn.close()
+
     def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``operation`` with this thread's connection, retrying while the
+        """Run ``operation`` with a pooled connection, retrying while the
         database is busy; turn every sqlite3 error into StoreError."""
         deadline = time.monotonic() + RETRY_BUDGET_SECONDS
         for attempt in range(RETRIES + 1):
             try:
-                return operation(self._conn())
+                conn = self._acquire()
+            except sqlite3.Error as exc:
+                if _is_busy(exc) and attempt < RETRIES and time.monotonic() < deadline:
+                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+                    continue
+                raise StoreError(_describe(exc, self.path)) from None
+            try:
+                return operation(conn)
             except sqlite3.Error as exc:
                 if _is_busy(exc) and attempt < RETRIES and time.monotonic() < deadline:
                     time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
@@ -143,6 +164,8 @@ class SqliteStore:
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 # A row we cannot decode: someone else's file, or damage.
                 raise StoreError(f"not a kiosk store / corrupt ({type(exc).__name__})") from None
+            finally:
+                self._release(conn)
         raise AssertionError("unreachable")
 
     @contextmanager
@@ -361,8 +384,10 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._guard:
-            connections, self._connections = self._connections, []
+            connections, self._idle = self._idle, []
             self._closed = True
+            if self._pid != os.getpid():
+                return  # a forked child: the connections are the parent's
         for conn in connections:
             try:
                 conn.close()
