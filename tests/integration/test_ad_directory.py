@@ -473,3 +473,46 @@ def test_no_password_is_sent_when_starttls_did_not_encrypt(lab, monkeypatch):
         assert binds == []
     finally:
         ad.close()
+
+
+def test_fine_grained_policy_overrides_the_domain_policy(lab, lab_admin, lab_user, caplog):
+    pso = f"CN=kiosk-pso-{lab_user.sam},CN=Password Settings Container,CN=System,{lab.base_dn}"
+    lab_admin.add(
+        pso,
+        ["msDS-PasswordSettings"],
+        {
+            "msDS-PasswordSettingsPrecedence": 10,
+            "msDS-PasswordReversibleEncryptionEnabled": "FALSE",
+            "msDS-PasswordHistoryLength": 5,
+            "msDS-PasswordComplexityEnabled": "FALSE",
+            "msDS-MinimumPasswordLength": 12,
+            "msDS-MinimumPasswordAge": 0,
+            "msDS-MaximumPasswordAge": -864000000000 * 90,
+            "msDS-LockoutThreshold": 7,
+            "msDS-LockoutObservationWindow": -600000000,
+            "msDS-LockoutDuration": -1200000000,
+            "msDS-PSOAppliesTo": [lab_user.dn],
+        },
+    )
+    try:
+        # PSOs are readable by Domain Admins only, by default.
+        as_admin = ActiveDirectory(settings_for(lab, service_user=lab.admin_user, service_password=lab.admin_password))
+        try:
+            policy = as_admin.password_policy(find(as_admin, lab, lab_user.sam))
+        finally:
+            as_admin.close()
+        assert (policy.min_length, policy.complexity, policy.history_length) == (12, False, 5)
+        assert (policy.lockout_threshold, policy.lockout_duration_seconds) == (7, 120)
+        assert policy.max_age_seconds == 90 * 86400
+        assert policy.source == pso
+        # svc-kiosk sees that a PSO applies but cannot read it: domain policy and a warning.
+        as_service = ActiveDirectory(settings_for(lab))
+        try:
+            with caplog.at_level("WARNING", logger="kiosk.directory.ad"):
+                fallback = as_service.password_policy(find(as_service, lab, lab_user.sam))
+        finally:
+            as_service.close()
+        assert fallback.source == "domain"
+        assert "cannot read the fine-grained policy" in caplog.text
+    finally:
+        lab_admin.delete(pso)

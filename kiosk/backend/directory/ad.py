@@ -805,8 +805,10 @@ class ActiveDirectory:
                 # This DC does not know the control: history cannot be enforced
                 # on resets here. Say so once and stop sending it.
                 log.warning(
-                    "the DC refused the password policy hints control (%s); resets will not enforce password history",
-                    (result.get("message") or "").strip(),
+                    "the DC does not support the password policy hints control (LDAP %s %s); "
+                    "resets will not enforce password history",
+                    result.get("result"),
+                    result.get("description", ""),
                 )
                 self._policy_hints = False
             connection.modify(account.dn, changes)
