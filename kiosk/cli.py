@@ -30,13 +30,20 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    from kiosk.backend.errors import ConfigError
+    from kiosk.backend.errors import ConfigError, KioskError
 
     try:
         return handler(args)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KioskError as exc:
+        from kiosk.messages import error_text
+
+        print(f"kiosk: {error_text(exc)} ({exc.code}: {exc.detail})", file=sys.stderr)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_FAILURE
 
@@ -61,6 +68,34 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--test-account", metavar="NAME", help="also check the rights to unlock/reset this account")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=_cmd_check)
+
+    from kiosk import admin_cli
+
+    questions = commands.add_parser("questions", help="export or import the security questions")
+    questions_commands = questions.add_subparsers(title="questions commands", metavar="ACTION", required=True)
+    export = questions_commands.add_parser("export", help="write the questions as TOML (- for stdout)")
+    export.add_argument("file", metavar="FILE")
+    export.set_defaults(handler=admin_cli.questions_export)
+    imports = questions_commands.add_parser("import", help="validate a questions file and install it")
+    imports.add_argument("file", metavar="FILE")
+    imports.add_argument("--dry-run", action="store_true", help="only validate and show what would change")
+    imports.add_argument("--json", action="store_true")
+    imports.set_defaults(handler=admin_cli.questions_import)
+
+    enrollment = commands.add_parser("enrollment", help="enrollment report and revocation")
+    enrollment_commands = enrollment.add_subparsers(title="enrollment commands", metavar="ACTION", required=True)
+    revoke = enrollment_commands.add_parser("revoke", help="forget a person's answers: they must enroll again")
+    revoke.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
+    revoke.add_argument("--json", action="store_true")
+    revoke.set_defaults(handler=admin_cli.enrollment_revoke)
+
+    audit = commands.add_parser("audit", help="read the audit log")
+    audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
+    tail = audit_commands.add_parser("tail", help="the last events (and new ones with --follow)")
+    tail.add_argument("-n", "--lines", type=int, default=20, metavar="N")
+    tail.add_argument("-f", "--follow", action="store_true")
+    tail.add_argument("--json", action="store_true", help="one JSON object per line")
+    tail.set_defaults(handler=admin_cli.audit_tail)
     return parser
 
 
@@ -177,7 +212,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"FAIL config: {exc}")
         return EXIT_FAILURE
     results = run_checks(settings, test_account=args.test_account)
-    return print_checks(results, as_json=args.json)
+    if args.json:
+        import json
+
+        print(json.dumps([{"check": r.name, "ok": r.ok, "message": r.message} for r in results], indent=2))
+        return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
+    return print_checks(results)
 
 
 if __name__ == "__main__":  # pragma: no cover

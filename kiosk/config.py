@@ -4,6 +4,9 @@ Where the file is: ``--config PATH``, else ``$KIOSK_CONFIG``, else
 ``/etc/kiosk/kiosk.toml``. Nested keys are overridden with ``__``:
 ``KIOSK_KIOSK__IDLE_TIMEOUT_SECONDS=30``, ``KIOSK_DIRECTORY__URLS='["ldaps://dc2"]'``.
 
+The questions may instead live in ``questions.toml`` beside the config file
+(``kiosk questions import`` writes it); then the config has no [questions].
+
 The service account's password never comes from the file or argv: it comes from
 ``$KIOSK_DIRECTORY__SERVICE_PASSWORD`` or from the file
 ``kiosk_directory__service_password`` in a secrets directory (``$KIOSK_SECRETS_DIR``,
@@ -295,7 +298,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    directory: DirectorySettings = Field(default_factory=DirectorySettings)
+    directory: DirectorySettings
     eligibility: EligibilitySettings = Field(default_factory=EligibilitySettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
     questions: QuestionsSettings = Field(default_factory=QuestionsSettings)
@@ -326,6 +329,11 @@ def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, s
     return DEFAULT_CONFIG_PATH
 
 
+def questions_path(config_file: Path) -> Path:
+    """Where ``kiosk questions import`` puts questions: beside the config file."""
+    return config_file.with_name("questions.toml")
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -336,6 +344,14 @@ def load_settings(
     environ = os.environ if environ is None else environ
     file = config_path(path, environ)
     data = _read_toml(file)
+    questions_file = questions_path(file)
+    if questions_file.exists():
+        if "questions" in data:
+            raise ConfigError(
+                f"questions are defined both in {file} and in {questions_file}: keep one "
+                f"(remove the [questions] section from {file.name} to use {questions_file.name})"
+            )
+        data["questions"] = _read_toml(questions_file).get("questions", {})
     if overrides:
         data = _merge(data, overrides)
     directory = data.get("directory")

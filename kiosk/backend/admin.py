@@ -41,18 +41,22 @@ class EnrollmentStatus:
     can_verify: bool = False
 
 
-def revoke(store: EnrollmentStore, audit: AuditLog, account_guid: str, operator: str) -> bool:
+def revoke(
+    store: EnrollmentStore, audit: AuditLog, account_guid: str, operator: str, account_name: str = ""
+) -> bool:
     """Remove a person's enrollment; True if there was one. Always audited."""
+    who = account_name or account_guid
     try:
         removed = store.delete(account_guid)
     except StoreError as exc:
-        audit.record("revoke", outcome="error", account=account_guid, operator=operator, reason=exc.detail)
+        audit.record("revoke", outcome="error", account=who, operator=operator, reason=exc.detail)
         raise
     audit.record(
         "revoke",
-        outcome="ok" if removed else "not_enrolled",
-        account=account_guid,
+        outcome="success" if removed else "not_enrolled",
+        account=who,
         operator=operator,
+        guid=account_guid,
     )
     return removed
 

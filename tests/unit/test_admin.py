@@ -47,12 +47,13 @@ def audit(tmp_path):
 
 def test_revoking_removes_the_enrollment_and_audits_who_did_it(store, audit):
     store.put(enrollment("birth-city", "first-pet", "first-school"))
-    assert revoke(store, audit, GUID, operator="helpdesk:bob") is True
+    assert revoke(store, audit, GUID, "helpdesk:bob", "KIOSK\\alice") is True
     assert store.get(GUID) is None
     [event] = read_events(audit.path)
     assert (event["event"], event["outcome"], event["account"], event["operator"]) == (
-        "revoke", "ok", GUID, "helpdesk:bob",
+        "revoke", "success", "KIOSK\\alice", "helpdesk:bob",
     )
+    assert event["fields"]["guid"] == GUID
 
 
 def test_revoking_someone_not_enrolled_says_so_and_is_audited(store, audit):

@@ -1,0 +1,243 @@
+"""Administrators' commands: questions, enrollment, audit. Plain output, or --json.
+
+Each command is a thin face on kiosk.backend.admin; none needs Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from kiosk.backend.errors import ConfigError, KioskError
+from kiosk.config import Settings, config_path, load_settings, questions_path
+
+EXIT_OK, EXIT_FAILURE = 0, 1
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _emit(args: argparse.Namespace, payload: object, text: str) -> None:
+    print(json.dumps(payload, indent=2, default=str) if getattr(args, "json", False) else text)
+
+
+# --- questions ---------------------------------------------------------------------------
+
+
+def questions_export(args: argparse.Namespace) -> int:
+    from kiosk.backend.admin import export_questions
+
+    text = export_questions(_settings(args).questions)
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        _write_atomically(Path(args.file), text)
+        print(f"wrote {len(_settings(args).questions.questions)} questions to {args.file}")
+    return EXIT_OK
+
+
+def questions_import(args: argparse.Namespace) -> int:
+    """Validate a questions file, show what changes, and (unless --dry-run)
+    install it as questions.toml beside the config file."""
+    from kiosk.backend.admin import export_questions, import_questions
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{args.file} is not UTF-8 text") from None
+    new = import_questions(text)
+    settings = _settings(args)
+    old_ids = {q.id: q for q in settings.questions.questions}
+    new_ids = {q.id: q for q in new.questions}
+    added = sorted(set(new_ids) - set(old_ids))
+    removed = sorted(set(old_ids) - set(new_ids))
+    edited = sorted(i for i in set(new_ids) & set(old_ids) if new_ids[i] != old_ids[i])
+    in_use = _enrollments_using(settings, set(removed)) if removed else 0
+    summary = {
+        "file": args.file,
+        "questions": len(new.questions),
+        "answers_needed": sum(1 if s.question else s.pick for s in new.questionnaire),
+        "added": added,
+        "removed": removed,
+        "edited": edited,
+        "enrollments_using_removed": in_use,
+        "dry_run": args.dry_run,
+    }
+    lines = [
+        f"{args.file}: valid, {summary['questions']} questions, "
+        f"{summary['answers_needed']} answers per person",
+        f"  added:   {', '.join(added) or '-'}",
+        f"  removed: {', '.join(removed) or '-'}",
+        f"  edited:  {', '.join(edited) or '-'}",
+    ]
+    if in_use:
+        lines.append(f"  {in_use} enrolled people use a removed question and will need to enroll again")
+    target = questions_path(config_path(args.config, os.environ))
+    if args.dry_run:
+        lines.append("dry run: nothing written")
+    else:
+        current = _read_config_data(config_path(args.config, os.environ))
+        if "questions" in current:
+            raise ConfigError(
+                f"{config_path(args.config, os.environ)} has its own [questions] section; remove it "
+                f"first, then import again (imported questions go to {target})"
+            )
+        _write_atomically(target, export_questions(new))
+        lines.append(f"installed as {target}")
+    _emit(args, summary, "\n".join(lines))
+    return EXIT_OK
+
+
+def _read_config_data(path: Path) -> dict:
+    import tomllib
+
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _enrollments_using(settings: Settings, question_ids: set[str]) -> int:
+    from kiosk.backend.store import open_store
+
+    store = open_store(settings.store.url)
+    try:
+        return sum(
+            1 for e in store.enrollments() if any(a.question_id in question_ids for a in e.answers)
+        )
+    finally:
+        store.close()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
+
+
+# --- enrollment --------------------------------------------------------------------------
+
+
+def enrollment_revoke(args: argparse.Namespace) -> int:
+    from kiosk.backend.admin import revoke
+    from kiosk.backend.audit import AuditLog
+    from kiosk.backend.directory import open_directory
+    from kiosk.backend.identity import parse_identity
+    from kiosk.backend.store import open_store
+
+    settings = _settings(args)
+    domains = [(d.netbios, d.dns) for d in settings.directory.domains]
+    identity = parse_identity(args.user, domains, settings.directory.effective_default_domain)
+    directory = open_directory(settings.directory)
+    store = open_store(settings.store.url)
+    try:
+        account = directory.find_account(identity) if identity else None
+        if account is None:
+            _emit(args, {"user": args.user, "found": False}, f"no account matches {args.user!r}")
+            return EXIT_FAILURE
+        had = revoke(store, AuditLog(settings.audit), account.guid, _operator(), account.qualified_name)
+    finally:
+        directory.close()
+        store.close()
+    text = (
+        f"revoked the enrollment of {account.qualified_name}: they must enroll again"
+        if had
+        else f"{account.qualified_name} was not enrolled; nothing to revoke"
+    )
+    _emit(args, {"user": account.qualified_name, "found": True, "revoked": had}, text)
+    return EXIT_OK
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+def _event_line(event: dict) -> str:
+    parts = [str(event.get("time", "?")), str(event.get("event", "?")), str(event.get("outcome", "?"))]
+    for key in ("account", "terminal", "operator", "reason", "reference"):
+        if event.get(key):
+            parts.append(f"{key}={event[key]}")
+    return "  ".join(parts)
+
+
+def audit_tail(args: argparse.Namespace) -> int:
+    from kiosk.backend.audit import read_events
+
+    path = _settings(args).audit.file
+    if path is None:
+        raise ConfigError("audit.file is not set: there is no audit file to read")
+    try:
+        events = list(read_events(path))[-args.lines :] if args.lines else []
+    except FileNotFoundError:
+        events = []
+        if not args.follow:
+            print(f"no audit events yet ({path} does not exist)", file=sys.stderr)
+            return EXIT_OK
+    except OSError as exc:
+        raise ConfigError(f"cannot read the audit log {path}: {exc.strerror}") from None
+    _print_events(args, events)
+    if args.follow:
+        _follow(args, Path(path))
+    return EXIT_OK
+
+
+def _print_events(args: argparse.Namespace, events: Iterable[dict]) -> None:
+    for event in events:
+        print(json.dumps(event) if args.json else _event_line(event), flush=True)
+
+
+def _follow(args: argparse.Namespace, path: Path) -> None:
+    position = path.stat().st_size if path.exists() else 0
+    pending = ""
+    while True:
+        time.sleep(0.5)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            continue
+        if size < position:  # rotated or truncated
+            position = 0
+        if size == position:
+            continue
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            handle.seek(position)
+            pending += handle.read()
+            position = handle.tell()
+        *complete, pending = pending.split("\n")
+        events = []
+        for line in complete:
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        _print_events(args, (e for e in events if isinstance(e, dict)))
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+__all__ = ["KioskError", "audit_tail", "enrollment_revoke", "questions_export", "questions_import"]
