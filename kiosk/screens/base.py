@@ -92,7 +92,18 @@ class KioskScreen(Screen[None]):
         if focused in fields and fields.index(focused) < len(fields) - 1:
             self.set_focus(fields[fields.index(focused) + 1])
             return
+        # Keys typed before this Enter may still sit in the field's queue, and keys
+        # typed after it must not reach any field: take the focus away now, and
+        # submit once the field has caught up with what was typed into it.
+        self.set_focus(None)
+        focused.call_later(self._submit_when_caught_up, focused)
+
+    def _submit_when_caught_up(self, focused: Input) -> None:
+        if self.app.screen is not self:
+            return
         self.submit()
+        if self.app.screen is self and self.focused is None and focused.is_attached:
+            self.set_focus(focused)
 
     def submit(self) -> None:
         """The form is complete: hand it to the app."""

@@ -55,3 +55,11 @@ def screen_text(app: Any) -> str:
 
 def field_values(app: Any) -> dict[str, str]:
     return {f"{type(s).__name__}#{i.id}": i.value for s in app.screen_stack for i in s.query(Input)}
+
+
+async def wait_until(pilot: Any, predicate: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached in time: {pilot.app.screen_stack} focused={pilot.app.focused}")
+        await asyncio.sleep(0.02)
