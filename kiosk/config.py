@@ -280,6 +280,23 @@ class KioskSettings(_Section):
     texts: dict[str, str] = Field(default_factory=dict)
 
 
+class HelpdeskSettings(_Section):
+    """``kiosk helpdesk``: support staff over SSH (sshd ForceCommand for their group)."""
+
+    #: AD groups (DNs, nested membership counts) whose members may operate; empty = anyone
+    #: sshd lets in. The SSH login name is looked up as the operator's AD account.
+    operator_groups: list[str] = Field(default_factory=list)
+    #: The operator proves their own AD password before anything else.
+    require_operator_password: bool = True
+    #: Unlock and reset only after the caller answered their questions.
+    require_verification: bool = True
+    unlock: bool = True
+    reset: bool = True
+    revoke: bool = True
+    temporary_password_length: int = Field(16, ge=8, le=64)
+    idle_timeout_seconds: int = Field(300, ge=30, le=7200)
+
+
 class StoreSettings(_Section):
     url: str = "sqlite:////var/lib/kiosk/kiosk.db"
 
@@ -305,6 +322,7 @@ class Settings(BaseSettings):
     answers: AnswerHashSettings = Field(default_factory=AnswerHashSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     kiosk: KioskSettings = Field(default_factory=KioskSettings)
+    helpdesk: HelpdeskSettings = Field(default_factory=HelpdeskSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from kiosk.backend.audit import new_reference
 from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountDisabled,
@@ -55,10 +56,6 @@ DECOY_SECRET = "decoy-questions"
 _REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
 
 
-def _new_reference() -> str:
-    return "K-" + secrets.token_hex(3).upper()
-
-
 @dataclass(eq=False)
 class Visit:
     """One person's pass through the kiosk. Opaque to the screens: they hand it
@@ -66,7 +63,9 @@ class Visit:
 
     typed_name: str
     terminal: str
-    reference: str = field(default_factory=_new_reference)
+    #: The helpdesk operator acting for the person, if any (audited).
+    operator: str | None = None
+    reference: str = field(default_factory=new_reference)
     started_at: float = field(default_factory=time.monotonic)
     account: Account | None = field(default=None, repr=False)
     eligibility: Eligibility = field(default_factory=lambda: Eligibility.refused("unknown user"))
@@ -112,23 +111,14 @@ def terminal_name(configured: str = "", environ: dict[str, str] | None = None) -
 
 
 class SelfService:
-    def __init__(
-        self,
-        settings: Settings,
-        directory: Directory,
-        store: EnrollmentStore,
-        hasher: AnswerHasher,
-        throttle: Throttle,
-        audit: AuditLog,
-        *,
-        clock=lambda: datetime.now(UTC),
-    ) -> None:
+    def __init__(self, settings: Settings, backend: Backend, *, clock=lambda: datetime.now(UTC)) -> None:
         self._settings = settings
-        self._directory = directory
-        self._store = store
-        self._hasher = hasher
-        self._throttle = throttle
-        self._audit = audit
+        self._backend = backend
+        self._directory = backend.directory
+        self._store = backend.store
+        self._hasher = backend.hasher
+        self._throttle = backend.throttle
+        self._audit = backend.audit
         self._clock = clock
         self.features = settings.features
         self.questionnaire = Questionnaire.from_settings(settings.questions)
@@ -379,20 +369,35 @@ class SelfService:
             outcome=outcome,
             account=visit.audit_name,
             terminal=visit.terminal,
+            operator=visit.operator,
             reason=reason,
             reference=visit.reference,
             **fields,
         )
 
     def close(self) -> None:
-        self._directory.close()
-        self._store.close()
+        self._backend.close()
 
 
-def build_service(settings: Settings, *, directory: Directory | None = None) -> SelfService:
-    """Wire the configured directory (or the one given), store, hasher, throttle
-    and audit log. Heavy imports (ldap3, argon2, sqlite) happen here, after the
-    first frame."""
+@dataclass(frozen=True)
+class Backend:
+    """The collaborators every use-case class works with."""
+
+    directory: Directory
+    store: EnrollmentStore
+    hasher: AnswerHasher
+    throttle: Throttle
+    audit: AuditLog
+
+    def close(self) -> None:
+        self.directory.close()
+        self.store.close()
+
+
+def open_backend(settings: Settings, *, directory: Directory | None = None) -> Backend:
+    """Open the configured directory (or use the one given), store, hasher,
+    throttle and audit log. Heavy imports (ldap3, argon2, sqlite) happen here,
+    after the first frame."""
     from kiosk.backend.answers import AnswerHasher
     from kiosk.backend.audit import AuditLog
     from kiosk.backend.directory import open_directory
@@ -401,11 +406,14 @@ def build_service(settings: Settings, *, directory: Directory | None = None) -> 
 
     directory = directory if directory is not None else open_directory(settings.directory)
     store = open_store(settings.store.url)
-    return SelfService(
-        settings,
-        directory,
-        store,
-        AnswerHasher(settings.answers),
-        Throttle(store, settings.throttle),
-        AuditLog(settings.audit),
+    return Backend(
+        directory=directory,
+        store=store,
+        hasher=AnswerHasher(settings.answers),
+        throttle=Throttle(store, settings.throttle),
+        audit=AuditLog(settings.audit),
     )
+
+
+def build_service(settings: Settings, *, directory: Directory | None = None) -> SelfService:
+    return SelfService(settings, open_backend(settings, directory=directory))

@@ -1,0 +1,226 @@
+"""Helpdesk: support staff acting for a caller, every action attributed to them.
+
+The operator is who the SSH login says, optionally proven by their own AD
+password and membership of an operator group. Verifying a caller goes through
+SelfService (same questions, same throttle, same audit, with the operator
+named). The operator never chooses a password: a reset sets a generated
+temporary one, shown once, that must be changed at next logon (ASVS 5.0 6.4.6).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kiosk.backend.admin import EnrollmentStatus, enrollment_status, revoke
+from kiosk.backend.eligibility import check_eligibility
+from kiosk.backend.errors import (
+    AccountLocked,
+    DirectoryError,
+    InvalidCredentials,
+    NotAllowed,
+    PasswordExpired,
+    PasswordMustChange,
+)
+from kiosk.backend.identity import parse_identity
+from kiosk.backend.model import Account, Question
+from kiosk.backend.service import Backend, SelfService, Visit, open_backend
+from kiosk.backend.throttle import ThrottleStatus
+
+if TYPE_CHECKING:
+    from kiosk.backend.directory.base import Directory
+    from kiosk.config import Settings
+
+# No look-alikes (0/O, 1/l/I): the operator reads it out over the phone.
+_LETTERS_UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_LETTERS_LOWER = "abcdefghijkmnopqrstuvwxyz"
+_DIGITS = "23456789"
+_SYMBOLS = "#%+-=?@"
+
+
+def temporary_password(length: int) -> str:
+    """Random, with every character class AD's complexity rule counts."""
+    classes = (_LETTERS_UPPER, _LETTERS_LOWER, _DIGITS, _SYMBOLS)
+    alphabet = "".join(classes)
+    chars = [secrets.choice(c) for c in classes]
+    chars += [secrets.choice(alphabet) for _ in range(max(length, 8) - len(chars))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+@dataclass(frozen=True)
+class AccountCard:
+    """What the operator sees about one account."""
+
+    account: Account
+    eligible: bool
+    ineligible_reason: str
+    enrollment: EnrollmentStatus
+    enrolled_questions: tuple[str, ...]  # question texts, never answers
+    throttle: ThrottleStatus
+
+    @property
+    def name(self) -> str:
+        return self.account.qualified_name
+
+
+class Helpdesk:
+    def __init__(self, settings: Settings, backend: Backend, *, operator: str, terminal: str) -> None:
+        self._settings = settings
+        self._rules = settings.helpdesk
+        self._directory = backend.directory
+        self._store = backend.store
+        self._throttle = backend.throttle
+        self._audit = backend.audit
+        self._service = SelfService(settings, backend)
+        self.operator = operator
+        self.terminal = terminal
+        self.authorized = not self._rules.require_operator_password and not self._rules.operator_groups
+        self._verified: set[str] = set()  # GUIDs of callers verified in this session
+
+    @property
+    def needs_operator_password(self) -> bool:
+        return self._rules.require_operator_password
+
+    # --- the operator -------------------------------------------------------------------
+
+    def authorize(self, password: str | None = None) -> None:
+        """Prove the operator: their AD account (by SSH login name), their
+        password if required, their membership of an operator group."""
+        domains = [(d.netbios, d.dns) for d in self._settings.directory.domains]
+        identity = parse_identity(self.operator, domains, self._settings.directory.effective_default_domain)
+        account = self._directory.find_account(identity) if identity else None
+        try:
+            if account is None:
+                raise InvalidCredentials("operator has no directory account")
+            if self._rules.require_operator_password:
+                self._directory.verify_password(account, password or "")
+        except (PasswordExpired, PasswordMustChange):
+            pass
+        except (InvalidCredentials, AccountLocked, DirectoryError) as exc:
+            self._record("helpdesk_login", "failure", None, reason=exc.code)
+            if isinstance(exc, (InvalidCredentials, AccountLocked)):
+                raise InvalidCredentials(exc.code) from None
+            raise
+        assert account is not None
+        groups = {g.lower() for g in account.groups}
+        if self._rules.operator_groups and not any(g.lower() in groups for g in self._rules.operator_groups):
+            self._record("helpdesk_login", "refused", None, reason="not in an operator group")
+            raise NotAllowed("not a helpdesk operator")
+        self.authorized = True
+        self._record("helpdesk_login", "success", None)
+
+    # --- looking up --------------------------------------------------------------------------
+
+    def search(self, text: str, *, limit: int = 50) -> list[Account]:
+        self._require_authorized()
+        return self._directory.search_accounts(text.strip(), limit=limit)
+
+    def card(self, account: Account) -> AccountCard:
+        self._require_authorized()
+        account = self._directory.refresh(account)
+        eligibility = check_eligibility(account, self._settings.eligibility)
+        status = enrollment_status(self._store, self._service.questionnaire, account.guid)
+        questions = self._service.questionnaire.questions
+        texts = tuple(questions[q].text if q in questions else f"(removed: {q})" for q in status.question_ids)
+        return AccountCard(
+            account=account,
+            eligible=eligibility.allowed,
+            ineligible_reason=eligibility.reason,
+            enrollment=status,
+            enrolled_questions=texts,
+            throttle=self._throttle.status(f"account:{account.guid}"),
+        )
+
+    # --- verifying the caller -------------------------------------------------------------------
+
+    def caller_questions(self, account: Account) -> tuple[Visit, tuple[Question, ...]]:
+        """The caller's own enrolled questions (the operator asks them)."""
+        self._require_authorized()
+        visit = Visit(typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator)
+        visit.account = self._directory.refresh(account)
+        visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
+        if self._store.get(account.guid) is None:
+            raise NotAllowed("the caller has not set up security questions")
+        return visit, self._service.challenge(visit)
+
+    def verify_caller(self, visit: Visit, answers: Sequence[str]) -> None:
+        """Same verification, throttle and audit as self-service, with the operator named."""
+        self._require_authorized()
+        self._service.verify(visit, answers)
+        assert visit.account is not None
+        self._verified.add(visit.account.guid)
+
+    def is_verified(self, account: Account) -> bool:
+        return account.guid in self._verified
+
+    # --- actions -----------------------------------------------------------------------------------
+
+    def unlock(self, account: Account) -> None:
+        self._require_action(self._rules.unlock, account, "unlock")
+        try:
+            self._directory.unlock(account)
+        except DirectoryError as exc:
+            self._record("helpdesk_unlock", "error", account, reason=f"{exc.code}: {exc.detail}")
+            raise
+        self._record("helpdesk_unlock", "success", account)
+
+    def reset(self, account: Account) -> str:
+        """Set a generated temporary password (must change at next logon) and
+        return it, to be shown once. Clears a lockout too."""
+        self._require_action(self._rules.reset, account, "reset")
+        policy = self._directory.password_policy(account)
+        password = temporary_password(max(self._rules.temporary_password_length, policy.min_length))
+        try:
+            self._directory.reset_password(account, password, must_change=True)
+            if self._directory.refresh(account).locked:
+                self._directory.unlock(account)
+        except DirectoryError as exc:
+            self._record("helpdesk_reset", "error", account, reason=f"{exc.code}: {exc.detail}")
+            raise
+        self._record("helpdesk_reset", "success", account, must_change=True)
+        self._verified.discard(account.guid)
+        return password
+
+    def revoke(self, account: Account) -> bool:
+        self._require_authorized()
+        self._require(self._rules.revoke, "revoking enrollments is switched off")
+        return revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
+
+    # --- helpers ----------------------------------------------------------------------------------------
+
+    def _require_action(self, enabled: bool, account: Account, action: str) -> None:
+        self._require_authorized()
+        self._require(enabled, f"{action} is switched off for the helpdesk")
+        if self._rules.require_verification and not self.is_verified(account):
+            raise NotAllowed(f"verify the caller before {action}")
+
+    def _require_authorized(self) -> None:
+        if not self.authorized:
+            raise NotAllowed("the operator is not signed in")
+
+    @staticmethod
+    def _require(condition: bool, reason: str) -> None:
+        if not condition:
+            raise NotAllowed(reason)
+
+    def _record(self, event: str, outcome: str, account: Account | None, *, reason: str = "", **fields) -> None:
+        self._audit.record(
+            event,
+            outcome=outcome,
+            account=account.qualified_name if account else None,
+            terminal=self.terminal,
+            operator=self.operator,
+            reason=reason,
+            **fields,
+        )
+
+    def close(self) -> None:
+        self._service.close()
+
+
+def build_helpdesk(settings: Settings, *, operator: str, terminal: str, directory: Directory | None = None) -> Helpdesk:
+    return Helpdesk(settings, open_backend(settings, directory=directory), operator=operator, terminal=terminal)
