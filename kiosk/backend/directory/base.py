@@ -8,6 +8,7 @@ Implementations must be safe to call from several worker threads.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 from kiosk.backend.model import Account, Identity, PasswordPolicy
@@ -44,5 +45,29 @@ class Directory(Protocol):
 
     def password_policy(self, account: Account) -> PasswordPolicy:
         """The effective policy: the resultant PSO if any, else the domain's."""
+
+    # --- listing and search (helpdesk look-up, enrollment report) -------------
+
+    def search_accounts(self, text: str, *, limit: int = 50) -> list[Account]:
+        """User accounts whose sAMAccountName, userPrincipalName, displayName,
+        givenName or sn starts with ``text`` (case-insensitive; the value is
+        escaped), sorted by sAMAccountName, at most ``limit``. Empty text: []."""
+
+    def accounts(self) -> Iterator[Account]:
+        """Every user account under each configured domain's base DN (paged)."""
+
+    # --- attributes (activation) ------------------------------------------------
+
+    def read_attributes(self, account: Account, names: Sequence[str]) -> dict[str, list[str]]:
+        """The current values of these plain string attributes, keyed by the
+        names as given; attributes without a value are left out. AccountNotFound."""
+
+    def update_attributes(self, account: Account, changes: Mapping[str, str | None]) -> None:
+        """Replace plain string attributes (None deletes the attribute; deleting
+        an absent one is no error). InsufficientRights."""
+
+    def matches(self, account: Account, ldap_filter: str) -> bool:
+        """Whether the account's entry matches the LDAP filter now (False if
+        the entry is gone). ConfigError naming an invalid filter."""
 
     def close(self) -> None: ...

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -21,9 +22,11 @@ from kiosk.backend.errors import (
     AccountDisabled,
     AccountLocked,
     AccountNotFound,
+    InsufficientRights,
     InvalidCredentials,
     PasswordRejected,
 )
+from kiosk.backend import ldap_filter
 from kiosk.backend.model import Account, Identity, PasswordPolicy
 from kiosk.backend.policy import PasswordRules, evaluate
 
@@ -48,12 +51,17 @@ class DemoUser:
     sam: str
     given: str
     surname: str
+    #: "" = a random password nobody knows (a new account waiting for activation)
     password: str
     locked: bool = False
     enabled: bool = True
     groups: tuple[str, ...] = ()
     #: question id -> answer, enrolled when the demo starts
     answers: dict[str, str] = field(default_factory=dict)
+    #: other directory attributes (employeeID, department, ...)
+    attributes: dict[str, str] = field(default_factory=dict)
+    #: True for a new account: no lastLogonTimestamp until its first good bind
+    never_logged_on: bool = False
 
 
 DEMO_USERS = (
@@ -64,12 +72,15 @@ DEMO_USERS = (
     DemoUser("bob", "Bob", "Brown", "Demo!Bob22"),
     DemoUser("dana", "Dana", "Admin", "Demo!Dana44",
              groups=(f"CN=Domain Admins,CN=Users,{DEMO_BASE_DN}",)),
+    DemoUser("erin", "Erin", "Early", "", never_logged_on=True,
+             attributes={"employeeID": "E2001", "department": "Demo"}),
 )
 
 DEMO_HINT = (
     "DEMO - not a real domain. Try: alice (answers Paris / Rex / Hillside), "
     "carol (locked; Lyon / Misty / Oak Lane), bob (password Demo!Bob22: set up questions), "
-    "dana (an admin: always refused)."
+    "dana (an admin: always refused), "
+    "erin (new account: activate it with Employee ID E2001)."
 )
 
 
@@ -80,6 +91,41 @@ class _Entry:
     salt: bytes
     failures: int = 0
     locked_at: float | None = None
+
+
+#: Not writable through update_attributes: what the directory computes,
+#: names, and what grants access. The demo writes plain strings only.
+_PROTECTED = frozenset(
+    a.lower()
+    for a in (
+        "sAMAccountName", "userPrincipalName", "distinguishedName", "objectClass", "objectCategory",
+        "objectGUID", "userAccountControl", "memberOf", "lastLogonTimestamp", "unicodePwd",
+        "displayName", "givenName", "sn", "adminCount",
+    )
+)
+UF_NORMAL_ACCOUNT, UF_ACCOUNTDISABLE = 0x200, 0x2
+
+
+def _ldap_view(account: Account) -> dict[str, list[str]]:
+    """The account as the attributes an LDAP filter sees (AD-like names)."""
+    view: dict[str, list[str]] = {name: [value] for name, value in account.attributes.items() if value}
+    view.update(
+        {
+            "objectClass": ["top", "person", "organizationalPerson", "user"],
+            "objectCategory": ["person"],
+            "distinguishedName": [account.dn],
+            "sAMAccountName": [account.sam],
+            "userPrincipalName": [account.upn] if account.upn else [],
+            "displayName": [account.display_name] if account.display_name else [],
+            "givenName": [account.given_name] if account.given_name else [],
+            "sn": [account.surname] if account.surname else [],
+            "userAccountControl": [str(UF_NORMAL_ACCOUNT | (0 if account.enabled else UF_ACCOUNTDISABLE))],
+            "memberOf": sorted(account.groups),
+            "lastLogonTimestamp": [] if account.never_logged_on else ["1"],
+            "adminCount": ["1"] if account.admin_count else [],
+        }
+    )
+    return {name: values for name, values in view.items() if values}
 
 
 class DemoDirectory:
@@ -107,8 +153,11 @@ class DemoDirectory:
                 groups=frozenset(g.lower() for g in user.groups),
                 admin_count=bool(user.groups),
                 password_last_set=datetime.now(UTC),
+                never_logged_on=user.never_logged_on,
+                attributes=dict(user.attributes),
             )
-            self._entries[account.guid] = _Entry(account, [self._digest(salt, user.password)], salt)
+            password = user.password or secrets.token_urlsafe(24)
+            self._entries[account.guid] = _Entry(account, [self._digest(salt, password)], salt)
 
     @classmethod
     def seeded(cls, settings: DirectorySettings | None = None) -> DemoDirectory:
@@ -172,6 +221,8 @@ class DemoDirectory:
             if not entry.account.enabled:
                 raise AccountDisabled("533")
             entry.failures = 0
+            # AD (and Samba) set lastLogonTimestamp on a good bind.
+            entry.account = replace(entry.account, never_logged_on=False)
 
     def lock_out(self, sam: str) -> None:
         """What enough bad passwords would do (the demo's locked person)."""
@@ -209,6 +260,66 @@ class DemoDirectory:
             raise PasswordRejected("in_history")
         entry.digests = [digest, *entry.digests][: DEMO_POLICY.history_length]
         entry.account = replace(entry.account, password_last_set=datetime.now(UTC))
+
+    # --- listing, search, attributes ----------------------------------------------
+
+    def search_accounts(self, text: str, *, limit: int = 50) -> list[Account]:
+        prefix = text.strip().casefold()
+        if not prefix or limit <= 0:
+            return []
+        with self._lock:
+            found = [
+                self._current(entry)
+                for entry in self._entries.values()
+                if any(
+                    value.casefold().startswith(prefix)
+                    for value in (
+                        entry.account.sam,
+                        entry.account.upn or "",
+                        entry.account.display_name,
+                        entry.account.given_name,
+                        entry.account.surname,
+                    )
+                )
+            ]
+        return sorted(found, key=lambda a: a.sam.casefold())[:limit]
+
+    def accounts(self) -> Iterator[Account]:
+        with self._lock:
+            accounts = [self._current(entry) for entry in self._entries.values()]
+        yield from accounts
+
+    def read_attributes(self, account: Account, names: Sequence[str]) -> dict[str, list[str]]:
+        with self._lock:
+            entry = self._entries.get(account.guid)
+            if entry is None:
+                raise AccountNotFound(account.guid)
+            view = {k.lower(): v for k, v in _ldap_view(entry.account).items()}
+        return {name: list(view[name.lower()]) for name in dict.fromkeys(names) if name.lower() in view}
+
+    def update_attributes(self, account: Account, changes: Mapping[str, str | None]) -> None:
+        refused = [name for name in changes if name.lower() in _PROTECTED]
+        if refused:
+            raise InsufficientRights(f"the demo does not write {', '.join(refused)}")
+        with self._lock:
+            entry = self._entries.get(account.guid)
+            if entry is None:
+                raise AccountNotFound(account.guid)
+            attributes = dict(entry.account.attributes)
+            for name, value in changes.items():
+                for old in [k for k in attributes if k.lower() == name.lower()]:
+                    del attributes[old]
+                if value is not None:
+                    attributes[name] = value
+            entry.account = replace(entry.account, attributes=attributes)
+
+    def matches(self, account: Account, ldap_filter_text: str) -> bool:
+        tree = ldap_filter.parse(ldap_filter_text)
+        with self._lock:
+            entry = self._entries.get(account.guid)
+            if entry is None:
+                return False
+            return ldap_filter.evaluate(tree, _ldap_view(entry.account))
 
     def close(self) -> None:
         pass
