@@ -161,6 +161,84 @@ def enrollment_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+REPORT_COLUMNS = ["account", "display_name", "state", "enrolled_at", "last_used_at", "can_verify"]
+
+
+def enrollment_report(args: argparse.Namespace) -> int:
+    """Among the people allowed to use self-service: who is enrolled, who
+    should enroll again (questions changed since), who has not enrolled."""
+    from kiosk.backend.admin import enrollment_status
+    from kiosk.backend.directory import open_directory
+    from kiosk.backend.eligibility import check_eligibility
+    from kiosk.backend.questions import Questionnaire
+    from kiosk.backend.store import open_store
+
+    settings = _settings(args)
+    questionnaire = Questionnaire.from_settings(settings.questions)
+    directory = open_directory(settings.directory)
+    store = open_store(settings.store.url)
+    progress = _Progress("reading accounts", enabled=sys.stderr.isatty() and not args.quiet)
+    rows: list[dict] = []
+    try:
+        for account in directory.accounts():
+            progress.step()
+            if not check_eligibility(account, settings.eligibility).allowed:
+                continue
+            status = enrollment_status(store, questionnaire, account.guid)
+            rows.append(
+                {
+                    "account": account.qualified_name,
+                    "display_name": account.display_name,
+                    "state": status.state,
+                    "enrolled_at": status.enrolled_at.isoformat(timespec="seconds") if status.enrolled_at else "",
+                    "last_used_at": status.last_used_at.isoformat(timespec="seconds") if status.last_used_at else "",
+                    "can_verify": status.can_verify,
+                }
+            )
+    finally:
+        progress.done()
+        directory.close()
+        store.close()
+    rows.sort(key=lambda row: (row["state"], row["account"].casefold()))
+    counts = {state: sum(1 for r in rows if r["state"] == state) for state in ("enrolled", "partial", "not_enrolled")}
+    if args.format == "json":
+        print(json.dumps({"counts": counts, "accounts": rows}, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(csv_text(rows, REPORT_COLUMNS))
+    else:
+        print(_table(rows, ["account", "display_name", "state", "enrolled_at", "last_used_at"]))
+        print(
+            f"\n{len(rows)} eligible: {counts['enrolled']} enrolled, {counts['partial']} should enroll again, "
+            f"{counts['not_enrolled']} not enrolled"
+        )
+    return EXIT_OK
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    widths = {c: max([len(c)] + [len(str(r[c])) for r in rows]) for c in columns}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip()]
+    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in columns).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+class _Progress:
+    """A count on stderr while walking many accounts (stdout stays clean for CSV/JSON)."""
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        self.label, self.enabled, self.count, self._shown = label, enabled, 0, 0.0
+
+    def step(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if self.enabled and now - self._shown > 0.1:
+            self._shown = now
+            print(f"\r{self.label}: {self.count}", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(f"\r{self.label}: {self.count} done", file=sys.stderr, flush=True)
+
+
 def _operator() -> str:
     try:
         return getpass.getuser()
@@ -240,4 +318,4 @@ def csv_text(rows: list[dict], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["KioskError", "audit_tail", "enrollment_revoke", "questions_export", "questions_import"]
+__all__ = ["KioskError", "audit_tail", "enrollment_report", "enrollment_revoke", "questions_export", "questions_import"]

@@ -84,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
 
     enrollment = commands.add_parser("enrollment", help="enrollment report and revocation")
     enrollment_commands = enrollment.add_subparsers(title="enrollment commands", metavar="ACTION", required=True)
+    report = enrollment_commands.add_parser("report", help="who is enrolled among the eligible accounts")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("-q", "--quiet", action="store_true", help="no progress count on stderr")
+    report.set_defaults(handler=admin_cli.enrollment_report)
     revoke = enrollment_commands.add_parser("revoke", help="forget a person's answers: they must enroll again")
     revoke.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
     revoke.add_argument("--json", action="store_true")

@@ -141,3 +141,45 @@ def test_the_kiosk_refuses_to_start_without_a_terminal(config, capsys):
     code, _, err = run(capsys, "--config", str(config))
     assert code == 2
     assert "needs an interactive terminal" in err
+
+
+def seeded(config):
+    from kiosk.config import load_settings
+
+    settings = fast(load_settings(config, environ={}))
+    directory = DemoDirectory()
+    seed_demo(build_service(settings, directory=directory), directory)
+
+
+def test_the_enrollment_report_lists_eligible_people_in_three_formats(config, capsys):
+    seeded(config)
+    code, out, _ = run(capsys, "--config", str(config), "enrollment", "report")
+    assert code == 0
+    assert "DEMO\\alice" in out and "DEMO\\bob" in out
+    assert "DEMO\\dana" not in out  # privileged: not eligible, so not in the report
+    assert "enrolled, 0 should enroll again" in out
+
+    code, out, _ = run(capsys, "--config", str(config), "enrollment", "report", "--format", "json")
+    report = json.loads(out)
+    states = {row["account"]: row["state"] for row in report["accounts"]}
+    assert states["DEMO\\alice"] == "enrolled"
+    assert states["DEMO\\bob"] == "not_enrolled"
+    assert report["counts"]["enrolled"] >= 2
+
+    code, out, _ = run(capsys, "--config", str(config), "enrollment", "report", "--format", "csv")
+    header, *rows = out.splitlines()
+    assert header == "account,display_name,state,enrolled_at,last_used_at,can_verify"
+    assert any(row.startswith("DEMO\\bob,Bob Brown,not_enrolled") for row in rows)
+
+
+def test_the_report_counts_people_whose_questions_were_removed_as_partial(config, tmp_path, capsys):
+    seeded(config)
+    config.write_text(
+        config.read_text()
+        + '\n[questions]\n[[questions.questions]]\nid = "birth-city"\ntext = "Where were you born?"\n'
+        '[[questions.questions]]\nid = "first-pet"\ntext = "First pet?"\n'
+        '[[questions.questionnaire]]\nquestion = "birth-city"\n[[questions.questionnaire]]\nquestion = "first-pet"\n'
+    )
+    code, out, _ = run(capsys, "--config", str(config), "enrollment", "report", "--format", "json")
+    states = {row["account"]: row["state"] for row in json.loads(out)["accounts"]}
+    assert states["DEMO\\alice"] == "partial"
