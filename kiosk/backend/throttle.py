@@ -112,6 +112,12 @@ class Throttle:
             held_keys.append(key)
             held_ids.append(failure_id)
             counts.append(count)
+        if any(self._raced(key, count, now) for key, count in zip(keys, counts)):
+            # Another process counted the last allowed attempt between our check
+            # and our count: refuse, and take ours back so the count stays exact.
+            for key, failure_id in zip(held_keys, held_ids):
+                self._store.remove_failure(key, failure_id)
+            raise Throttled(float(self._settings.lock_seconds))
         for key, count in zip(keys, counts):
             if count >= self._limit(key):
                 # This attempt was counted and goes ahead; the next one is refused.
@@ -119,6 +125,15 @@ class Throttle:
                 held_keys.append(_lock_key(key))
                 held_ids.append(mark_id)
         return Attempt(tuple(held_keys), tuple(held_ids), account_failures=counts[0])
+
+    def _raced(self, key: str, count: int, now: float) -> bool:
+        """Was ``key`` already locked when this attempt was counted (``count``
+        includes it)? Locked by count means: the limit reached, the newest
+        failure less than ``lock_seconds`` ago (as in ``_locked_until``)."""
+        if count <= self._limit(key):
+            return False
+        recent, _ = self._store.failures(key, now, self._settings.lock_seconds)
+        return recent > 1  # another failure besides ours, recent enough to lock
 
     def succeeded(self, attempt: Attempt) -> None:
         """Take back this attempt's failures and forget the account's earlier ones.
