@@ -297,6 +297,122 @@ class HelpdeskSettings(_Section):
     idle_timeout_seconds: int = Field(300, ge=30, le=7200)
 
 
+#: The activation marker's default attribute: a plain single-valued string that
+#: ADUC neither shows nor edits (see docs/directory-notes.md).
+DEFAULT_MARKER_ATTRIBUTE = "comment"
+#: LDAP attribute names (or OIDs) as the activation settings accept them.
+_ATTRIBUTE_NAME = r"^(?:[A-Za-z][A-Za-z0-9-]{0,62}|[0-9]+(?:\.[0-9]+)+)$"
+#: Never written by activation's updates: security state, names, passwords.
+_UNWRITABLE_ATTRIBUTES = frozenset(
+    name.lower()
+    for name in (
+        "unicodePwd", "userPassword", "userAccountControl", "lockoutTime", "pwdLastSet", "accountExpires",
+        "sAMAccountName", "userPrincipalName", "distinguishedName", "cn", "name", "objectClass",
+        "objectCategory", "objectGUID", "objectSid", "member", "memberOf", "adminCount", "primaryGroupID",
+        "servicePrincipalName", "altSecurityIdentities", "msDS-AllowedToActOnBehalfOfOtherIdentity",
+        "nTSecurityDescriptor", "scriptPath", "homeDirectory", "profilePath",
+    )
+)
+
+
+def default_activation_filter(marker_attribute: str = DEFAULT_MARKER_ATTRIBUTE) -> str:
+    """Enabled user accounts that never logged on and carry no marker yet."""
+    return (
+        "(&(objectCategory=person)(objectClass=user)"
+        "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
+        "(!(lastLogonTimestamp=*))"
+        f"(!({marker_attribute}=*)))"
+    )
+
+
+class ProofSettings(_Section):
+    """One thing a person proves at activation: a directory attribute's value."""
+
+    attribute: Annotated[str, Field(pattern=_ATTRIBUTE_NAME)]
+    #: What the person is asked, e.g. "Employee ID".
+    label: str = Field(min_length=1, max_length=80)
+    #: exact; casefold (capitals do not matter); casefold_nospace (nor spaces).
+    match: Literal["exact", "casefold", "casefold_nospace"] = "casefold_nospace"
+
+
+class MarkerSettings(_Section):
+    """Written last by a completed activation: the account is then claimed."""
+
+    attribute: Annotated[str, Field(pattern=_ATTRIBUTE_NAME)] = DEFAULT_MARKER_ATTRIBUTE
+    value: str = Field("kiosk-activated", min_length=1, max_length=256)
+
+
+class ActivationSettings(_Section):
+    """Account activation (``features.activate``): who, what they prove, what is written."""
+
+    #: Who may activate (AND the [eligibility] rules); default: enabled, never
+    #: logged on, no marker. Built from marker.attribute when not given.
+    filter: str = Field(default_factory=default_activation_filter)
+    proof: list[ProofSettings] = Field(
+        default_factory=lambda: [ProofSettings(attribute="employeeID", label="Employee ID")], min_length=1
+    )
+    marker: MarkerSettings = Field(default_factory=MarkerSettings)
+    #: Written together with the marker, last: attribute -> value ("" deletes it).
+    extra_updates: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _filter_follows_marker(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "filter" not in data:
+            marker = data.get("marker")
+            attribute = None
+            if isinstance(marker, Mapping):
+                attribute = marker.get("attribute")
+            elif isinstance(marker, MarkerSettings):
+                attribute = marker.attribute
+            if isinstance(attribute, str) and attribute:
+                data = {**data, "filter": default_activation_filter(attribute)}
+        return data
+
+    @field_validator("filter")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from kiosk.backend.ldap_filter import parse
+
+        try:
+            parse(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value.strip()
+
+    @field_validator("extra_updates")
+    @classmethod
+    def _plain(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for name in value:
+            if not re.match(_ATTRIBUTE_NAME, name):
+                raise ValueError(f"{name!r} is not an LDAP attribute name")
+            if name.lower() in _UNWRITABLE_ATTRIBUTES:
+                raise ValueError(f"{name!r} cannot be written by activation (security state or a name)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ActivationSettings:
+        names = [p.attribute.lower() for p in self.proof]
+        if len(set(names)) != len(names):
+            raise ValueError("proof names an attribute twice")
+        marker = self.marker.attribute.lower()
+        if marker in _UNWRITABLE_ATTRIBUTES:
+            raise ValueError(f"marker.attribute {self.marker.attribute!r} cannot be written by activation")
+        if marker in {k.lower() for k in self.extra_updates}:
+            raise ValueError("extra_updates must not also write the marker attribute")
+        if marker in names:
+            raise ValueError("the marker attribute cannot also be a proof")
+        return self
+
+    @property
+    def updates(self) -> dict[str, str | None]:
+        """Everything the final step writes, the marker LAST (None = delete)."""
+        extra: dict[str, str | None] = {name: value or None for name, value in self.extra_updates.items()}
+        return {**extra, self.marker.attribute: self.marker.value}
+
+
 class StoreSettings(_Section):
     url: str = "sqlite:////var/lib/kiosk/kiosk.db"
 
@@ -322,6 +438,7 @@ class Settings(BaseSettings):
     answers: AnswerHashSettings = Field(default_factory=AnswerHashSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     kiosk: KioskSettings = Field(default_factory=KioskSettings)
+    activation: ActivationSettings = Field(default_factory=ActivationSettings)
     helpdesk: HelpdeskSettings = Field(default_factory=HelpdeskSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)

@@ -72,7 +72,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "new_password.not_yet": "The new password does not meet every rule above yet.",
     "new_password.mismatch": "The two passwords are not the same.",
     # --- results ------------------------------------------------------------
-    "result.unlocked": "{account} is unlocked. You can sign in again now.",
+    "result.unlocked": "{account} is unlocked. Your password is unchanged: sign in with it as before.",
     "result.reset": "The password of {account} is changed. Use it the next time you sign in.",
     "result.activate_unavailable": "Account activation is not available at this terminal yet. Please contact the help desk.",
     "result.success": "Done",
@@ -100,6 +100,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "error.verification_failed": "Those answers do not match our records. Please try again.",
     "error.not_allowed": "Self-service is not available for this account. Please contact the help desk.",
     "error.config": "This terminal is not set up correctly. Please contact the help desk.",
+    "error.proof_unavailable": "Your account cannot be activated here because some of your details are missing. Please contact the help desk.",
     # --- AD's refusal of a new password, by PasswordRejected.reason ---------
     "password_rejected.too_short": "The directory says this password is too short. Please choose a longer one.",
     "password_rejected.not_complex": "The directory says this password is too simple. Mix capitals, small letters, digits and symbols, and leave out your name.",

@@ -140,3 +140,32 @@ class NotAllowed(KioskError):
 
 class ConfigError(KioskError):
     code = "config"
+
+
+# --- activation ---------------------------------------------------------------
+
+
+class ProofUnavailable(KioskError):
+    """The account lacks a directory attribute the configured activation proof
+    needs: the person cannot answer, so they are sent to the help desk.
+    ``attributes`` (for the audit log) names what is missing."""
+
+    code = "proof_unavailable"
+
+    def __init__(self, attributes: tuple[str, ...], detail: str = "") -> None:
+        super().__init__(detail or f"missing proof attribute(s): {', '.join(attributes)}")
+        self.attributes = attributes
+
+
+class ActivationIncomplete(KioskError):
+    """The final activation step failed part-way. The marker was not written,
+    so the account can be activated again; the password may already have been
+    set (``password_set`` says whether it surely was). ``step`` is one of:
+    password, unlock, enrollment, marker."""
+
+    code = "activation_incomplete"
+
+    def __init__(self, step: str, *, password_set: bool, detail: str = "") -> None:
+        super().__init__(detail or f"activation stopped at step {step}")
+        self.step = step
+        self.password_set = password_set

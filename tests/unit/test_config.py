@@ -135,3 +135,38 @@ def test_the_default_domain_must_be_described():
                 }
             }
         )
+
+
+def test_activation_defaults_and_the_filter_follows_the_marker():
+    from kiosk.config import default_activation_filter, settings_from
+
+    settings = settings_from({"directory": {"kind": "demo"}})
+    activation = settings.activation
+    assert activation.filter == default_activation_filter("comment")
+    assert "(!(comment=*))" in activation.filter and "(!(lastLogonTimestamp=*))" in activation.filter
+    assert [(p.attribute, p.label, p.match) for p in activation.proof] == [
+        ("employeeID", "Employee ID", "casefold_nospace")
+    ]
+    assert activation.updates == {"comment": "kiosk-activated"}
+    moved = settings_from({"directory": {"kind": "demo"}, "activation": {"marker": {"attribute": "info"}}})
+    assert moved.activation.filter.endswith("(!(info=*)))")
+
+
+@pytest.mark.parametrize(
+    ("section", "named"),
+    [
+        ({"proof": []}, "activation.proof"),
+        ({"filter": "(sAMAccountName=a"}, "activation.filter"),
+        ({"extra_updates": {"unicodePwd": "x"}}, "activation.extra_updates"),
+        ({"extra_updates": {"comment": "x"}}, "marker"),
+        ({"proof": [{"attribute": "employeeID", "label": "ID", "match": "fuzzy"}]}, "activation.proof.0.match"),
+        ({"marker": {"attribute": "comment", "colour": "red"}}, "activation.marker.colour"),
+        ({"unknown": 1}, "activation.unknown"),
+    ],
+)
+def test_bad_activation_settings_are_named(section, named):
+    from kiosk.config import settings_from
+
+    with pytest.raises(ConfigError) as error:
+        settings_from({"directory": {"kind": "demo"}, "activation": section})
+    assert named in str(error.value)
