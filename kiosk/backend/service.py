@@ -14,6 +14,7 @@ directly. The order of things here is the security design:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -30,11 +31,16 @@ from kiosk.backend.errors import (
     AccountExpired,
     AccountLocked,
     DirectoryError,
+    DirectoryUnavailable,
+    InsecureConnection,
+    InsufficientRights,
     InvalidCredentials,
     NotAllowed,
     PasswordExpired,
     PasswordMustChange,
     PasswordRejected,
+    ServiceAccountError,
+    StoreError,
     Throttled,
     VerificationFailed,
 )
@@ -54,6 +60,27 @@ if TYPE_CHECKING:
 DECOY_SECRET = "decoy-questions"
 # Samba does not enforce AD's "no account name in the password" rule; we do.
 _REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
+
+#: Trouble with the kiosk's own machinery, not the person: audited as errors
+#: by every step of a visit (the person gets plain words for its code).
+_FAULTS = (StoreError, DirectoryUnavailable, ServiceAccountError, InsecureConnection, InsufficientRights)
+
+
+def _audit_faults(event: str):
+    """Record a fault raised by a visit's step as ``event``/error, then re-raise it."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def run(self: SelfService, visit: Visit, *args, **kwargs):
+            try:
+                return method(self, visit, *args, **kwargs)
+            except _FAULTS as exc:
+                self._record(event, "error", visit, reason=f"{exc.code}: {exc.detail}")
+                raise
+
+        return run
+
+    return wrap
 
 
 @dataclass(eq=False)
@@ -146,7 +173,11 @@ class SelfService:
         visit = Visit(typed_name=typed_name[:256], terminal=terminal)
         identity = parse_identity(typed_name, self._domains, self.default_domain)
         if identity is not None:
-            visit.account = self._directory.find_account(identity)
+            try:
+                visit.account = self._directory.find_account(identity)
+            except _FAULTS as exc:
+                self._record("identify", "error", visit, reason=f"{exc.code}: {exc.detail}")
+                raise
         if visit.account is not None:
             visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
         return visit
@@ -159,6 +190,7 @@ class SelfService:
 
     # --- enrollment ------------------------------------------------------------------
 
+    @_audit_faults("enroll")
     def prove_password(self, visit: Visit, password: str) -> None:
         """Enrollment starts with the current password. Wrong password, unknown
         user and locked account give the same InvalidCredentials."""
@@ -199,6 +231,7 @@ class SelfService:
             account_names=tuple(dict.fromkeys((*names, typed))),
         )
 
+    @_audit_faults("enroll")
     def enroll(self, visit: Visit, answers: Sequence[tuple[str, str]]) -> None:
         """Store a complete set of answers; the old set stays until this succeeds."""
         self._require(self.features.enroll, "enrollment is switched off")
@@ -228,6 +261,7 @@ class SelfService:
 
     # --- challenge and verification ------------------------------------------------------
 
+    @_audit_faults("challenge")
     def challenge(self, visit: Visit) -> tuple[Question, ...]:
         """The questions to ask: the person's own, or decoys of the same shape."""
         questions: tuple[Question, ...] | None = None
@@ -243,6 +277,7 @@ class SelfService:
         visit.questions = questions
         return questions
 
+    @_audit_faults("verify")
     def verify(self, visit: Visit, answers: Sequence[str]) -> None:
         """All answers at once; VerificationFailed says nothing about which."""
         questions = visit.questions
@@ -311,8 +346,8 @@ class SelfService:
 
     def unlock(self, visit: Visit) -> str:
         self._require(self.features.unlock, "unlock is switched off")
-        account = self._verified_account(visit)
         try:
+            account = self._verified_account(visit)
             self._directory.unlock(account)
         except DirectoryError as exc:
             self._record("unlock", "error", visit, reason=f"{exc.code}: {exc.detail}")
@@ -321,6 +356,7 @@ class SelfService:
         visit.verified = False  # one action per verification
         return account.qualified_name
 
+    @_audit_faults("reset")
     def password_rules(self, visit: Visit) -> PasswordRules:
         account = self._verified_account(visit, refresh=False)
         policy = self._directory.password_policy(account)
@@ -330,8 +366,12 @@ class SelfService:
         """Set a new password (and clear a lockout). The directory judges;
         our own checklist only stops what the directory would let through."""
         self._require(self.features.reset, "reset is switched off")
-        account = self._verified_account(visit)
-        rules = PasswordRules(self._directory.password_policy(account), account.name_parts())
+        try:
+            account = self._verified_account(visit)
+            rules = PasswordRules(self._directory.password_policy(account), account.name_parts())
+        except DirectoryError as exc:
+            self._record("reset", "error", visit, reason=f"{exc.code}: {exc.detail}")
+            raise
         failed = [check.key for check in evaluate(rules, new_password) if not check.ok]
         if failed:
             raise PasswordRejected(_REJECTION_BY_CHECK[failed[0]])
