@@ -476,7 +476,9 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Read, merge and validate the configuration, or raise one ConfigError."""
-    environ = os.environ if environ is None else environ
+    # A copy: _validate empties os.environ of KIOSK_* while it works, and would
+    # lose the overrides it is asked to apply if this were os.environ itself.
+    environ = dict(os.environ) if environ is None else environ
     file = config_path(path, environ)
     data = _read_toml(file)
     questions_file = questions_path(file)
