@@ -567,6 +567,8 @@ def _service_password(environ: Mapping[str, str]) -> str | None:
             continue
         except OSError as exc:
             raise ConfigError(f"cannot read the secret file {secret}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"the secret file {secret} is not UTF-8 text") from None
     return None
 
 
