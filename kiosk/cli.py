@@ -110,7 +110,42 @@ def _cmd_kiosk(args: argparse.Namespace) -> int:
     from kiosk.config import load_settings
 
     settings = load_settings(args.config)
+    preflight(settings)  # before the terminal check: a wrong setup is named first
     return run_app(settings)
+
+
+def preflight(settings: Settings) -> None:
+    """What the configuration names but cannot check by itself (the files it
+    points to, the secret beside it): ConfigError, so the kiosk never starts
+    half set up and fails at its first visitor instead."""
+    import ssl
+
+    from kiosk.backend.errors import ConfigError
+    from kiosk.config import DEFAULT_SECRETS_DIR, SERVICE_PASSWORD_SECRET
+
+    directory = settings.directory
+    if directory.kind != "ad":
+        return
+    if not directory.service_user:
+        raise ConfigError("directory.service_user is empty: name the kiosk's service account (DOMAIN\\name)")
+    if directory.service_password is None or not directory.service_password.get_secret_value():
+        raise ConfigError(
+            "the service account's password is missing or empty: put it in the secrets file "
+            f"{DEFAULT_SECRETS_DIR / SERVICE_PASSWORD_SECRET} (mode 0600; or $KIOSK_SECRETS_DIR, "
+            "$CREDENTIALS_DIRECTORY) or in $KIOSK_DIRECTORY__SERVICE_PASSWORD"
+        )
+    if directory.ca_file is not None:
+        where = f"directory.ca_file = '{directory.ca_file}'"
+        try:
+            ssl.create_default_context(cafile=str(directory.ca_file))
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: no such file") from None
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+        except ssl.SSLError as exc:
+            raise ConfigError(
+                f"{where}: holds no usable CA certificate (PEM expected; {exc.reason or exc})"
+            ) from None
 
 
 def run_app(settings: Settings, service_factory: Callable[[], SelfService] | None = None) -> int:
@@ -213,6 +248,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
     except Exception as exc:  # noqa: BLE001 - a config problem is the check's first finding
+        print(f"FAIL config: {exc}")
+        return EXIT_FAILURE
+    try:
+        preflight(settings)
+    except Exception as exc:  # noqa: BLE001 - likewise
         print(f"FAIL config: {exc}")
         return EXIT_FAILURE
     results = run_checks(settings, test_account=args.test_account)
