@@ -1,0 +1,371 @@
+"""LockedDownApp: what every face of the kiosk shares (the kiosk, the helpdesk).
+
+- lockdown: no quit key, no palette, no selection; Ctrl+C/Z/\\/P/S swallowed;
+  SIGTSTP ignored; SIGHUP/SIGTERM wipe and exit (notes §1.2, §1.3);
+- synchronous focus moves and the burst-safe Enter of ``KioskScreen`` (§1.4);
+- idle: every key or mouse event counts as activity; ``idle_timeout()`` fires
+  after ``idle_seconds`` (§1.9);
+- crashes: no traceback and no locals on the terminal, a reference instead (§1.6);
+- the backend object (``service``) is built in a thread after the first frame;
+- every backend call runs in a thread worker behind a BusyScreen
+  (``call_backend``); errors become plain words and a reference (``show_error``);
+- ``wipe()`` empties every field, the clipboard and the notifications (§1.7).
+
+Subclasses provide ``_build_service``, ``start`` (the first screens),
+``idle_seconds``/``idle_timeout`` and ``banner_text``; hooks have defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from time import monotonic
+from typing import Any
+
+from textual import events
+from textual.actions import SkipAction
+from textual.app import App
+from textual.binding import Binding
+from textual.theme import Theme
+from textual.widgets import Input
+from textual.worker import Worker, WorkerState
+
+import kiosk
+from kiosk import messages
+from kiosk.config import Settings
+from kiosk.messages import error_text, text
+from kiosk.screens.base import KioskScreen
+from kiosk.screens.busy import BusyScreen
+from kiosk.screens.error import ErrorScreen
+from kiosk.widgets.secret_input import SecretInput
+
+log = logging.getLogger("kiosk")
+log.addHandler(logging.NullHandler())  # never Python's last-resort stderr handler
+
+THEMES_DIR = Path(kiosk.__file__).parent.parent / "themes"
+
+HIGH_CONTRAST = Theme(
+    name="kiosk-high-contrast",
+    primary="#FFFF00",
+    secondary="#00FFFF",
+    accent="#FFFF00",
+    foreground="#FFFFFF",
+    background="#000000",
+    surface="#000000",
+    panel="#000000",
+    success="#00FF00",
+    warning="#FFFF00",
+    error="#FF5555",
+    dark=True,
+)
+
+#: theme setting -> (Textual theme, stylesheet in themes/)
+THEMES = {
+    "default": ("textual-dark", "default.tcss"),
+    "high-contrast": ("kiosk-high-contrast", "high-contrast.tcss"),
+    "vt": ("ansi-dark", "vt.tcss"),
+}
+
+
+def resolve_theme(setting: str, environ: dict[str, str] | None = None) -> str:
+    """``auto`` is ``vt`` on the Linux console and VT terminals, else ``default``."""
+    if setting != "auto":
+        return setting
+    term = (environ if environ is not None else os.environ).get("TERM", "")
+    return "vt" if term == "linux" or term.startswith("vt") else "default"
+
+
+def new_reference() -> str:
+    return "K-" + secrets.token_hex(3).upper()
+
+
+@dataclass
+class _Call:
+    generation: int
+    busy: BusyScreen | None
+    on_success: Callable[[Any], None]
+    on_error: Callable[[BaseException], bool] | None
+
+
+class LockedDownApp(App[None], inherit_bindings=False):
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False
+    TITLE = "kiosk"
+    BINDINGS = [
+        # Priority bindings run in App.on_event before a key reaches the focused widget.
+        Binding("ctrl+c,super+c", "swallow", show=False, priority=True, system=True),
+        Binding("ctrl+q", "ctrl_q", show=False, priority=True, system=True),
+        Binding("ctrl+z", "swallow", show=False, priority=True, system=True),
+        Binding("ctrl+backslash", "swallow", show=False, priority=True, system=True),
+        Binding("ctrl+p", "swallow", show=False, priority=True, system=True),
+        Binding("ctrl+s", "swallow", show=False, priority=True, system=True),
+        # Synchronous focus moves: the rest of a key burst follows the focus (notes §1.4).
+        Binding("tab", "kiosk_focus(1)", show=False, priority=True, system=True),
+        Binding("shift+tab", "kiosk_focus(-1)", show=False, priority=True, system=True),
+        Binding("enter", "kiosk_enter", show=False, priority=True, system=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        service: Any | None = None,
+        service_factory: Callable[[], Any] | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        messages.configure(settings.kiosk.texts)
+        self.theme_setting = resolve_theme(settings.kiosk.theme, environ)
+        textual_theme, stylesheet = THEMES[self.theme_setting]
+        super().__init__(css_path=[THEMES_DIR / stylesheet])
+        self.register_theme(HIGH_CONTRAST)
+        self.theme = textual_theme
+        self.service: Any | None = service
+        self._service_factory = service_factory
+        self._service_worker: Worker[Any] | None = None
+        self._waiting_for_service: list[Callable[[], None]] = []
+        self._calls: dict[Worker[Any], _Call] = {}
+        self._generation = 0
+        self._last_activity = monotonic()
+
+    # --- what a face provides ----------------------------------------------------------
+
+    @property
+    def banner_text(self) -> str:
+        return ""
+
+    @property
+    def idle_seconds(self) -> float:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Show the first screen (on mount)."""
+
+    def idle_timeout(self) -> None:
+        """Nobody touched the keyboard for ``idle_seconds``."""
+
+    def _idle_paused(self) -> bool:
+        """While a backend call or the service build runs, idle time does not count."""
+        return bool(self._calls) or self._service_worker is not None
+
+    def _build_service(self) -> Any:
+        raise NotImplementedError
+
+    def service_ready(self, service: Any) -> None:
+        """The service was built (screens already shown may want to know)."""
+
+    def wipe_state(self) -> None:
+        """Forget the app's own secrets and half-done work (called by ``wipe``)."""
+
+    def error_closed(self) -> None:
+        """The error panel was closed."""
+
+    def stale_result(self, worker: Worker[Any]) -> None:
+        """A backend call finished after the app moved on (idle, reset): drop it."""
+
+    def go_back(self) -> None:
+        """Esc on a screen."""
+        self.pop_screen()
+
+    # --- startup -----------------------------------------------------------------
+
+    def run(self, *args: Any, mouse: bool | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        if mouse is None:
+            mouse = self.settings.kiosk.mouse
+        return super().run(*args, mouse=mouse, **kwargs)
+
+    def on_mount(self) -> None:
+        if self.settings.kiosk.lockdown and not self.is_headless:
+            self._lock_signals()
+        self.start()
+        self.set_interval(0.5, self._check_idle, name="idle-check")
+        if self.service is None:
+            self.call_after_refresh(self._start_service)
+
+    def _lock_signals(self) -> None:
+        # The driver re-installs its own SIGTSTP handler: ignore it again (notes §1.2).
+        signal.signal(signal.SIGTSTP, signal.SIG_IGN)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.graceful_exit)
+
+    def graceful_exit(self) -> None:
+        """SIGHUP (the SSH client vanished) or SIGTERM: wipe and leave cleanly."""
+        log.info("signal received: wiping and exiting")
+        self.wipe()
+        self.exit(return_code=0)
+
+    def _start_service(self) -> None:
+        if self.service is not None or self._service_worker is not None:
+            return
+        self._service_worker = self.run_worker(
+            self._build_service, thread=True, exit_on_error=False, group="service", name="build-service"
+        )
+
+    def _service_built(self, worker: Worker[Any]) -> None:
+        self._service_worker = None
+        if worker.state == WorkerState.SUCCESS:
+            self.service = worker.result
+            self.service_ready(self.service)
+            waiting, self._waiting_for_service = self._waiting_for_service, []
+            self._pop_busy()
+            for then in waiting:
+                then()
+            return
+        error = worker.error or RuntimeError("service not built")
+        waiting, self._waiting_for_service = self._waiting_for_service, []
+        self._pop_busy()
+        if waiting:
+            self.show_error(error)
+        else:
+            self._log_error(error, new_reference())
+
+    def _with_service(self, then: Callable[[], None]) -> None:
+        if self.service is not None:
+            then()
+            return
+        self._waiting_for_service.append(then)
+        if not any(isinstance(s, BusyScreen) for s in self.screen_stack):
+            self.push_screen(BusyScreen(text("busy.starting")))
+        self._start_service()
+
+    def _pop_busy(self) -> None:
+        if isinstance(self.screen, BusyScreen):
+            self.pop_screen()
+
+    # --- lockdown and keys -----------------------------------------------------------
+
+    def action_swallow(self) -> None:
+        self.bell()
+
+    def action_ctrl_q(self) -> None:
+        if self.settings.kiosk.lockdown:
+            self.bell()
+        else:
+            self.exit()
+
+    def action_kiosk_focus(self, direction: int) -> None:
+        screen = self.screen
+        if direction > 0:
+            screen.focus_next()  # Screen._move_focus -> set_focus: synchronous
+        else:
+            screen.focus_previous()
+
+    def action_kiosk_enter(self) -> None:
+        screen = self.screen
+        focused = screen.focused
+        if not isinstance(focused, Input) or not isinstance(screen, KioskScreen):
+            raise SkipAction()  # buttons, lists, pickers handle Enter themselves
+        screen.enter_pressed(focused)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseEvent)) and not event.is_forwarded:
+            self._last_activity = monotonic()  # the action, never the key, is what we note
+        await super().on_event(event)
+
+    # --- crashes -------------------------------------------------------------------------
+
+    def _handle_exception(self, error: Exception) -> None:
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self._fatal_error()
+
+    def _fatal_error(self) -> None:
+        """No traceback and no locals on the terminal: the log gets the frames only."""
+        error = sys.exc_info()[1] or self._exception
+        reference = new_reference()
+        if error is not None:
+            formatted = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            log.error("fatal error, reference %s\n%s", reference, formatted)
+        self.wipe()
+        self.bell()
+        self._exit_renderables.append(text("fatal", reference=reference))
+        self._close_messages_no_wait()
+
+    # --- idle and wiping ---------------------------------------------------------------------
+
+    def _check_idle(self) -> None:
+        if self._idle_paused():
+            return
+        if monotonic() - self._last_activity >= self.idle_seconds:
+            self.idle_timeout()
+
+    def wipe(self) -> None:
+        """Empty every field on every screen, the clipboard and the notifications."""
+        for screen in self.screen_stack:
+            for field in screen.query(Input):
+                if isinstance(field, SecretInput):
+                    field.wipe()
+                else:
+                    field.value = ""
+        self.wipe_state()
+        self._clipboard = ""
+        self.clear_notifications()
+
+    # --- backend calls -----------------------------------------------------------------------
+
+    def call_backend(
+        self,
+        function: Callable[[], Any],
+        on_success: Callable[[Any], None],
+        *,
+        busy: str = "busy.checking",
+        on_error: Callable[[BaseException], bool] | None = None,
+    ) -> None:
+        """Run ``function`` in a thread behind a BusyScreen, then call back on the UI."""
+        busy_screen = BusyScreen(text(busy))
+        self.push_screen(busy_screen)
+        worker = self.run_worker(function, thread=True, exit_on_error=False, group="backend", name="backend")
+        self._calls[worker] = _Call(self._generation, busy_screen, on_success, on_error)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if worker is self._service_worker:
+            self._service_built(worker)
+            return
+        call = self._calls.pop(worker, None)
+        if call is None:
+            return
+        self._last_activity = monotonic()
+        if call.generation != self._generation:  # the person left (idle, Done): drop it
+            self.stale_result(worker)
+            return
+        if call.busy is not None and self.screen is call.busy:
+            self.pop_screen()
+        if worker.state == WorkerState.SUCCESS:
+            call.on_success(worker.result)
+            return
+        error = worker.error or RuntimeError("cancelled")
+        if call.on_error is not None and call.on_error(error):
+            return
+        self.show_error(error)
+
+    def _log_error(self, error: BaseException, reference: str) -> None:
+        code = getattr(error, "code", None)
+        if code is not None:
+            log.warning("reference %s: %s (%s)", reference, code, getattr(error, "detail", ""))
+        else:
+            formatted = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            log.error("reference %s: unexpected error\n%s", reference, formatted)
+
+    def reference(self) -> str:
+        return new_reference()
+
+    def show_error(self, error: BaseException) -> None:
+        """Plain words and a reference; details to the log only."""
+        reference = self.reference()
+        self._log_error(error, reference)
+        self.wipe()
+        self.push_screen(ErrorScreen(error_text(error), reference), lambda _: self.error_closed())
