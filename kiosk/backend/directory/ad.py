@@ -305,6 +305,8 @@ def _is_tls_failure(exc: BaseException) -> bool:
     if isinstance(exc, (ssl.SSLError, ssl.CertificateError, LDAPCertificateError, LDAPStartTLSError)):
         return True
     text = str(exc).lower()
+    if "timed out" in text:
+        return False  # a slow or silent DC (e.g. the handshake timed out), not a certificate problem
     return "ssl" in text and ("wrap" in text or "certificate" in text)
 
 
