@@ -28,7 +28,8 @@ def parse_identity(
     suffixes) and searched in the domain whose DNS name matches, else the default.
     """
     text = unicodedata.normalize("NFC", typed).strip()
-    if not text or len(text) > MAX_TYPED or any(unicodedata.category(c) == "Cc" for c in text):
+    # Cs: lone surrogates (e.g. undecodable argv bytes) cannot be encoded to send to a directory.
+    if not text or len(text) > MAX_TYPED or any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
         return None
     by_netbios = {netbios.upper(): netbios.upper() for netbios, _ in domains}
     by_dns = {dns.lower(): netbios.upper() for netbios, dns in domains}
