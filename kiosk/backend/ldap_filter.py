@@ -82,23 +82,22 @@ def _parse(text: str, i: int, source: str) -> tuple[Node, int]:
 def _item(item: str, source: str) -> Node:
     if "(" in item:
         raise ConfigError(f"invalid LDAP filter {source!r}: unexpected '(' in {item!r}")
-    for operator in (">=", "<=", "~="):
-        if operator in item:
-            attribute, _, value = item.partition(operator)
-            if operator == "~=":
-                raise ConfigError(f"invalid LDAP filter {source!r}: approximate match (~=) is not supported")
-            return Node(operator, _attribute(attribute, source), _unescape(value, source))
-    if ":=" in item:
-        left, _, value = item.partition(":=")
-        attribute, _, rule = left.partition(":")
+    # The operator is at the first '=': a value may hold '<=', '>=' or ':=' itself.
+    left, equals, value = item.partition("=")
+    if not equals:
+        raise ConfigError(f"invalid LDAP filter {source!r}: {item!r} has no '='")
+    if left.endswith(("<", ">", "~")):
+        operator = left[-1] + "="
+        if operator == "~=":
+            raise ConfigError(f"invalid LDAP filter {source!r}: approximate match (~=) is not supported")
+        return Node(operator, _attribute(left[:-1], source), _unescape(value, source))
+    if left.endswith(":"):
+        attribute, _, rule = left[:-1].partition(":")
         rules = {BIT_AND: "bitand", BIT_OR: "bitor"}
         if rule not in rules:
             raise ConfigError(f"invalid LDAP filter {source!r}: matching rule {rule!r} is not supported")
         return Node(rules[rule], _attribute(attribute, source), _unescape(value, source))
-    attribute, equals, value = item.partition("=")
-    if not equals:
-        raise ConfigError(f"invalid LDAP filter {source!r}: {item!r} has no '='")
-    attribute = _attribute(attribute, source)
+    attribute = _attribute(left, source)
     if value == "*":
         return Node("present", attribute)
     if "*" in value:
