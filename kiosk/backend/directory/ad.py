@@ -384,6 +384,18 @@ def guid_string(raw: bytes) -> str:
     return str(uuid.UUID(bytes_le=raw))
 
 
+def identity_filter(identity: Identity) -> str | None:
+    """The search filter for what a person typed (UPN or sAMAccountName),
+    the value escaped (RFC 4515); None when there is nothing to look up."""
+    if identity.upn:
+        match = f"(userPrincipalName={escape_filter_chars(identity.upn)})"
+    elif identity.sam:
+        match = f"(sAMAccountName={escape_filter_chars(identity.sam)})"
+    else:
+        return None
+    return f"(&(objectCategory=person)(objectClass=user){match})"
+
+
 def guid_filter_value(guid: str) -> str:
     return escape_bytes(uuid.UUID(guid).bytes_le)
 
@@ -647,13 +659,9 @@ class ActiveDirectory:
         domain = self._domain(identity.domain)
         if domain is None:
             return None
-        if identity.upn:
-            match = f"(userPrincipalName={escape_filter_chars(identity.upn)})"
-        elif identity.sam:
-            match = f"(sAMAccountName={escape_filter_chars(identity.sam)})"
-        else:
+        search_filter = identity_filter(identity)
+        if search_filter is None:
             return None
-        search_filter = f"(&(objectCategory=person)(objectClass=user){match})"
         return self._find_one(domain, search_filter)
 
     def refresh(self, account: Account) -> Account:
