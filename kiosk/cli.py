@@ -1,7 +1,8 @@
 """The ``kiosk`` command.
 
 ``kiosk`` runs the locked-down kiosk; ``kiosk demo`` the same app on a pretend
-directory; ``kiosk check`` probes configuration and domain controllers.
+directory; ``kiosk helpdesk`` the support staff's face (sshd ForceCommand);
+``kiosk check`` probes configuration and domain controllers.
 Imports stay inside the commands: a thin client should see the first screen
 fast, and ``kiosk check`` should not pay for Textual.
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from kiosk.backend.service import SelfService
     from kiosk.config import Settings
 
@@ -58,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the kiosk (the default)")
     run.set_defaults(handler=_cmd_kiosk)
+
+    helpdesk = commands.add_parser("helpdesk", help="the helpdesk for support staff (sshd ForceCommand)")
+    helpdesk.set_defaults(handler=_cmd_helpdesk)
 
     demo = commands.add_parser("demo", help="try the kiosk on a pretend directory (no domain, no root)")
     demo.add_argument("--lab", action="store_true", help="use the Samba AD lab (root; starts it) instead")
@@ -148,8 +154,27 @@ def preflight(settings: Settings) -> None:
             ) from None
 
 
-def run_app(settings: Settings, service_factory: Callable[[], SelfService] | None = None) -> int:
-    """Run the Textual app on this terminal; returns the exit code."""
+def _cmd_helpdesk(args: argparse.Namespace) -> int:
+    from kiosk.config import load_settings
+
+    settings = load_settings(args.config)
+    preflight(settings)
+
+    def helpdesk_app(settings: Settings) -> App[None]:
+        from kiosk.helpdesk_app import HelpdeskApp
+
+        return HelpdeskApp(settings)  # the operator is the SSH login
+
+    return run_app(settings, make_app=helpdesk_app)
+
+
+def run_app(
+    settings: Settings,
+    service_factory: Callable[[], SelfService] | None = None,
+    *,
+    make_app: Callable[[Settings], App[None]] | None = None,
+) -> int:
+    """Run the Textual app (the kiosk unless ``make_app`` says) on this terminal; returns the exit code."""
     if settings.kiosk.lockdown:
         # Before Textual loads: until its driver switches the tty to raw mode,
         # Ctrl+C / Ctrl+\ / Ctrl+Z would still send signals.
@@ -159,9 +184,12 @@ def run_app(settings: Settings, service_factory: Callable[[], SelfService] | Non
         print("kiosk: this program needs an interactive terminal (over SSH: ssh -t).", file=sys.stderr)
         return EXIT_USAGE
     _log_to_file(settings.kiosk.log_file)
-    from kiosk.app import KioskApp
+    if make_app is None:
+        from kiosk.app import KioskApp
 
-    app = KioskApp(settings, service_factory=service_factory)
+        app: App[None] = KioskApp(settings, service_factory=service_factory)
+    else:
+        app = make_app(settings)
     app.run(mouse=settings.kiosk.mouse)
     return app.return_code or 0
 

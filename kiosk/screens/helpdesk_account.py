@@ -1,0 +1,137 @@
+"""The account card: state, enrollment, eligibility, throttle, and the actions.
+
+What is shown comes from ``Helpdesk.card``; which actions are offered and
+enabled comes from the app (configuration and verification state). Question
+texts are shown, answers never.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, Static
+
+from kiosk.messages import text
+from kiosk.screens.helpdesk_base import HelpdeskScreen
+
+LABEL_WIDTH = 15
+
+
+def when(value: datetime | float | None) -> str:
+    """A moment in the terminal's local time (UTC if the tz is UTC)."""
+    if value is None:
+        return "?"
+    moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value).astimezone()
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def facts(card: Any, verified: bool) -> list[tuple[str, str]]:
+    """(label, value) lines for the card, in the order an operator reads them."""
+    account, enrollment, throttle = card.account, card.enrollment, card.throttle
+    state = text("helpdesk.card.enabled") if account.enabled else text("helpdesk.card.disabled")
+    if account.expired:
+        state += ", " + text("helpdesk.card.expired")
+    if not account.locked:
+        locked = text("helpdesk.no")
+    elif account.locked_since is not None:
+        locked = text("helpdesk.card.locked_since", since=when(account.locked_since))
+    else:
+        locked = text("helpdesk.card.locked_yes")
+    password = []
+    if account.password_last_set is not None:
+        password.append(text("helpdesk.card.password_set", set=when(account.password_last_set)))
+    if account.password_expires is not None:
+        password.append(text("helpdesk.card.password_expires", expires=when(account.password_expires)))
+    else:
+        password.append(text("helpdesk.card.password_never_expires"))
+    if account.must_change_password:
+        password.append(text("helpdesk.card.must_change"))
+    if enrollment.state == "not_enrolled":
+        enrolled = text("helpdesk.card.enrolled_no")
+    else:
+        key = "helpdesk.card.enrolled_yes" if enrollment.state == "enrolled" else "helpdesk.card.enrolled_partial"
+        enrolled = text(key, when=when(enrollment.enrolled_at))
+        if enrollment.last_used_at is not None:
+            enrolled += "; " + text("helpdesk.card.last_used", when=when(enrollment.last_used_at))
+    if throttle.locked_until is not None:
+        tries = text("helpdesk.card.throttle_locked", count=throttle.failures, until=when(throttle.locked_until))
+    elif throttle.failures:
+        tries = text("helpdesk.card.throttle_count", count=throttle.failures)
+    else:
+        tries = text("helpdesk.card.throttle_none")
+    eligible = (
+        text("helpdesk.card.allowed")
+        if card.eligible
+        else text("helpdesk.card.not_allowed", reason=card.ineligible_reason)
+    )
+    lines = [
+        ("helpdesk.card.account", f"{state}   {account.upn or ''}".rstrip()),
+        ("helpdesk.card.locked", locked),
+        ("helpdesk.card.bad_passwords", str(account.bad_password_count)),
+        ("helpdesk.card.password", "; ".join(password)),
+        ("helpdesk.card.enrolled", enrolled),
+    ]
+    lines += [("", f"{n}. {question}") for n, question in enumerate(card.enrolled_questions, 1)]
+    lines += [
+        ("helpdesk.card.self_service", eligible),
+        ("helpdesk.card.throttle", tries),
+        ("helpdesk.card.caller", text("helpdesk.card.verified" if verified else "helpdesk.card.not_verified")),
+    ]
+    return [(text(label) if label else "", value) for label, value in lines]
+
+
+class HelpdeskAccountScreen(HelpdeskScreen):
+    keys_key = "helpdesk.keys.card"
+    AUTO_FOCUS = "#actions Button"
+
+    DEFAULT_CSS = """
+    HelpdeskAccountScreen #facts { height: auto; margin: 1 0 0 0; }
+    HelpdeskAccountScreen #actions { height: 3; margin: 1 0 0 0; }
+    HelpdeskAccountScreen #actions Button { min-width: 10; margin: 0 1 0 0; }
+    HelpdeskAccountScreen #message { margin: 0; }
+    """
+
+    def __init__(self, card: Any, offers: Sequence[tuple[str, bool]], verified: bool) -> None:
+        super().__init__()
+        self._card = card
+        self._offers = list(offers)
+        self._verified = verified
+
+    def screen_title(self) -> str:
+        account = self._card.account
+        return f"{account.display_name or account.sam} ({account.qualified_name})"
+
+    def compose_form(self) -> ComposeResult:
+        yield Static(self._facts_text(), id="facts", markup=False)
+        with Horizontal(id="actions"):
+            for action, enabled in self._offers:
+                yield Button(text(f"helpdesk.action.{action}"), id=f"action-{action}", disabled=not enabled)
+
+    def _facts_text(self) -> str:
+        return "\n".join(f"{label:<{LABEL_WIDTH}}{value}" for label, value in facts(self._card, self._verified))
+
+    def show(
+        self, card: Any, offers: Sequence[tuple[str, bool]], verified: bool, message: str = "", *, error: bool = False
+    ) -> None:
+        """The card again after an action: the facts, the buttons, a line of news."""
+        self._card, self._offers, self._verified = card, list(offers), verified
+        self.query_one("#facts", Static).update(self._facts_text())
+        before = self.focused
+        for action, enabled in self._offers:
+            self.query_one(f"#action-{action}", Button).disabled = not enabled
+        self.say(message, error=error)
+        if before is None or before.disabled:
+            first = next((b for b in self.query("#actions Button").results(Button) if not b.disabled), None)
+            self.set_focus(first)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id and event.button.id.startswith("action-"):
+            self.desk.choose(event.button.id.removeprefix("action-"))
+
+    def action_back(self) -> None:
+        self.desk.go_back()
