@@ -43,7 +43,8 @@ def normalise(answer: str, *, case_sensitive: bool = False) -> str:
     if not case_sensitive:
         # casefold can leave a string that is no longer NFKC ("ǰ" -> "ǰ"): normalise again.
         text = unicodedata.normalize("NFKC", text.casefold())
-    return " ".join(text.split())
+    # NFKC may lengthen ("ﬃ" -> "ffi"): cut again, or normalising twice would cut more.
+    return " ".join(text.split())[:MAX_ANSWER_CHARS].rstrip()
 
 
 class AnswerHasher:
