@@ -7,6 +7,7 @@ texts are shown, answers never.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,8 @@ from kiosk.messages import text
 from kiosk.screens.helpdesk_base import HelpdeskScreen
 
 LABEL_WIDTH = 15
+#: The card's text width (the screen body is 76 wide with a padding of 1).
+TEXT_WIDTH = 74
 
 
 def when(value: datetime | float | None) -> str:
@@ -53,10 +56,11 @@ def facts(card: Any, verified: bool) -> list[tuple[str, str]]:
     if enrollment.state == "not_enrolled":
         enrolled = text("helpdesk.card.enrolled_no")
     else:
-        key = "helpdesk.card.enrolled_yes" if enrollment.state == "enrolled" else "helpdesk.card.enrolled_partial"
-        enrolled = text(key, when=when(enrollment.enrolled_at))
+        enrolled = text("helpdesk.card.enrolled_yes", when=when(enrollment.enrolled_at))
         if enrollment.last_used_at is not None:
             enrolled += "; " + text("helpdesk.card.last_used", when=when(enrollment.last_used_at))
+        if enrollment.state == "partial":
+            enrolled += "; " + text("helpdesk.card.enrolled_partial")
     if throttle.locked_until is not None:
         tries = text("helpdesk.card.throttle_locked", count=throttle.failures, until=when(throttle.locked_until))
     elif throttle.failures:
@@ -112,7 +116,12 @@ class HelpdeskAccountScreen(HelpdeskScreen):
                 yield Button(text(f"helpdesk.action.{action}"), id=f"action-{action}", disabled=not enabled)
 
     def _facts_text(self) -> str:
-        return "\n".join(f"{label:<{LABEL_WIDTH}}{value}" for label, value in facts(self._card, self._verified))
+        lines = []
+        for label, value in facts(self._card, self._verified):
+            wrapped = textwrap.wrap(value, TEXT_WIDTH - LABEL_WIDTH) or [""]
+            lines.append(f"{label:<{LABEL_WIDTH}}{wrapped[0]}")
+            lines += [" " * LABEL_WIDTH + more for more in wrapped[1:]]
+        return "\n".join(lines)
 
     def show(
         self, card: Any, offers: Sequence[tuple[str, bool]], verified: bool, message: str = "", *, error: bool = False

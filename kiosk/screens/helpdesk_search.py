@@ -16,7 +16,8 @@ from kiosk.messages import text
 from kiosk.screens.helpdesk_base import HelpdeskScreen
 
 QUERY_MAX = 256
-COLUMNS = (("name", 16), ("display", 20), ("upn", 24), ("locked", 6), ("enrolled", 9))
+#: key, width: with a cell padding of 1 the table fits the 74 columns of the body
+COLUMNS = (("name", 12), ("display", 16), ("upn", 21), ("locked", 6), ("enrolled", 8))
 
 
 def enrolled_word(card: Any) -> str:
