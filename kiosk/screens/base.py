@@ -51,6 +51,9 @@ class KioskScreen(Screen[None]):
 
     title_key = ""
     keys_key = "keys.form"
+    #: Enter was pressed on the last field and the form is being handed over:
+    #: until then focus moves and Enter do nothing (keys of a burst go nowhere).
+    submitting = False
 
     @property
     def kiosk(self) -> KioskApp:
@@ -95,10 +98,12 @@ class KioskScreen(Screen[None]):
         # Keys typed before this Enter may still sit in the field's queue, and keys
         # typed after it must not reach any field: take the focus away now, and
         # submit once the field has caught up with what was typed into it.
+        self.submitting = True
         self.set_focus(None)
         focused.call_later(self._submit_when_caught_up, focused)
 
     def _submit_when_caught_up(self, focused: Input) -> None:
+        self.submitting = False
         if self.app.screen is not self:
             return
         self.submit()

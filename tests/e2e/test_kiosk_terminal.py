@@ -214,15 +214,8 @@ def test_bursts_where_two_fields_meet_land_in_the_right_fields(term):
     term.wait_for(CHALLENGE)
 
 
-TYPE_AHEAD_BUG = (
-    "kiosk/screens/base.py:89-99 enter_pressed: Enter from the last field sets the focus to None and "
-    "defers submit() with call_later; a Tab later in the same burst hits the App's priority "
-    "binding (kiosk/app_base.py:255 action_kiosk_focus), which focuses a field of the OLD screen/step "
-    "before submit() runs, so the next step's text lands in the previous step's fields"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=TYPE_AHEAD_BUG)
 def test_a_burst_from_one_enrollment_step_into_the_next_lands_in_the_next_step(term, demo_config):
     start_demo(term, [PYTHON, "-m", "kiosk", "--config", str(demo_config())])
     choose(term, 2)
@@ -239,7 +232,6 @@ def test_a_burst_from_one_enrollment_step_into_the_next_lands_in_the_next_step(t
     assert "Security question 2 of 3" in screen, screen
 
 
-@pytest.mark.xfail(strict=True, reason=TYPE_AHEAD_BUG)
 def test_answers_then_the_new_password_in_one_burst_never_reach_the_answer_fields(term):
     """Today the new password is appended to an answer: 'do not match our records', and
     the failure counts against the throttle."""
@@ -253,11 +245,6 @@ def test_answers_then_the_new_password_in_one_burst_never_reach_the_answer_field
     assert "do not match" not in screen, screen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kiosk/screens/identify.py: Tab on the one-field 'Who are you?' screen keeps the focus "
-    "in the name field, so a password manager's 'name<Tab>password' shows the password in clear",
-)
 def test_name_tab_password_burst_never_shows_the_password(term):
     start_demo(term)
     choose(term, 2)
