@@ -41,7 +41,6 @@ log = logging.getLogger("kiosk.helpdesk")
 
 #: At most this many rows in the search results.
 SEARCH_LIMIT = 25
-ACTIONS = ("verify", "unlock", "reset", "revoke")
 
 
 def _terminal(settings: Settings, environ: dict[str, str] | None) -> str:
@@ -77,7 +76,8 @@ class HelpdeskApp(LockedDownApp):
 
     @property
     def banner_text(self) -> str:
-        parts = [text("helpdesk.title"), self.settings.kiosk.organisation, text("helpdesk.operator", operator=self.operator)]
+        organisation = self.settings.kiosk.organisation
+        parts = [text("helpdesk.title"), organisation, text("helpdesk.operator", operator=self.operator)]
         return " - ".join(p for p in parts if p)
 
     @property
@@ -288,7 +288,8 @@ class HelpdeskApp(LockedDownApp):
             self._caller_visit, questions = result
             self.push_screen(HelpdeskVerifyScreen(card.account.qualified_name, questions))
 
-        self.call_backend(lambda: desk.caller_questions(card.account), show, on_error=self._card_refusal("helpdesk.not_enrolled"))
+        refused = self._card_refusal("helpdesk.not_enrolled")
+        self.call_backend(lambda: desk.caller_questions(card.account), show, on_error=refused)
 
     def check_answers(self, answers: list[str]) -> None:
         """What the caller said, straight to one worker call; then the card again."""

@@ -24,7 +24,9 @@ class HelpdeskConfirmScreen(ModalScreen[bool]):
     AUTO_FOCUS = "#no"
     DEFAULT_CSS = """
     HelpdeskConfirmScreen { align: center middle; }
-    HelpdeskConfirmScreen #confirm-box { width: 64; height: auto; border: round $warning; background: $surface; padding: 1 2; }
+    HelpdeskConfirmScreen #confirm-box {
+        width: 64; height: auto; border: round $warning; background: $surface; padding: 1 2;
+    }
     HelpdeskConfirmScreen #question { height: auto; margin: 0 0 1 0; }
     HelpdeskConfirmScreen #buttons { height: auto; align: center middle; }
     HelpdeskConfirmScreen Button { margin: 0 2; }

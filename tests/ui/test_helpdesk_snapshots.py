@@ -52,7 +52,10 @@ def person(sam: str, given: str, surname: str, **state) -> Account:
 
 def fixed_cards() -> dict[str, AccountCard]:
     enrolled = EnrollmentStatus(
-        "enrolled", enrolled_at=at(10, 2, 9), question_ids=("birth-city", "first-pet", "childhood-street"), can_verify=True
+        "enrolled",
+        enrolled_at=at(10, 2, 9),
+        question_ids=("birth-city", "first-pet", "childhood-street"),
+        can_verify=True,
     )
     return {
         "carol": AccountCard(
@@ -154,7 +157,8 @@ def helpdesk(fake: FakeHelpdesk | None = None, *, theme: str = "default", **rule
     settings = settings_from(
         {"directory": {"kind": "demo"}, "kiosk": {"theme": theme, "organisation": "Example Ltd"}, "helpdesk": rules}
     )
-    return HelpdeskApp(settings, helpdesk=fake or FakeHelpdesk(), operator="dana", environ={"SSH_CLIENT": "192.0.2.7 50000 22"})
+    environ = {"SSH_CLIENT": "192.0.2.7 50000 22"}
+    return HelpdeskApp(settings, helpdesk=fake or FakeHelpdesk(), operator="dana", environ=environ)
 
 
 async def sign_in(pilot) -> None:
