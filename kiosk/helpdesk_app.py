@@ -12,15 +12,16 @@ worker behind a busy screen. Which buttons are offered follows the
 configuration (an action switched off is not shown) and the verification
 state (the backend refuses anyway).
 
-    app = HelpdeskApp(settings)         # operator = getpass.getuser()
+    app = HelpdeskApp(settings)         # operator = the login this process runs as
     app.run()
 """
 
 from __future__ import annotations
 
-import getpass
 import logging
 import math
+import os
+import pwd
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,6 +50,12 @@ def _terminal(settings: Settings, environ: dict[str, str] | None) -> str:
     return terminal_name(settings.kiosk.terminal_id, environ)
 
 
+def login_name() -> str:
+    """The SSH login: the account this process runs as. Not ``getpass.getuser()``,
+    which believes $LOGNAME/$USER first (the launcher clears them anyway)."""
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
 class HelpdeskApp(LockedDownApp):
     TITLE = "kiosk helpdesk"
     BINDINGS = [Binding("f10", "sign_out", show=False, priority=True, system=True)]
@@ -63,7 +70,7 @@ class HelpdeskApp(LockedDownApp):
         environ: dict[str, str] | None = None,
     ) -> None:
         super().__init__(settings, service=helpdesk, service_factory=helpdesk_factory, environ=environ)
-        self.operator = operator if operator is not None else getpass.getuser()
+        self.operator = operator if operator is not None else login_name()
         self.terminal = _terminal(settings, environ)
         self.card: Any | None = None  # the account card shown
         self._caller_visit: Any | None = None  # the verification in progress (no secrets)

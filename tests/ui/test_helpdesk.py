@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 
 import pytest
 from textual.widgets import Button, DataTable, Input
@@ -470,3 +471,13 @@ def test_kiosk_helpdesk_refuses_to_run_without_a_terminal(tmp_path, capsys):
     )
     assert main(["--config", str(config), "helpdesk"]) == 2
     assert "needs an interactive terminal" in capsys.readouterr().err
+
+
+def test_the_operator_is_the_login_not_an_environment_variable(tmp_path, monkeypatch):
+    import pwd
+
+    monkeypatch.setenv("USER", "dana")
+    monkeypatch.setenv("LOGNAME", "dana")
+    app = HelpdeskApp(helpdesk_settings(tmp_path), environ={"SSH_CLIENT": "192.0.2.7 50000 22"})
+    assert app.operator == pwd.getpwuid(os.getuid()).pw_name
+    assert app.terminal == "demo"  # [kiosk] terminal_id wins over the SSH client
