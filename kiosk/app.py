@@ -12,7 +12,6 @@ does. Secrets (passwords, answers) go straight from a field to one worker call.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from time import monotonic
 from typing import Any
@@ -29,6 +28,7 @@ from kiosk.app_base import (  # noqa: F401 - re-exported: kiosk.app is where cal
 )
 from kiosk.config import Settings
 from kiosk.messages import error_text, text
+from kiosk.screens.activate_proof import ActivateProofScreen
 from kiosk.screens.challenge import ChallengeScreen
 from kiosk.screens.current_password import CurrentPasswordScreen
 from kiosk.screens.enroll_questions import EnrollQuestionsScreen
@@ -37,6 +37,7 @@ from kiosk.screens.identify import IdentifyScreen
 from kiosk.screens.new_password import NewPasswordScreen
 from kiosk.screens.result import ResultScreen
 from kiosk.screens.welcome import WelcomeScreen
+from kiosk.backend.terminal import terminal_name
 
 log = logging.getLogger("kiosk")
 
@@ -53,20 +54,8 @@ RESULT_CODES = {
     "account_disabled",
     "account_expired",
     "verification_failed",
+    "proof_unavailable",
 }
-
-
-def terminal_name(settings: Settings, environ: dict[str, str] | None = None) -> str:
-    environ = environ if environ is not None else dict(os.environ)
-    if settings.kiosk.terminal_id:
-        return settings.kiosk.terminal_id
-    client = environ.get("SSH_CLIENT", "").split(" ")[0]
-    if client:
-        return f"ssh:{client}"
-    try:
-        return os.ttyname(0)
-    except OSError:
-        return "console"
 
 
 class KioskApp(LockedDownApp):
@@ -78,10 +67,17 @@ class KioskApp(LockedDownApp):
         *,
         service: Any | None = None,
         service_factory: Callable[[], Any] | None = None,
+        activation: Any | None = None,
         environ: dict[str, str] | None = None,
     ) -> None:
         super().__init__(settings, service=service, service_factory=service_factory, environ=environ)
-        self.terminal = terminal_name(settings, environ)
+        #: Account activation (``kiosk.backend.activation.Activation``): given, or
+        #: built beside the service on the same Backend; None = not available.
+        self.activation: Any | None = activation
+        if activation is None and service is not None:
+            self.activation = self._build_activation(service)
+        self._activation_timer: Any | None = None
+        self.terminal = terminal_name(settings.kiosk.terminal_id, environ)
         self.visit: Any | None = None
         self.action: str | None = None
         self._typed_name = ""
@@ -109,11 +105,26 @@ class KioskApp(LockedDownApp):
         return WelcomeScreen(features, self.settings.kiosk.help_text)
 
     def _build_service(self) -> Any:
+        """In the service worker: the SelfService, and Activation on the same Backend."""
         if self._service_factory is not None:
-            return self._service_factory()
-        from kiosk.backend.service import build_service
+            service = self._service_factory()
+        else:
+            from kiosk.backend.service import build_service
 
-        return build_service(self.settings)
+            service = build_service(self.settings)
+        if self.activation is None:
+            self.activation = self._build_activation(service)
+        return service
+
+    def _build_activation(self, service: Any) -> Any | None:
+        """Activation shares the service's Backend (directory, store, throttle,
+        audit); None when switched off or the service has no Backend (fakes)."""
+        backend = getattr(service, "backend", None)
+        if not self.settings.features.activate or backend is None:
+            return None
+        from kiosk.backend.activation import Activation
+
+        return Activation(self.settings, backend)
 
     def service_ready(self, service: Any) -> None:
         for screen in self.screen_stack:
@@ -131,7 +142,7 @@ class KioskApp(LockedDownApp):
 
     def wipe_state(self) -> None:
         for screen in self.screen_stack:
-            if isinstance(screen, EnrollQuestionsScreen):
+            if isinstance(screen, (EnrollQuestionsScreen, ActivateProofScreen)):
                 screen.wipe()
         self._enroll_answers = None
 
@@ -139,6 +150,7 @@ class KioskApp(LockedDownApp):
         """Back to a fresh Welcome screen: nothing of the previous person survives."""
         self._generation += 1
         self.wipe()
+        self._stop_activation_timer()
         visit, self.visit = self.visit, None
         self.action = None
         self._typed_name = ""
@@ -156,7 +168,8 @@ class KioskApp(LockedDownApp):
         self.resets += 1
 
     def _end_visit(self, visit: Any) -> None:
-        service = self.service
+        # An activation visit is ended by Activation (it knows what it proved).
+        service = self.activation if hasattr(visit, "missing") and self.activation is not None else self.service
 
         def end() -> None:
             try:
@@ -170,8 +183,10 @@ class KioskApp(LockedDownApp):
         """Esc: one screen back; back at the start, the visit is over."""
         if len(self.screen_stack) <= 3:  # _default, Welcome, this one
             self.request_reset()
-        else:
-            self.pop_screen()
+            return
+        if isinstance(self.screen, NewPasswordScreen) and self.action == "activate":
+            self._enroll_answers = None  # back to the questions: they are asked again
+        self.pop_screen()
 
     # --- backend calls -----------------------------------------------------------------------
 
@@ -215,7 +230,7 @@ class KioskApp(LockedDownApp):
         self._in_visit = True
         self._last_activity = monotonic()
         if action == "activate":
-            self.show_result(False, text("result.activate_unavailable"))
+            self._with_service(self._start_activation)
             return
         self._with_service(self._ask_identity)
 
@@ -230,6 +245,9 @@ class KioskApp(LockedDownApp):
         if self.visit is not None:
             self._end_visit(self.visit)
             self.visit = None
+        if self.action == "activate":
+            self._begin_activation(typed)
+            return
 
         def begin() -> Any:
             visit = service.begin(typed, terminal)
@@ -262,9 +280,10 @@ class KioskApp(LockedDownApp):
 
     def check_answer(self, question_id: str, answer: str, earlier: Sequence[str]) -> BaseException | None:
         """Fast and pure (no hashing): called inline on submit of each answer."""
-        assert self.service is not None
+        checker = self.activation if self.action == "activate" else self.service
+        assert checker is not None
         try:
-            self.service.check_answer(self.visit, question_id, answer, list(earlier))
+            checker.check_answer(self.visit, question_id, answer, list(earlier))
         except Exception as error:  # noqa: BLE001
             if getattr(error, "code", None) == "answer_rejected":
                 return error
@@ -274,6 +293,9 @@ class KioskApp(LockedDownApp):
 
     def review_enrollment(self, answers: list[tuple[str, str, str]]) -> None:
         self._enroll_answers = [(qid, answer) for qid, _, answer in answers]
+        if self.action == "activate":
+            self._ask_activation_password()  # no review: the password is next
+            return
         self.push_screen(EnrollReviewScreen([question for _, question, _ in answers]))
 
     def discard_enrollment(self) -> None:
@@ -314,6 +336,9 @@ class KioskApp(LockedDownApp):
         self.call_backend(verify_then_act, done, on_error=self._inline("verify", self.screen))
 
     def reset_password(self, password: str) -> None:
+        if self.action == "activate":
+            self._complete_activation(password)
+            return
         service, visit = self.service, self.visit
         assert service is not None
         self.call_backend(
@@ -321,4 +346,121 @@ class KioskApp(LockedDownApp):
             lambda account: self.show_result(True, text("result.reset", account=account)),
             busy="busy.saving",
             on_error=self._inline("reset", self.screen),
+        )
+
+    # activation: who -> proof -> questions -> password -> complete (the one write)
+
+    def _start_activation(self) -> None:
+        if self.activation is None:
+            self.show_result(False, text("result.activate_unavailable"))
+            return
+        self._stop_activation_timer()
+        generation = self._generation
+        self._activation_timer = self.set_timer(
+            self.activation.limit_seconds, lambda: self._activation_limit(generation), name="activation-limit"
+        )
+        self._ask_identity()
+
+    def _stop_activation_timer(self) -> None:
+        timer, self._activation_timer = self._activation_timer, None
+        if timer is not None:
+            timer.stop()
+
+    def _activation_limit(self, generation: int) -> None:
+        """The activation session limit: wipe and back to Welcome (the backend
+        refuses the old visit as well). A call already running may finish first."""
+        if generation != self._generation:
+            return
+        if self._calls:
+            self._activation_timer = self.set_timer(1, lambda: self._activation_limit(generation))
+            return
+        log.info("activation session limit reached: back to the start")
+        self.request_reset()
+
+    def _begin_activation(self, typed: str) -> None:
+        activation, terminal = self.activation, self.terminal
+        assert activation is not None
+
+        def begin() -> tuple[Any, Any]:
+            visit = activation.begin(typed, terminal)
+            try:
+                return visit, tuple(activation.proof_labels(visit))
+            except Exception as error:  # noqa: BLE001 - shown with this visit's reference
+                if getattr(error, "code", None) != "proof_unavailable":
+                    raise
+                return visit, error
+
+        self._typed_name = typed
+        self.call_backend(begin, self._activation_begun)
+
+    def _activation_begun(self, result: tuple[Any, Any]) -> None:
+        visit, labels = result
+        self.visit = visit
+        if isinstance(labels, BaseException):  # ProofUnavailable: the help desk, never a question
+            reference = self.reference()
+            self._log_error(labels, reference)
+            self.show_result(False, f"{error_text(labels)}\n{text('reference', reference=reference)}")
+            return
+        self.push_screen(ActivateProofScreen(labels))
+
+    def prove_identity(self, values: list[str]) -> None:
+        activation, visit = self.activation, self.visit
+        assert activation is not None
+
+        def prove() -> None:
+            try:
+                activation.prove(visit, values)
+            finally:
+                values.clear()
+
+        self.call_backend(
+            prove,
+            lambda _: self.push_screen(EnrollQuestionsScreen(activation.questionnaire)),
+            on_error=self._activation_refused,
+        )
+
+    def _activation_refused(self, error: BaseException) -> bool:
+        """Wrong details, unknown, ineligible, already activated: one and the same result."""
+        if getattr(error, "code", None) != "verification_failed":
+            return False
+        self._log_error(error, self.reference())
+        self.show_result(False, text("activate.failed"))
+        return True
+
+    def _ask_activation_password(self) -> None:
+        activation, visit = self.activation, self.visit
+        assert activation is not None
+        self.call_backend(
+            lambda: activation.password_rules(visit), lambda rules: self.push_screen(NewPasswordScreen(rules))
+        )
+
+    def _complete_activation(self, password: str) -> None:
+        activation, visit, answers = self.activation, self.visit, self._enroll_answers
+        assert activation is not None
+        if not answers:
+            self.request_reset()
+            return
+        inline = self._inline("reset", self.screen)
+
+        def done(account: str) -> None:
+            self._enroll_answers = None
+            self._stop_activation_timer()
+            self.show_result(True, text("result.activated", account=account))
+
+        def failed(error: BaseException) -> bool:
+            if inline(error):  # the directory refused the password: choose another
+                return True
+            if getattr(error, "code", None) != "activation_incomplete":
+                return False
+            reference = self.reference()
+            self._log_error(error, reference)
+            note = text("activate.password_may_be_set") if getattr(error, "password_set", True) else ""
+            self.show_result(False, text("activate.incomplete", password_note=note, reference=reference))
+            return True
+
+        self.call_backend(
+            lambda: activation.complete(visit, list(answers), password),
+            done,
+            busy="busy.saving",
+            on_error=failed,
         )

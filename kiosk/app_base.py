@@ -254,16 +254,19 @@ class LockedDownApp(App[None], inherit_bindings=False):
 
     def action_kiosk_focus(self, direction: int) -> None:
         """Tab / Shift+Tab, synchronously (the key-burst fix). Focus never wraps
-        around from the last widget to the first: in a burst such as a password
-        manager's ``name<Tab>password``, the keys after a Tab that has nowhere
-        to go must reach no field at all, not the first one again (in clear)."""
+        around into a text field: in a burst such as a password manager's
+        ``name<Tab>password``, the keys after a Tab that has nowhere to go must
+        reach no field at all, not the first one again (in clear). Wrapping
+        between buttons and lists is harmless and stays."""
         screen = self.screen
         if isinstance(screen, KioskScreen) and screen.submitting:
             return  # the form is on its way; the rest of the burst goes nowhere
         chain = screen.focus_chain
         if screen.focused in chain and not 0 <= chain.index(screen.focused) + direction < len(chain):
-            screen.set_focus(None)
-            return
+            wraps_to = chain[0] if direction > 0 else chain[-1]
+            if isinstance(wraps_to, Input):
+                screen.set_focus(None)
+                return
         if direction > 0:
             screen.focus_next()  # Screen._move_focus -> set_focus: synchronous
         else:

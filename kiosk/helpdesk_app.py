@@ -45,7 +45,7 @@ SEARCH_LIMIT = 25
 
 
 def _terminal(settings: Settings, environ: dict[str, str] | None) -> str:
-    from kiosk.backend.service import terminal_name
+    from kiosk.backend.terminal import terminal_name
 
     return terminal_name(settings.kiosk.terminal_id, environ)
 

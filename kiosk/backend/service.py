@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -124,19 +123,6 @@ def _name_key(typed: str) -> str:
     return text.partition("@")[0] if "@" in text else text
 
 
-def terminal_name(configured: str = "", environ: dict[str, str] | None = None) -> str:
-    """Which terminal this is, for per-terminal throttling and the audit log."""
-    if configured:
-        return configured
-    environ = dict(os.environ) if environ is None else environ
-    if environ.get("SSH_CLIENT"):
-        return "ssh:" + environ["SSH_CLIENT"].split()[0]
-    try:
-        return os.ttyname(0)
-    except OSError:
-        return "console"
-
-
 class SelfService:
     def __init__(self, settings: Settings, backend: Backend, *, clock=lambda: datetime.now(UTC)) -> None:
         self._settings = settings
@@ -153,6 +139,11 @@ class SelfService:
         self.default_domain = settings.directory.effective_default_domain
 
     # --- what the screens show -------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """The collaborators, for use cases that share them (``Activation``)."""
+        return self._backend
 
     @property
     def directory_label(self) -> str:
