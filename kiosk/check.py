@@ -63,10 +63,13 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     """Check every configured DC; ``test_account`` (as a person would type it)
     adds a rights check on that account."""
     directory: DirectorySettings = getattr(settings, "directory", settings)
+    local: list[CheckResult] = []
+    if hasattr(settings, "store"):
+        local = [_check_store(settings.store.url), _check_audit(settings)]
     if directory.kind == "demo":
-        return [CheckResult("directory", True, "demo directory: there is no domain controller to check")]
+        return [CheckResult("directory", True, "demo directory: there is no domain controller to check"), *local]
     if not directory.urls:
-        return [CheckResult("directory", False, "directory.urls is empty: name at least one domain controller")]
+        return [CheckResult("directory", False, "directory.urls is empty: name at least one domain controller"), *local]
     results: list[CheckResult] = []
     rights_checked = False
     state = _State()
@@ -78,7 +81,54 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
             rights_checked = True
     if test_account and not rights_checked:
         results.append(CheckResult(f"rights on {test_account}", False, "not checked: no domain controller could be used"))
-    return results
+    return results + local
+
+
+# --- the store and the audit log -----------------------------------------------------
+
+
+def _check_store(url: str) -> CheckResult:
+    """Open the store, read it, and write (then take back) one failure count:
+    the write every verification needs before it checks an answer."""
+    import time
+
+    from kiosk.backend.errors import KioskError
+    from kiosk.backend.store import open_store
+
+    try:
+        store = open_store(url)
+        try:
+            enrolled = store.count()
+            failure_id, _ = store.add_failure("check:probe", time.time(), 60)
+            store.remove_failure("check:probe", failure_id)
+        finally:
+            store.close()
+    except KioskError as exc:
+        return CheckResult("store", False, f"{url}: {exc.detail or exc.code}")
+    return CheckResult("store", True, f"{url}: readable and writable, {enrolled} enrolled")
+
+
+def _check_audit(settings: Settings) -> CheckResult:
+    import os
+    from pathlib import Path
+
+    audit = settings.audit
+    where: list[str] = []
+    if audit.file is not None:
+        path = Path(audit.file)
+        target = path if path.exists() else path.parent
+        if not target.exists():
+            return CheckResult("audit", False, f"audit.file: the directory {path.parent} does not exist; create it for the kiosk user")
+        if not os.access(target, os.W_OK):
+            return CheckResult("audit", False, f"audit.file: {target} is not writable by this user")
+        where.append(str(path))
+    if audit.syslog:
+        if not Path("/dev/log").exists():
+            return CheckResult("audit", False, "audit.syslog is on but /dev/log does not exist (no syslog daemon)")
+        where.append("syslog")
+    if not where:
+        return CheckResult("audit", False, "no audit destination: set audit.file or audit.syslog")
+    return CheckResult("audit", True, "writes to " + " and ".join(where))
 
 
 def print_checks(results: list[CheckResult], stream: TextIO | None = None) -> int:

@@ -183,3 +183,24 @@ def test_the_report_counts_people_whose_questions_were_removed_as_partial(config
     code, out, _ = run(capsys, "--config", str(config), "enrollment", "report", "--format", "json")
     states = {row["account"]: row["state"] for row in json.loads(out)["accounts"]}
     assert states["DEMO\\alice"] == "partial"
+
+
+def test_check_covers_the_store_and_the_audit_log(config, tmp_path, capsys):
+    code, out, _ = run(capsys, "--config", str(config), "check")
+    assert code == 0
+    assert "ok    store: sqlite://" in out and "readable and writable, 0 enrolled" in out
+    assert "ok    audit: writes to" in out
+
+
+def test_check_fails_on_an_audit_directory_that_does_not_exist(config, tmp_path, capsys):
+    config.write_text(config.read_text().replace(f'file = "{tmp_path}/audit.jsonl"', 'file = "/nonexistent/dir/audit.jsonl"'))
+    code, out, _ = run(capsys, "--config", str(config), "check")
+    assert code == 1
+    assert "FAIL  audit: audit.file: the directory /nonexistent/dir does not exist" in out
+
+
+def test_check_fails_on_a_store_that_is_not_a_kiosk_store(config, tmp_path, capsys):
+    (tmp_path / "kiosk.db").write_bytes(b"this is not a database" * 100)
+    code, out, _ = run(capsys, "--config", str(config), "check")
+    assert code == 1
+    assert "FAIL  store:" in out
