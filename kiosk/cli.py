@@ -228,6 +228,7 @@ def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
                 "domains": [{"netbios": DEMO_NETBIOS, "dns": DEMO_DNS, "base_dn": DEMO_BASE_DN}],
                 "default_domain": DEMO_NETBIOS,
             },
+            "features": {"activate": True},  # erin is new: activate her account
             "store": {"url": f"sqlite://{workdir / 'kiosk.db'}"},
             "audit": {"file": str(workdir / "audit.jsonl")},
             "kiosk": {

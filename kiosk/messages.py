@@ -60,6 +60,14 @@ DEFAULT_TEXTS: dict[str, str] = {
     "review.intro": "You will be asked these questions. Your answers are not shown.",
     "review.keys": "Enter: save   Esc: start the answers again",
     "enroll.done": "Your security questions are saved. You can now unlock your account or reset your password here.",
+    # --- activation ---------------------------------------------------------
+    "activate.proof.title": "Activate your new account",
+    "activate.proof.intro": "Prove it is you: type these details as your organisation gave them to you.",
+    "activate.proof.empty": "Please fill in every field.",
+    "activate.failed": "No account could be activated with these details. Check them and start again, or contact the help desk.",
+    "activate.incomplete": "Your account is not activated yet.{password_note} Please start again, or contact the help desk with reference {reference}.",
+    "activate.password_may_be_set": " Your new password may already be set.",
+    "result.activated": "{account} is ready: sign in with your new password.",
     # --- challenge ----------------------------------------------------------
     "challenge.title": "Answer your security questions",
     "challenge.intro": "Answer every question; they are checked together at the end.",
@@ -189,6 +197,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "error.verification_failed": "Those answers do not match our records. Please try again.",
     "error.not_allowed": "Self-service is not available for this account. Please contact the help desk.",
     "error.config": "This terminal is not set up correctly. Please contact the help desk.",
+    "error.activation_incomplete": "Your account is not activated yet. Please start again, or contact the help desk.",
     "error.proof_unavailable": "Your account cannot be activated here because some of your details are missing. Please contact the help desk.",
     # --- AD's refusal of a new password, by PasswordRejected.reason ---------
     "password_rejected.too_short": "The directory says this password is too short. Please choose a longer one.",

@@ -196,7 +196,7 @@ def test_steps_need_the_proof_and_the_time_limit(activation):
 
 
 def test_activation_switched_off_is_not_allowed(tmp_path, directory):
-    settings = fast(demo_settings(tmp_path))
+    settings = fast(demo_settings(tmp_path), features={"activate": False})
     with pytest.raises(NotAllowed):
         build_activation(settings, directory=directory).begin("erin", "tty1")
 
