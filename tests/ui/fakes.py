@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kiosk.backend.errors import (
+    ActivationIncomplete,
     AnswerRejected,
     DirectoryUnavailable,
     InvalidCredentials,
     PasswordRejected,
+    ProofUnavailable,
     VerificationFailed,
 )
 from kiosk.backend.model import PasswordPolicy, Question
@@ -145,6 +147,64 @@ class FakeService:
         return f"KIOSK\\{self._user(visit)}"
 
     def end(self, visit: FakeVisit) -> None:
+        self.calls.append(("end",))
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+
+@dataclass(eq=False)
+class FakeActivationVisit(FakeVisit):
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class FakeActivation:
+    """Activation's API in memory: erin proves with E2001; fred lacks the
+    employee ID (help desk); anyone else fails the proof like an unknown name.
+    ``fail_complete`` makes the final step stop part-way (the marker)."""
+
+    questionnaire: FakeQuestionnaire = field(default_factory=FakeQuestionnaire)
+    limit_seconds: float = 1200
+    labels: tuple[str, ...] = ("Employee ID",)
+    fail_complete: bool = False
+    calls: list[tuple] = field(default_factory=list)
+
+    def begin(self, typed_name: str, terminal: str) -> FakeActivationVisit:
+        self.calls.append(("begin", typed_name))
+        visit = FakeActivationVisit(typed_name, terminal)
+        if FakeService._user(visit) == "fred":
+            visit.missing = ("employeeID",)
+        return visit
+
+    def proof_labels(self, visit: FakeActivationVisit) -> tuple[str, ...]:
+        self.calls.append(("proof_labels",))
+        if visit.missing:
+            raise ProofUnavailable(visit.missing)
+        return self.labels
+
+    def prove(self, visit: FakeActivationVisit, values: Sequence[str]) -> None:
+        self.calls.append(("prove", len(values)))
+        if FakeService._user(visit) != "erin" or [v.strip().upper() for v in values] != ["E2001"]:
+            raise VerificationFailed()
+        visit.proven = True
+
+    def check_answer(self, visit: FakeVisit, question_id: str, answer: str, earlier_answers: Sequence[str]) -> None:
+        FakeService.check_answer(self, visit, question_id, answer, earlier_answers)  # type: ignore[arg-type]
+
+    def password_rules(self, visit: FakeActivationVisit) -> PasswordRules:
+        self.calls.append(("password_rules",))
+        assert visit.proven
+        return PasswordRules(PasswordPolicy(min_length=8, complexity=True), name_parts=("erin",))
+
+    def complete(self, visit: FakeActivationVisit, answers: Sequence[tuple[str, str]], new_password: str) -> str:
+        self.calls.append(("complete", tuple(q for q, _ in answers)))
+        assert visit.proven
+        if self.fail_complete:
+            raise ActivationIncomplete("marker", password_set=True)
+        return "KIOSK\\erin"
+
+    def end(self, visit: FakeActivationVisit) -> None:
         self.calls.append(("end",))
 
     def names(self) -> list[str]:
