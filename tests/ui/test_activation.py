@@ -240,3 +240,30 @@ async def test_identify_is_the_same_screen_as_for_the_other_choices(demo_app):
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(demo_app.screen, WelcomeScreen)
+
+
+async def test_the_ui_calls_nothing_but_activation_and_complete_is_the_only_write():
+    from kiosk.config import FeatureSettings
+    from ui.conftest import make_settings
+    from ui.fakes import FakeActivation, FakeService
+
+    fake, activation = FakeService(features=FeatureSettings(activate=True)), FakeActivation()
+    app = KioskApp(make_settings(), service=fake, activation=activation)
+    async with app.run_test(size=SIZE) as pilot:
+        await prove(pilot, "erin", "E2001")
+        screen = app.screen
+        for pick, answer in ((None, "Lyon"), ("first-pet", "Misty"), ("first-school", "Hillside")):
+            if pick:
+                screen.query_one(Select).value = pick
+                screen.set_focus(screen.query_one("#answer"))
+            await enter_text(pilot, answer)
+            await enter_text(pilot, answer)
+        await settle(pilot)
+        await choose_password(pilot)
+        assert "KIOSK\\erin is ready" in screen_text(app)
+        await done(pilot)
+    assert fake.calls == []  # SelfService: not one call (no enroll, no reset, no unlock)
+    assert activation.names() == [
+        "begin", "proof_labels", "prove", *["check_answer"] * 3, "password_rules", "complete", "end"
+    ]
+    assert activation.calls[-2] == ("complete", ("birth-city", "first-pet", "first-school"))
