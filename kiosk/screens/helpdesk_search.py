@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from kiosk.messages import text
 from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.widgets.text_field import TextField
 
 QUERY_MAX = 256
 #: key, width: with a cell padding of 1 the table fits the 74 columns of the body
@@ -49,7 +50,7 @@ class HelpdeskSearchScreen(HelpdeskScreen):
 
     def compose_form(self) -> ComposeResult:
         yield Static(text("helpdesk.search.label"), classes="label", markup=False)
-        yield Input(id="query", max_length=QUERY_MAX, select_on_focus=False)
+        yield TextField(id="query", max_length=QUERY_MAX, select_on_focus=False)
         yield DataTable(id="results", cursor_type="row", zebra_stripes=False, show_cursor=True)
 
     def on_mount(self) -> None:

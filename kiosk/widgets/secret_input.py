@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import Input
+from kiosk.widgets.text_field import TextField
 
 PASSWORD_MAX = 256
 ANSWER_MAX = 1024
 
 
-class SecretInput(Input):
+class SecretInput(TextField):
     BINDINGS = [
         Binding("ctrl+c,super+c", "noop", show=False),
         Binding("ctrl+x", "noop", show=False),

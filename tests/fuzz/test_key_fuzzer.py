@@ -85,10 +85,9 @@ DEMO_PEOPLE = {
 BURST_CHARS = {"tab": "\t", "enter": "\r", "escape": "\x1b", "space": " ", "backspace": "\x7f"}
 #: Anything a terminal would act on: C0 controls but \n, DEL, C1 controls.
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-#: Plain (non-secret) Inputs draw pasted ESC / C1 / NUL / DEL raw to the terminal:
-#: pinned by the xfail tests at the end of this file. Until that is fixed the
-#: fuzzer counts such screens instead of failing; set True with the fix.
-CONTROL_CHARS_FIXED = False
+#: Every field drops pasted ESC / C1 / NUL / DEL (kiosk/widgets/text_field.py), so
+#: the fuzzer fails on any control character drawn to the terminal.
+CONTROL_CHARS_FIXED = True
 
 
 class Fuzz:
@@ -397,12 +396,6 @@ async def _paste_into_first_field(tmp_path: Any, action: str, name: str | None, 
     return app, drawn
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kiosk/screens/identify.py:23 and kiosk/screens/activate_proof.py:33: a plain Input keeps "
-    "pasted ESC/C1/NUL/DEL in its value and Textual draws them raw to the terminal, so a paste of "
-    "'\\x1b[2J' or '\\x1b[?1049l' (or C1 CSI '\\x9b') is executed by the kiosk's own tty",
-)
 @pytest.mark.parametrize(("action", "name"), [("unlock", None), ("activate", "erin")])
 async def test_pasted_control_characters_are_never_drawn(tmp_path, action, name):
     _, drawn = await _paste_into_first_field(tmp_path, action, name, "\x1b[?1049l\x1b[2J\x9b31mb\x00o\x7fb")
