@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 
 from kiosk.messages import text
 from kiosk.screens.base import KioskScreen
+from kiosk.widgets.text_field import TextField
 
 PROOF_MAX = 256
 
@@ -30,7 +31,7 @@ class ActivateProofScreen(KioskScreen):
         yield Static(text("activate.proof.intro"), classes="hint", markup=False)
         for number, label in enumerate(self._labels, 1):
             yield Static(label, classes="label", markup=False)
-            yield Input(id=f"proof-{number}", max_length=PROOF_MAX, select_on_focus=False, classes="proof")
+            yield TextField(id=f"proof-{number}", max_length=PROOF_MAX, select_on_focus=False, classes="proof")
 
     def fields(self) -> list[Input]:
         return list(self.query(".proof").results(Input))
