@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -70,6 +71,21 @@ class KioskScreen(Screen[None]):
                 yield from self.compose_form()
                 yield Static("", id="message", markup=False)
             yield Static(text(self.keys_key), id="keys", markup=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A screen mounted while the terminal was too small (its form hidden)
+        # got no auto-focus; when the form shows again, the next person must
+        # still find the cursor where Welcome (or the step) puts it.
+        if self.focused is None and not self.submitting:
+            self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        if self.focused is not None or self.submitting or not self.AUTO_FOCUS:
+            return
+        for widget in self.query(self.AUTO_FOCUS):
+            if widget.focusable:
+                self.set_focus(widget)
+                return
 
     def screen_title(self) -> str:
         return text(self.title_key) if self.title_key else ""

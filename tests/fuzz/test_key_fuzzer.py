@@ -363,7 +363,7 @@ async def test_random_keys_pastes_and_resizes_leave_a_usable_kiosk(seed, tmp_pat
             assert "What do you need?" in shown and "Unlock my account" in shown, shown
             assert app.visit is None and app.action is None and app._clipboard == "", where
 
-            left = {f"{type(f.screen).__name__}#{f.id}": f.value for f in fuzzer.fields.values() if f.value}
+            left = {f"{type(f.parent).__name__ if f.parent else 'unmounted'}#{f.id}({type(f).__name__})": f.value for f in fuzzer.fields.values() if f.value}
             assert not left, f"fields not emptied: {left} {where}"
             svg = svg_text(app.export_screenshot())
             for mark in fuzzer.markers:

@@ -144,6 +144,21 @@ async def test_terminal_too_small_and_back(app):
         assert screen.query_one("#body").styles.display == "block"
 
 
+async def test_a_reset_while_the_terminal_is_too_small_still_leaves_welcome_focused(app):
+    """Found by the key fuzzer: the fresh Welcome was mounted with its form
+    hidden, got no focus, and the next person's arrow keys went nowhere."""
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.resize_terminal(30, 8)
+        await pilot.pause()
+        app.request_reset()
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#choices")
+
+
 async def test_crash_shows_no_traceback_and_no_locals(app, caplog, capsys, monkeypatch):
     caplog.set_level(logging.ERROR, logger="kiosk")
 
