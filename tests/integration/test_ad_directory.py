@@ -30,7 +30,8 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend.identity import parse_identity
 from kiosk.backend.model import Identity
-from kiosk.config import DirectorySettings, EligibilitySettings
+from kiosk.config import EligibilitySettings
+from support import lab_directory_settings
 
 try:
     import lab as lablib
@@ -43,25 +44,11 @@ pytestmark = pytest.mark.lab
 CLOSED_URL = "ldaps://127.0.0.1:1"
 
 
-def settings_for(lab, **changes) -> DirectorySettings:
-    values = dict(
-        urls=[lab.url],
-        ca_file=lab.ca_file,
-        tls_server_name=lab.tls_server_name,
-        connect_timeout_seconds=2,
-        timeout_seconds=10,
-        service_user=lab.svc_user,
-        service_password=lab.svc_password,
-        domains=[{"netbios": lab.netbios, "dns": lab.dns_domain, "base_dn": lab.base_dn}],
-        default_domain=lab.netbios,
-    )
-    values.update(changes)
-    return DirectorySettings(**values)
 
 
 @pytest.fixture
 def directory(lab):
-    ad = ActiveDirectory(settings_for(lab))
+    ad = ActiveDirectory(lab_directory_settings(lab))
     yield ad
     ad.close()
 
@@ -121,7 +108,7 @@ def test_account_fields_and_extra_attributes(lab, lab_admin):
         lab, lab_admin, attributes={"employeeID": "E4242", "department": "Lab", "mail": "x@kiosk.test"}
     )
     try:
-        ad = ActiveDirectory(settings_for(lab), extra_attributes=["employeeID", "department"])
+        ad = ActiveDirectory(lab_directory_settings(lab), extra_attributes=["employeeID", "department"])
         try:
             account = find(ad, lab, sam)
         finally:
@@ -154,8 +141,8 @@ def test_nested_group_membership(directory, lab, lab_user):
 
 
 def test_group_walk_and_in_chain_search_agree(lab, lab_user):
-    walk = ActiveDirectory(settings_for(lab), nested_groups="walk")
-    chain = ActiveDirectory(settings_for(lab), nested_groups="chain")
+    walk = ActiveDirectory(lab_directory_settings(lab), nested_groups="walk")
+    chain = ActiveDirectory(lab_directory_settings(lab), nested_groups="chain")
     try:
         for typed in (lab_user.sam, "mallory", "dadmin", "oscar"):
             assert find(walk, lab, typed).groups == find(chain, lab, typed).groups, typed
@@ -259,7 +246,7 @@ def test_policy_hints_are_refused_by_samba_and_resets_still_work(directory, lab,
     directory.reset_password(account, lab_user.password)
     assert directory.policy_hints_supported is False
     directory.verify_password(account, lab_user.password)
-    without = ActiveDirectory(settings_for(lab, use_policy_hints=False))
+    without = ActiveDirectory(lab_directory_settings(lab, use_policy_hints=False))
     try:
         assert without.policy_hints_supported is False
         without.reset_password(account, lablib.new_password())
@@ -332,7 +319,7 @@ def test_password_policy_matches_the_lab(directory, lab):
 
 
 def test_starttls_url(lab):
-    ad = ActiveDirectory(settings_for(lab, urls=[lab.starttls_url]))
+    ad = ActiveDirectory(lab_directory_settings(lab, urls=[lab.starttls_url]))
     try:
         alice = find(ad, lab, "alice")
         assert alice is not None
@@ -342,7 +329,7 @@ def test_starttls_url(lab):
 
 
 def test_a_down_first_dc_is_skipped_quickly_and_remembered(lab):
-    ad = ActiveDirectory(settings_for(lab, urls=[CLOSED_URL, lab.url]))
+    ad = ActiveDirectory(lab_directory_settings(lab, urls=[CLOSED_URL, lab.url]))
     try:
         started = time.perf_counter()
         alice = find(ad, lab, "alice")
@@ -355,7 +342,7 @@ def test_a_down_first_dc_is_skipped_quickly_and_remembered(lab):
 
 
 def test_no_dc_reachable(lab):
-    ad = ActiveDirectory(settings_for(lab, urls=[CLOSED_URL, "ldap://127.0.0.1:2"]))
+    ad = ActiveDirectory(lab_directory_settings(lab, urls=[CLOSED_URL, "ldap://127.0.0.1:2"]))
     try:
         with pytest.raises(DirectoryUnavailable) as caught:
             find(ad, lab, "alice")
@@ -369,7 +356,7 @@ def test_unknown_ca_is_a_tls_error(lab, tmp_path: Path):
     other_ca = Path("/etc/ssl/certs/ca-certificates.crt")
     if not other_ca.exists():
         pytest.skip("no system CA bundle to use as the wrong CA")
-    ad = ActiveDirectory(settings_for(lab, ca_file=other_ca))
+    ad = ActiveDirectory(lab_directory_settings(lab, ca_file=other_ca))
     try:
         with pytest.raises(DirectoryTLSError) as caught:
             find(ad, lab, "alice")
@@ -379,14 +366,14 @@ def test_unknown_ca_is_a_tls_error(lab, tmp_path: Path):
 
 
 def test_certificate_name_mismatch_is_a_tls_error(lab):
-    ad = ActiveDirectory(settings_for(lab, tls_server_name="dc9.example.invalid"))
+    ad = ActiveDirectory(lab_directory_settings(lab, tls_server_name="dc9.example.invalid"))
     try:
         with pytest.raises(DirectoryTLSError):
             find(ad, lab, "alice")
     finally:
         ad.close()
     # Connecting by IP without naming the certificate fails as well.
-    ad = ActiveDirectory(settings_for(lab, tls_server_name=None))
+    ad = ActiveDirectory(lab_directory_settings(lab, tls_server_name=None))
     try:
         with pytest.raises(DirectoryTLSError):
             find(ad, lab, "alice")
@@ -398,7 +385,7 @@ def test_wrong_service_password_then_back_off(lab, lab_user, lab_admin):
     # A throwaway user plays the service account: refused binds count toward
     # its lockout, and svc-kiosk must stay usable for the other tests.
     wrong = "Wrong!Svc-Password-1"
-    ad = ActiveDirectory(settings_for(lab, service_user=lab_user.nt_name, service_password=wrong))
+    ad = ActiveDirectory(lab_directory_settings(lab, service_user=lab_user.nt_name, service_password=wrong))
     try:
         with pytest.raises(ServiceAccountError) as caught:
             find(ad, lab, "alice")
@@ -422,7 +409,7 @@ def test_the_service_connection_is_reestablished_after_a_drop(directory, lab):
 
 def test_an_idle_service_connection_is_replaced(lab):
     now = [1000.0]
-    ad = ActiveDirectory(settings_for(lab), clock=lambda: now[0], service_idle_seconds=60)
+    ad = ActiveDirectory(lab_directory_settings(lab), clock=lambda: now[0], service_idle_seconds=60)
     try:
         find(ad, lab, "alice")
         first = ad._service
@@ -466,7 +453,7 @@ def test_no_password_is_sent_when_starttls_did_not_encrypt(lab, monkeypatch):
     binds: list[str] = []
     real_bind = ldap3.Connection.bind
     monkeypatch.setattr(ldap3.Connection, "bind", lambda self, *a, **k: binds.append(self.user) or real_bind(self, *a, **k))
-    ad = ActiveDirectory(settings_for(lab, urls=[lab.starttls_url]))
+    ad = ActiveDirectory(lab_directory_settings(lab, urls=[lab.starttls_url]))
     try:
         with pytest.raises(InsecureConnection):
             find(ad, lab, "alice")
@@ -496,7 +483,7 @@ def test_fine_grained_policy_overrides_the_domain_policy(lab, lab_admin, lab_use
     )
     try:
         # PSOs are readable by Domain Admins only, by default.
-        as_admin = ActiveDirectory(settings_for(lab, service_user=lab.admin_user, service_password=lab.admin_password))
+        as_admin = ActiveDirectory(lab_directory_settings(lab, service_user=lab.admin_user, service_password=lab.admin_password))
         try:
             policy = as_admin.password_policy(find(as_admin, lab, lab_user.sam))
         finally:
@@ -506,7 +493,7 @@ def test_fine_grained_policy_overrides_the_domain_policy(lab, lab_admin, lab_use
         assert policy.max_age_seconds == 90 * 86400
         assert policy.source == pso
         # svc-kiosk sees that a PSO applies but cannot read it: domain policy and a warning.
-        as_service = ActiveDirectory(settings_for(lab))
+        as_service = ActiveDirectory(lab_directory_settings(lab))
         try:
             with caplog.at_level("WARNING", logger="kiosk.directory.ad"):
                 fallback = as_service.password_policy(find(as_service, lab, lab_user.sam))

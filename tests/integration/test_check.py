@@ -11,6 +11,7 @@ import pytest
 from kiosk import check
 from kiosk.check import CheckResult, print_checks, run_checks
 from kiosk.config import DirectorySettings
+from support import lab_directory_settings
 
 try:
     import lab as lablib
@@ -20,20 +21,6 @@ except ImportError:  # tests/ became a package
 CLOSED_URL = "ldaps://127.0.0.1:1"
 
 
-def settings_for(lab, **changes) -> DirectorySettings:
-    values = dict(
-        urls=[lab.url],
-        ca_file=lab.ca_file,
-        tls_server_name=lab.tls_server_name,
-        connect_timeout_seconds=2,
-        timeout_seconds=10,
-        service_user=lab.svc_user,
-        service_password=lab.svc_password,
-        domains=[{"netbios": lab.netbios, "dns": lab.dns_domain, "base_dn": lab.base_dn}],
-        default_domain=lab.netbios,
-    )
-    values.update(changes)
-    return DirectorySettings(**values)
 
 
 def by_step(results: list[CheckResult], step: str) -> list[CheckResult]:
@@ -45,7 +32,7 @@ def failures(results: list[CheckResult]) -> list[CheckResult]:
 
 
 def test_the_good_config_passes(lab):
-    results = run_checks(settings_for(lab, urls=[lab.url, lab.starttls_url]), test_account="alice")
+    results = run_checks(lab_directory_settings(lab, urls=[lab.url, lab.starttls_url]), test_account="alice")
     assert failures(results) == []
     steps = [r.name.split(" ")[0] for r in results]
     assert steps == ["dns", "tcp", "tls", "bind", "base", "policy", "rights"] + ["dns", "tcp", "tls", "bind", "base", "policy"]
@@ -57,14 +44,14 @@ def test_the_good_config_passes(lab):
 
 def test_accepts_the_whole_settings_object(lab):
     class Whole:  # what `kiosk check` holds: Settings, with .directory
-        directory = settings_for(lab)
+        directory = lab_directory_settings(lab)
 
     assert failures(run_checks(Whole())) == []
 
 
 def test_wrong_ca_file(lab):
     other_ca = "/etc/ssl/certs/ca-certificates.crt"
-    results = run_checks(settings_for(lab, ca_file=other_ca))
+    results = run_checks(lab_directory_settings(lab, ca_file=other_ca))
     [tls] = by_step(results, "tls")
     assert not tls.ok
     assert "unknown CA" in tls.message
@@ -77,7 +64,7 @@ def test_wrong_ca_file(lab):
 
 
 def test_certificate_name_mismatch(lab):
-    results = run_checks(settings_for(lab, tls_server_name=None))
+    results = run_checks(lab_directory_settings(lab, tls_server_name=None))
     [tls] = by_step(results, "tls")
     assert not tls.ok
     assert "name mismatch" in tls.message
@@ -87,7 +74,7 @@ def test_certificate_name_mismatch(lab):
 
 def test_wrong_service_password_is_named_and_not_repeated(lab, lab_user, lab_admin):
     # A throwaway user as the "service account": refused binds count toward its lockout.
-    settings = settings_for(
+    settings = lab_directory_settings(
         lab, urls=[lab.url, lab.starttls_url], service_user=lab_user.nt_name, service_password="Wrong!Pass-1"
     )
     results = run_checks(settings)
@@ -101,7 +88,7 @@ def test_wrong_service_password_is_named_and_not_repeated(lab, lab_user, lab_adm
 
 def test_locked_service_account(lab, lab_user):
     lablib.lock_by_bad_binds(lab, lab_user.nt_name)
-    results = run_checks(settings_for(lab, service_user=lab_user.nt_name, service_password=lab_user.password))
+    results = run_checks(lab_directory_settings(lab, service_user=lab_user.nt_name, service_password=lab_user.password))
     [bind] = by_step(results, "bind")
     assert not bind.ok
     assert "is locked out (AD data 775)" in bind.message
@@ -110,7 +97,7 @@ def test_locked_service_account(lab, lab_user):
 def test_disabled_service_account(lab, lab_admin):
     dn, sam, password = lablib.create_user(lab, lab_admin, attributes={"userAccountControl": 514})
     try:
-        results = run_checks(settings_for(lab, service_user=lab.nt_name(sam), service_password=password))
+        results = run_checks(lab_directory_settings(lab, service_user=lab.nt_name(sam), service_password=password))
         [bind] = by_step(results, "bind")
         assert not bind.ok
         assert "is disabled (AD data 533)" in bind.message
@@ -119,7 +106,7 @@ def test_disabled_service_account(lab, lab_admin):
 
 
 def test_unreachable_dc_then_a_good_one(lab):
-    results = run_checks(settings_for(lab, urls=[CLOSED_URL, lab.url]))
+    results = run_checks(lab_directory_settings(lab, urls=[CLOSED_URL, lab.url]))
     [bad] = failures(results)
     assert bad.name == "tcp 127.0.0.1:1"
     assert "Connection refused" in bad.message
@@ -128,7 +115,7 @@ def test_unreachable_dc_then_a_good_one(lab):
 
 
 def test_unresolvable_dc(lab):
-    results = run_checks(settings_for(lab, urls=["ldaps://no-such-dc.invalid"]))
+    results = run_checks(lab_directory_settings(lab, urls=["ldaps://no-such-dc.invalid"]))
     [dns] = results
     assert not dns.ok
     assert "cannot resolve no-such-dc.invalid" in dns.message
@@ -136,7 +123,7 @@ def test_unresolvable_dc(lab):
 
 def test_wrong_base_dn(lab):
     domains = [{"netbios": "OTHER", "dns": "other.test", "base_dn": "DC=other,DC=test"}]
-    results = run_checks(settings_for(lab, domains=domains, default_domain="OTHER"))
+    results = run_checks(lab_directory_settings(lab, domains=domains, default_domain="OTHER"))
     [base] = by_step(results, "base")
     assert not base.ok
     assert "DC=other,DC=test" in base.message
@@ -144,11 +131,11 @@ def test_wrong_base_dn(lab):
 
 def test_rights_on_an_account_outside_the_delegation(lab):
     # dadmin is protected (adminCount, AdminSDHolder): the delegation does not reach it.
-    results = run_checks(settings_for(lab), test_account="dadmin")
+    results = run_checks(lab_directory_settings(lab), test_account="dadmin")
     [rights] = by_step(results, "rights")
     assert not rights.ok
     assert "lockoutTime" in rights.message
-    [ok] = by_step(run_checks(settings_for(lab), test_account=f"{lab.netbios}\\bob"), "rights")
+    [ok] = by_step(run_checks(lab_directory_settings(lab), test_account=f"{lab.netbios}\\bob"), "rights")
     assert ok.ok
 
 
