@@ -63,3 +63,40 @@ async def wait_until(pilot: Any, predicate: Any, timeout: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not reached in time: {pilot.app.screen_stack} focused={pilot.app.focused}")
         await asyncio.sleep(0.02)
+
+
+async def enroll_through_screens(pilot: Any, name: str, password: str, answers: Any, *, timeout: float = 5.0) -> None:
+    """Welcome -> enroll -> name -> password -> each step (picking the group's
+    question by id after the first) -> review -> done -> back at Welcome.
+    ``answers``: (question_id, answer) pairs in questionnaire order."""
+    from textual.widgets import Select
+
+    from kiosk.screens.enroll_questions import EnrollQuestionsScreen
+    from kiosk.screens.enroll_review import EnrollReviewScreen
+    from kiosk.screens.result import ResultScreen
+    from kiosk.screens.welcome import WelcomeScreen
+    from ui.test_flows import choose, identify
+
+    app = pilot.app
+    await choose(pilot, "enroll")
+    await identify(pilot, name)
+    await type_text(pilot, password)
+    await pilot.press("enter")
+    await settle(pilot, timeout)
+    screen = app.screen
+    assert isinstance(screen, EnrollQuestionsScreen), screen_text(app)
+    for index, (question_id, answer) in enumerate(answers):
+        if index > 0:
+            screen.query_one(Select).value = question_id
+            screen.set_focus(screen.query_one("#answer"))
+        for _ in range(2):  # typed twice
+            await type_text(pilot, answer)
+            await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, EnrollReviewScreen), screen_text(app)
+    await pilot.press("enter")
+    await settle(pilot, timeout)
+    assert isinstance(app.screen, ResultScreen), screen_text(app)
+    await pilot.press("enter")
+    await settle(pilot, timeout)
+    assert isinstance(app.screen, WelcomeScreen)

@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from kiosk.app import KioskApp
 from kiosk.cli import demo_service_factory, demo_settings
 from kiosk.screens.challenge import ChallengeScreen
-from kiosk.screens.enroll_questions import EnrollQuestionsScreen
-from kiosk.screens.enroll_review import EnrollReviewScreen
 from kiosk.screens.new_password import NewPasswordScreen
 from kiosk.screens.result import ResultScreen
-from kiosk.screens.welcome import WelcomeScreen
 from support import fast
-from ui.helpers import screen_text, settle, type_text
+from ui.helpers import enroll_through_screens, screen_text, settle, type_text
 from ui.test_flows import answer_challenge, choose, identify
 
 SIZE = (80, 24)
@@ -47,26 +44,9 @@ async def test_demo_unlock_alice(demo_app):
 async def test_demo_enroll_then_reset_with_a_weak_then_good_password(demo_app):
     async with demo_app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await choose(pilot, "enroll")
-        await identify(pilot, "bob")
-        await enter_text(pilot, "Demo!Bob22")
-        await settle(pilot)
-        screen = demo_app.screen
-        assert isinstance(screen, EnrollQuestionsScreen), screen_text(demo_app)
-        for pick, answer in ((None, "Leeds"), ("first-pet", "Biscuit"), ("first-concert", "Pulp")):
-            if pick:
-                screen.query_one(Select).value = pick
-                screen.set_focus(screen.query_one("#answer"))
-            await enter_text(pilot, answer)
-            await enter_text(pilot, answer)
-        await pilot.pause()
-        assert isinstance(demo_app.screen, EnrollReviewScreen), screen_text(demo_app)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(demo_app.screen, ResultScreen), screen_text(demo_app)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(demo_app.screen, WelcomeScreen)
+        await enroll_through_screens(
+            pilot, "bob", "Demo!Bob22", (("birth-city", "Leeds"), ("first-pet", "Biscuit"), ("first-concert", "Pulp"))
+        )
 
         await choose(pilot, "reset")
         await identify(pilot, "bob")

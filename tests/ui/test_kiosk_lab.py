@@ -8,20 +8,16 @@ kiosk after a refused one, and only the new password signs in.
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Select
 
 import lab as lablib
 from kiosk.app import KioskApp
 from kiosk.backend.service import build_service
 from kiosk.lab import lab_settings_from_env
 from kiosk.screens.challenge import ChallengeScreen
-from kiosk.screens.enroll_questions import EnrollQuestionsScreen
-from kiosk.screens.enroll_review import EnrollReviewScreen
 from kiosk.screens.new_password import NewPasswordScreen
 from kiosk.screens.result import ResultScreen
-from kiosk.screens.welcome import WelcomeScreen
 from support import fast
-from ui.helpers import screen_text, settle, type_text
+from ui.helpers import enroll_through_screens, screen_text, settle, type_text
 from ui.test_flows import answer_challenge, choose, identify
 
 SIZE = (80, 24)
@@ -50,26 +46,7 @@ async def test_enroll_then_locked_out_by_real_binds_then_unlock_at_the_kiosk(set
     app = kiosk(settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle_long(pilot)
-        await choose(pilot, "enroll")
-        await identify(pilot, lab_user.sam)
-        await enter_text(pilot, lab_user.password)
-        await settle_long(pilot)
-        screen = app.screen
-        assert isinstance(screen, EnrollQuestionsScreen), screen_text(app)
-        for index, (question_id, answer) in enumerate(ANSWERS):
-            if index > 0:
-                screen.query_one(Select).value = question_id
-                screen.set_focus(screen.query_one("#answer"))
-            await enter_text(pilot, answer)
-            await enter_text(pilot, answer)
-        await pilot.pause()
-        assert isinstance(app.screen, EnrollReviewScreen), screen_text(app)
-        await pilot.press("enter")
-        await settle_long(pilot)
-        assert isinstance(app.screen, ResultScreen), screen_text(app)
-        await pilot.press("enter")
-        await settle_long(pilot)
-        assert isinstance(app.screen, WelcomeScreen)
+        await enroll_through_screens(pilot, lab_user.sam, lab_user.password, ANSWERS, timeout=20.0)
 
         lablib.lock_by_bad_binds(lab, lab_user.nt_name, lablib.LOCKOUT_THRESHOLD)
         assert not lablib.can_bind(lab, lab_user.nt_name, lab_user.password)
