@@ -14,8 +14,10 @@ import pytest
 from kiosk.backend.errors import StoreError
 from kiosk.backend.model import Enrollment, StoredAnswer
 from kiosk.backend.store import open_store
+from kiosk.backend.store import common
 from kiosk.backend.store import sqlite as sqlite_module
-from kiosk.backend.store.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteStore
+from kiosk.backend.store.common import APPLICATION_ID, SCHEMA_VERSION
+from kiosk.backend.store.sqlite import SqliteStore
 
 GUID = "0b6d1c5e-2f2a-4c3e-9a51-6f1d2f5d7e10"
 HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
@@ -110,7 +112,7 @@ def test_all_enrollments_can_be_listed_in_pages(store):
 def test_an_enrollment_with_three_answers_takes_well_under_a_kilobyte(store):
     e = enrollment()
     store.put(e)
-    encoded = sqlite_module._encode_answers(e.answers)
+    encoded = common.encode_answers(e.answers)
     assert len(encoded.encode()) < 600
 
 
@@ -162,9 +164,9 @@ def test_clearing_failures_forgets_only_that_key(store):
 
 
 def test_old_failures_of_other_keys_are_pruned_eventually(store, monkeypatch):
-    monkeypatch.setattr(sqlite_module, "_PRUNE_EVERY", 1)
+    monkeypatch.setattr(common, "PRUNE_EVERY", 1)
     store.add_failure("gone", 0.0, 10)
-    store.add_failure("new", sqlite_module.FAILURE_RETENTION_SECONDS + 100.0, 10)
+    store.add_failure("new", common.FAILURE_RETENTION_SECONDS + 100.0, 10)
     rows = sqlite3.connect(store.path).execute("SELECT key FROM failure").fetchall()
     assert rows == [("new",)]
 
@@ -227,9 +229,8 @@ def test_an_older_schema_is_migrated_forward(tmp_path, monkeypatch):
     path = tmp_path / "kiosk.db"
     with SqliteStore(path) as s:
         s.put(enrollment())
-    extra = [*sqlite_module.MIGRATIONS, ["CREATE TABLE extra (x INTEGER)"]]
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", extra)
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", len(extra))
+    extra = [*common.MIGRATIONS, ["CREATE TABLE extra (x {int64})"]]
+    monkeypatch.setattr(common, "MIGRATIONS", extra)
     with SqliteStore(path) as s:
         assert s.get(GUID) == enrollment()
     conn = sqlite3.connect(path)

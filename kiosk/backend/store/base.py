@@ -51,4 +51,18 @@ class EnrollmentStore(Protocol):
         """A random 32-byte secret made on first use and kept for good (e.g. the
         key that picks decoy questions, so they can't be predicted offline)."""
 
+    # --- moving a site to another store (kiosk store copy) ------------------------
+
+    def site_secrets(self) -> dict[str, bytes]:
+        """Every site secret made so far, by name."""
+
+    def adopt_site_secret(self, name: str, value: bytes) -> bytes:
+        """Keep ``value`` as the secret ``name`` unless the store already has
+        one; return the one kept (race-free: made once, whoever comes first)."""
+
+    # --- schema ----------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The version of the store's schema (``common.MIGRATIONS``); 0 when new."""
+
     def close(self) -> None: ...

@@ -5,8 +5,9 @@
   another process is merely busy; every write in ``BEGIN IMMEDIATE``.
 - A small pool of connections, each used by one thread at a time (the UI
   calls from short-lived worker threads); a forked child starts its own.
-- Schema versioned by ``PRAGMA user_version`` with forward migrations in
-  ``MIGRATIONS``; ``PRAGMA application_id`` marks the file as a kiosk store.
+- Schema versioned by ``PRAGMA user_version`` with the forward migrations
+  both engines share (``common.MIGRATIONS``); ``PRAGMA application_id`` marks
+  the file as a kiosk store.
 - One row per person keyed by objectGUID; the answers are one compact JSON
   array of ``[question id, question text, argon2 hash]``.
 - The file (and its -wal/-shm, which SQLite makes with the same mode) is
@@ -16,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -26,49 +26,33 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from kiosk.backend.errors import StoreError
-from kiosk.backend.model import Enrollment, StoredAnswer
+from kiosk.backend.model import Enrollment
+from kiosk.backend.store import common
+from kiosk.backend.store.common import (
+    APPLICATION_ID,
+    ENROLLMENT_COLUMNS,
+    SQLITE_TYPES,
+    decode_answers,
+    encode_answers,
+    enrollment_from_row,
+    enrollment_row,
+    micros,
+)
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SqliteStore"]
+__all__ = ["APPLICATION_ID", "SqliteStore"]
 
 log = logging.getLogger("kiosk.store")
-
-#: "KIOS" — marks a file as a kiosk store (PRAGMA application_id).
-APPLICATION_ID = 0x4B494F53
-
-#: Forward migrations: MIGRATIONS[n] takes the schema from version n to n + 1.
-MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE enrollment (
-               guid TEXT PRIMARY KEY NOT NULL,
-               account_name TEXT NOT NULL,
-               answers TEXT NOT NULL,
-               enrolled_at INTEGER NOT NULL,
-               last_used_at INTEGER
-           )""",
-        """CREATE TABLE failure (
-               id INTEGER PRIMARY KEY AUTOINCREMENT,
-               key TEXT NOT NULL,
-               at REAL NOT NULL
-           )""",
-        "CREATE INDEX failure_key_at ON failure (key, at)",
-        "CREATE TABLE secret (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL)",
-    ],
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 BUSY_TIMEOUT_MS = 5000
 #: Our own retries on top of busy_timeout, for the cases SQLite does not wait on.
 RETRIES = 8
 #: ... but no new try after this long: a store held locked for good is reported, not waited on.
 RETRY_BUDGET_SECONDS = 8.0
-#: Failure records older than this are pruned whatever their key.
-FAILURE_RETENTION_SECONDS = 30 * 86400
-_PRUNE_EVERY = 256
 #: Idle connections kept per store object.
 _POOL_MAX = 4
 
@@ -76,7 +60,7 @@ T = TypeVar("T")
 
 
 class SqliteStore:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True) -> None:
         self.path = Path(path)
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
@@ -85,7 +69,8 @@ class SqliteStore:
         self._secrets: dict[str, bytes] = {}
         self._writes = 0
         self._create_file()
-        self._run(self._migrate)
+        if migrate:  # else opened as it is, only to be looked at (kiosk check, store migrate)
+            self._run(self._migrate)
 
     # --- connections -----------------------------------------------------------
 
@@ -185,9 +170,10 @@ class SqliteStore:
             raise
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
+        target = common.schema_version()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        if version == SCHEMA_VERSION and app_id == APPLICATION_ID:
+        if version == target and app_id == APPLICATION_ID:
             return
         with self._write(conn):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -197,44 +183,36 @@ class SqliteStore:
                 if app_id != 0 or tables:
                     raise StoreError("not a kiosk store / corrupt (another program's database)")
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store's schema version {version} is newer than this kiosk "
-                    f"understands ({SCHEMA_VERSION}); upgrade the kiosk"
-                )
-            for step in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step]:
+            if version > target:
+                raise StoreError(common.newer_schema_message(version))
+            for step in range(version, target):
+                for statement in common.migration_statements(step, SQLITE_TYPES):
                     conn.execute(statement)
                 log.info("store %s: migrated schema to version %d", self.path, step + 1)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute(f"PRAGMA user_version = {target}")
+
+    def schema_version(self) -> int:
+        return self._run(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0])
 
     # --- enrollments -------------------------------------------------------------
 
     def get(self, account_guid: str) -> Enrollment | None:
         def op(conn: sqlite3.Connection) -> Enrollment | None:
             row = conn.execute(
-                "SELECT guid, account_name, answers, enrolled_at, last_used_at "
-                "FROM enrollment WHERE guid = ?",
+                f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid = ?",
                 (account_guid,),
             ).fetchone()
-            return None if row is None else _enrollment(row)
+            return None if row is None else enrollment_from_row(row)
 
         return self._run(op)
 
     def put(self, enrollment: Enrollment) -> None:
-        answers = _encode_answers(enrollment.answers)
-        values = (
-            enrollment.account_guid,
-            enrollment.account_name,
-            answers,
-            _micros(enrollment.enrolled_at),
-            None if enrollment.last_used_at is None else _micros(enrollment.last_used_at),
-        )
+        values = enrollment_row(enrollment)
 
         def op(conn: sqlite3.Connection) -> None:
             with self._write(conn):
                 conn.execute(
-                    "INSERT INTO enrollment (guid, account_name, answers, enrolled_at, last_used_at) "
+                    f"INSERT INTO enrollment ({ENROLLMENT_COLUMNS}) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guid) DO UPDATE SET "
                     "account_name = excluded.account_name, answers = excluded.answers, "
                     "enrolled_at = excluded.enrolled_at, last_used_at = excluded.last_used_at",
@@ -255,7 +233,7 @@ class SqliteStore:
             with self._write(conn):
                 conn.execute(
                     "UPDATE enrollment SET last_used_at = ? WHERE guid = ?",
-                    (_micros(when), account_guid),
+                    (micros(when), account_guid),
                 )
 
         self._run(op)
@@ -270,18 +248,12 @@ class SqliteStore:
                 ).fetchone()
                 if row is None:
                     return
-                answers = _decode_answers(row[0])
-                if not any(a.question_id == question_id for a in answers):
+                updated = common.replace_answer_hash(decode_answers(row[0]), question_id, answer_hash)
+                if updated is None:
                     return
-                updated = tuple(
-                    StoredAnswer(a.question_id, a.question_text, answer_hash)
-                    if a.question_id == question_id
-                    else a
-                    for a in answers
-                )
                 conn.execute(
                     "UPDATE enrollment SET answers = ? WHERE guid = ?",
-                    (_encode_answers(updated), account_guid),
+                    (encode_answers(updated), account_guid),
                 )
 
         self._run(op)
@@ -293,11 +265,10 @@ class SqliteStore:
 
             def op(conn: sqlite3.Connection, after: str = after) -> list[Enrollment]:
                 rows = conn.execute(
-                    "SELECT guid, account_name, answers, enrolled_at, last_used_at "
-                    "FROM enrollment WHERE guid > ? ORDER BY guid LIMIT 500",
+                    f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid > ? ORDER BY guid LIMIT 500",
                     (after,),
                 ).fetchall()
-                return [_enrollment(r) for r in rows]
+                return [enrollment_from_row(r) for r in rows]
 
             page = self._run(op)
             if not page:
@@ -312,13 +283,13 @@ class SqliteStore:
 
     def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
         self._writes += 1
-        prune = self._writes % _PRUNE_EVERY == 0
+        prune = self._writes % common.PRUNE_EVERY == 0
 
         def op(conn: sqlite3.Connection) -> tuple[int, int]:
             with self._write(conn):
                 conn.execute("DELETE FROM failure WHERE key = ? AND at < ?", (key, now - window_seconds))
                 if prune:
-                    conn.execute("DELETE FROM failure WHERE at < ?", (now - FAILURE_RETENTION_SECONDS,))
+                    conn.execute("DELETE FROM failure WHERE at < ?", (now - common.FAILURE_RETENTION_SECONDS,))
                 failure_id = conn.execute(
                     "INSERT INTO failure (key, at) VALUES (?, ?)", (key, now)
                 ).lastrowid
@@ -361,23 +332,37 @@ class SqliteStore:
         cached = self._secrets.get(name)
         if cached is not None:
             return cached
-
-        def op(conn: sqlite3.Connection) -> bytes:
-            row = conn.execute("SELECT value FROM secret WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                with self._write(conn):
-                    conn.execute(
-                        "INSERT OR IGNORE INTO secret (name, value) VALUES (?, ?)",
-                        (name, secrets.token_bytes(32)),
-                    )
-                    row = conn.execute("SELECT value FROM secret WHERE name = ?", (name,)).fetchone()
-            value = bytes(row[0])
-            if len(value) != 32:
-                raise ValueError("secret length")
-            return value
-
-        value = self._run(op)
+        value = self._run(lambda conn: self._read_secret(conn, name))
+        if value is None:
+            value = self.adopt_site_secret(name, secrets.token_bytes(32))
         self._secrets[name] = value
+        return value
+
+    def adopt_site_secret(self, name: str, value: bytes) -> bytes:
+        def op(conn: sqlite3.Connection) -> bytes:
+            with self._write(conn):
+                conn.execute("INSERT OR IGNORE INTO secret (name, value) VALUES (?, ?)", (name, value))
+                kept = self._read_secret(conn, name)
+            assert kept is not None
+            return kept
+
+        return self._run(op)
+
+    def site_secrets(self) -> dict[str, bytes]:
+        def op(conn: sqlite3.Connection) -> dict[str, bytes]:
+            names = [row[0] for row in conn.execute("SELECT name FROM secret ORDER BY name")]
+            return {name: value for name in names if (value := self._read_secret(conn, name)) is not None}
+
+        return self._run(op)
+
+    @staticmethod
+    def _read_secret(conn: sqlite3.Connection, name: str) -> bytes | None:
+        row = conn.execute("SELECT value FROM secret WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        value = bytes(row[0])
+        if len(value) != 32:
+            raise ValueError("secret length")
         return value
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -402,48 +387,6 @@ class SqliteStore:
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
-
-
-# --- encoding ---------------------------------------------------------------------------
-
-
-def _encode_answers(answers: tuple[StoredAnswer, ...]) -> str:
-    return json.dumps(
-        [[a.question_id, a.question_text, a.answer_hash] for a in answers],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
-def _decode_answers(text: str) -> tuple[StoredAnswer, ...]:
-    data = json.loads(text)
-    if not isinstance(data, list):
-        raise ValueError("answers")
-    return tuple(StoredAnswer(str(qid), str(qtext), str(h)) for qid, qtext, h in data)
-
-
-def _micros(when: datetime) -> int:
-    """Microseconds since the epoch; a naive datetime is taken to be UTC."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _from_micros(value: int) -> datetime:
-    seconds, micros = divmod(int(value), 1_000_000)
-    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)
-
-
-def _enrollment(row: tuple) -> Enrollment:
-    guid, name, answers, enrolled_at, last_used_at = row
-    return Enrollment(
-        account_guid=guid,
-        account_name=name,
-        answers=_decode_answers(answers),
-        enrolled_at=_from_micros(enrolled_at),
-        last_used_at=None if last_used_at is None else _from_micros(last_used_at),
-    )
 
 
 # --- errors ---------------------------------------------------------------------------------

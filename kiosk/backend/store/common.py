@@ -1,0 +1,169 @@
+"""What the SQLite and PostgreSQL stores share: the schema's history, how an
+enrollment is encoded in a row, and how a store URL is shown without its password.
+
+Schema: ``MIGRATIONS[n]`` takes a store from version n to n + 1, on either
+engine. The statements are written once, with the few column types that differ
+between engines as ``{placeholders}`` (``SQLITE_TYPES``, ``POSTGRES_TYPES``), so
+version N means the same tables, columns and indexes on both.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from kiosk.backend.model import Enrollment, StoredAnswer
+
+#: "KIOS": marks a database as a kiosk store (SQLite's PRAGMA application_id,
+#: a row of kiosk_schema on PostgreSQL).
+APPLICATION_ID = 0x4B494F53
+
+#: Forward migrations, engine-neutral; see ``migration_statements``.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE enrollment (
+               guid TEXT PRIMARY KEY NOT NULL,
+               account_name TEXT NOT NULL,
+               answers TEXT NOT NULL,
+               enrolled_at {int64} NOT NULL,
+               last_used_at {int64}
+           )""",
+        """CREATE TABLE failure (
+               id {never_reused_id},
+               key TEXT NOT NULL,
+               at {float64} NOT NULL
+           )""",
+        "CREATE INDEX failure_key_at ON failure (key, at)",
+        "CREATE TABLE secret (name TEXT PRIMARY KEY NOT NULL, value {bytes} NOT NULL)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+SQLITE_TYPES = {
+    "int64": "INTEGER",
+    "float64": "REAL",
+    "bytes": "BLOB",
+    # AUTOINCREMENT: an id is never handed out twice, even after its row is deleted.
+    "never_reused_id": "INTEGER PRIMARY KEY AUTOINCREMENT",
+}
+POSTGRES_TYPES = {
+    "int64": "BIGINT",
+    "float64": "DOUBLE PRECISION",
+    "bytes": "BYTEA",
+    # A sequence never goes back, whatever is deleted or rolled back.
+    "never_reused_id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+}
+
+#: Failure records older than this are pruned whatever their key ...
+FAILURE_RETENTION_SECONDS = 30 * 86400
+#: ... once every this many add_failure calls of one store object.
+PRUNE_EVERY = 256
+
+
+def schema_version() -> int:
+    """The version this kiosk writes (read at call time: tests add steps)."""
+    return len(MIGRATIONS)
+
+
+def migration_statements(step: int, types: Mapping[str, str]) -> list[str]:
+    """The statements that take a store from version ``step`` to ``step + 1``."""
+    return [statement.format_map(types) for statement in MIGRATIONS[step]]
+
+
+def newer_schema_message(version: int) -> str:
+    return (
+        f"the store's schema version {version} is newer than this kiosk "
+        f"understands ({schema_version()}); upgrade the kiosk"
+    )
+
+
+# --- rows -----------------------------------------------------------------------------
+
+#: The columns of an enrollment row, in the order ``enrollment_from_row`` reads them.
+ENROLLMENT_COLUMNS = "guid, account_name, answers, enrolled_at, last_used_at"
+
+
+def encode_answers(answers: tuple[StoredAnswer, ...]) -> str:
+    """One compact JSON array of ``[question id, question text, argon2 hash]``."""
+    return json.dumps(
+        [[a.question_id, a.question_text, a.answer_hash] for a in answers],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def decode_answers(text: str) -> tuple[StoredAnswer, ...]:
+    data = json.loads(text)
+    if not isinstance(data, list):
+        raise ValueError("answers")
+    return tuple(StoredAnswer(str(qid), str(qtext), str(h)) for qid, qtext, h in data)
+
+
+def replace_answer_hash(
+    answers: tuple[StoredAnswer, ...], question_id: str, answer_hash: str
+) -> tuple[StoredAnswer, ...] | None:
+    """``answers`` with one hash swapped, or None when there is no such question."""
+    if not any(a.question_id == question_id for a in answers):
+        return None
+    return tuple(
+        StoredAnswer(a.question_id, a.question_text, answer_hash) if a.question_id == question_id else a
+        for a in answers
+    )
+
+
+def micros(when: datetime) -> int:
+    """Microseconds since the epoch; a naive datetime is taken to be UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    seconds, fraction = divmod(int(value), 1_000_000)
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=fraction)
+
+
+def enrollment_row(enrollment: Enrollment) -> tuple[str, str, str, int, int | None]:
+    """The values of ``ENROLLMENT_COLUMNS`` for one enrollment."""
+    return (
+        enrollment.account_guid,
+        enrollment.account_name,
+        encode_answers(enrollment.answers),
+        micros(enrollment.enrolled_at),
+        None if enrollment.last_used_at is None else micros(enrollment.last_used_at),
+    )
+
+
+def enrollment_from_row(row: tuple) -> Enrollment:
+    guid, name, answers, enrolled_at, last_used_at = row
+    return Enrollment(
+        account_guid=guid,
+        account_name=name,
+        answers=decode_answers(answers),
+        enrolled_at=from_micros(enrolled_at),
+        last_used_at=None if last_used_at is None else from_micros(last_used_at),
+    )
+
+
+# --- store URLs -------------------------------------------------------------------------
+
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit for a message, a log line or a repr: any password replaced by ***.
+
+    Errs on the side of hiding: everything between ``://`` and the last ``@``
+    is taken as the user part, so a password with a stray ``@`` or ``/`` in it
+    (which a URL should have percent-encoded) is still hidden.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        userinfo, _, after = rest.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        if colon:
+            rest = f"{user}:***@{after}"
+    return _PASSWORD_PARAMETER.sub(r"\1***", f"{scheme}{sep}{rest}")
