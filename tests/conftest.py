@@ -78,3 +78,56 @@ def lab_user(lab, lab_admin):
 
 
 # ================================================================ end AD lab
+
+
+# ================================================================ PostgreSQL
+# A throwaway PostgreSQL cluster (helpers in tests/pg.py; Debian's postgresql).
+#   pg_cluster  session: initdb + pg_ctl in a temp dir (as the postgres user
+#               when root), listening on 127.0.0.1:<free port> and a socket in
+#               that dir; the role `kiosk` with a password. Only started when a
+#               collected test requests it; stopped and deleted at the end.
+#               No postgres here / cannot start: skip, or FAIL when $CI or
+#               KIOSK_REQUIRE_LAB=1 is set (the AD lab's rule).
+#   pg_url      function: a fresh database owned by `kiosk`, as the URL the
+#               kiosk would use (postgresql://kiosk:<password>@127.0.0.1:<port>/<db>);
+#               dropped after the test (WITH FORCE: leftover connections too).
+# Tests that use `pg_cluster` get the `postgresql` marker automatically.
+import itertools
+import re
+
+try:
+    import pg as pglib
+except ImportError:  # tests/ became a package
+    from tests import pg as pglib
+
+_pg_databases = itertools.count(1)
+
+
+@pytest.hookimpl(specname="pytest_collection_modifyitems")
+def _mark_postgresql_tests(config, items):
+    for item in items:
+        if "pg_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    try:
+        cluster = pglib.PgCluster.start()
+    except (pglib.PgUnavailable, OSError) as e:
+        if _lab_required():
+            pytest.fail(f"PostgreSQL required (CI / KIOSK_REQUIRE_LAB=1) but unavailable: {e}", pytrace=False)
+        pytest.skip(f"PostgreSQL unavailable: {e}")
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def pg_url(request, pg_cluster):
+    name = f"t{next(_pg_databases)}_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40]
+    url = pg_cluster.create_database(name)
+    yield url
+    pg_cluster.drop_database(name)
+
+
+# ============================================================ end PostgreSQL

@@ -1,0 +1,556 @@
+"""The enrollment store in PostgreSQL, shared by several kiosk hosts.
+
+Chosen by ``store.url = "postgresql://…"``; only then is psycopg imported
+(this module is loaded by ``open_store`` on demand), so a SQLite kiosk never
+pays for it at start-up.
+
+- The same tables as SQLite, made by the same migration history
+  (``common.MIGRATIONS``); ``kiosk_schema`` holds the version and the kiosk's
+  application id (SQLite's two PRAGMAs). Migrations run under an advisory lock,
+  so hosts starting together migrate once.
+- Failure counting is exact across hosts: ``add_failure`` takes a per-key
+  advisory lock for its transaction, so two hosts counting the same key are
+  serialised and each sees the other's row (READ COMMITTED alone would let
+  both count "limit − 1" and both go ahead). Ids come from an identity
+  sequence and are never reused.
+- ``site_secret`` is made once whoever asks first (INSERT … ON CONFLICT DO NOTHING).
+- A small ``psycopg_pool.ConnectionPool`` per store object, opened on first
+  use; a forked child opens its own and leaves the parent's alone.
+- Every psycopg error becomes ``StoreError`` in plain words: never SQL, never
+  values, never the password of the URL (``common.redact_url``). A lost server
+  fails the calls that need it, in bounded time; the pool reconnects by itself
+  once it is back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
+
+import psycopg
+import psycopg.errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from kiosk.backend.errors import StoreError
+from kiosk.backend.model import Enrollment
+from kiosk.backend.store import common
+from kiosk.backend.store.common import (
+    APPLICATION_ID,
+    ENROLLMENT_COLUMNS,
+    POSTGRES_TYPES,
+    decode_answers,
+    encode_answers,
+    enrollment_from_row,
+    enrollment_row,
+    micros,
+    redact_url,
+)
+
+__all__ = ["PostgresStore", "ServerFacts", "probe_server"]
+
+log = logging.getLogger("kiosk.store")
+# The pool logs every connection request at INFO, which would flood the kiosk's log.
+logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
+
+#: Longest a call waits for a connection (server down, or every connection busy)
+#: before it fails closed; about as long as a locked SQLite store is waited on.
+WAIT_SECONDS = 8.0
+#: libpq's own defaults when the URL does not set them: a dead host or a cut
+#: network is noticed in seconds, not after the kernel's TCP timeouts (minutes).
+CONNECTION_DEFAULTS = {
+    "connect_timeout": "5",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "2",
+    "tcp_user_timeout": "15000",
+    "application_name": "kiosk",
+}
+#: A statement (or a lock it waits for) that takes longer is cancelled: a person never waits for good.
+STATEMENT_TIMEOUT_MS = 10_000
+#: One person per kiosk process: two connections are plenty, and many kiosk
+#: processes per host must fit the server's max_connections.
+POOL_MAX = 2
+#: Connections idle this long are closed, so quiet kiosk sessions hold none.
+POOL_MAX_IDLE_SECONDS = 60.0
+#: A connection idle longer than this is tested before use: after a server
+#: restart, old connections are dead, and the first visitor should not be the one to find out.
+CHECK_AFTER_IDLE_SECONDS = 5.0
+
+#: The first key of every advisory lock the kiosk takes ("KIOS").
+_LOCK_CLASS = APPLICATION_ID
+_MIGRATION_LOCK = 0
+
+T = TypeVar("T")
+
+
+class PostgresStore:
+    def __init__(self, url: str, *, migrate: bool = True, wait_seconds: float = WAIT_SECONDS) -> None:
+        self.url = redact_url(url)  # the only form kept in plain sight
+        self._conninfo = _conninfo(url)
+        params = conninfo_to_dict(self._conninfo)
+        self._where = _where(params)
+        self._wait_seconds = wait_seconds
+        self._guard = threading.Lock()
+        self._pool: ConnectionPool | None = None
+        self._inherited: list[ConnectionPool] = []
+        self._pid = os.getpid()
+        self._closed = False
+        self._last_used: WeakKeyDictionary[psycopg.Connection, float] = WeakKeyDictionary()
+        self._secrets: dict[str, bytes] = {}
+        self._writes = 0
+        if migrate:
+            self._run(self._migrate)
+
+    # --- connections ------------------------------------------------------------------
+
+    def _the_pool(self) -> ConnectionPool:
+        with self._guard:
+            if self._closed:
+                raise StoreError("the store is closed")
+            if self._pid != os.getpid():
+                # Forked: the parent's pool (its sockets, its threads) is not ours to use
+                # or close. Kept referenced, so nothing here ever finalises it.
+                if self._pool is not None:
+                    self._inherited.append(self._pool)
+                self._pool, self._pid = None, os.getpid()
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self._conninfo,
+                    min_size=0,
+                    max_size=POOL_MAX,
+                    max_idle=POOL_MAX_IDLE_SECONDS,
+                    timeout=self._wait_seconds,
+                    reconnect_timeout=self._wait_seconds,
+                    num_workers=1,
+                    kwargs={"autocommit": True},
+                    configure=_configure,
+                    check=self._check_if_idle_long,
+                    name="kiosk-store",
+                    open=False,
+                )
+                self._pool.open(wait=False)
+            return self._pool
+
+    def _check_if_idle_long(self, conn: psycopg.Connection) -> None:
+        last = self._last_used.get(conn)
+        if last is None or time.monotonic() - last > CHECK_AFTER_IDLE_SECONDS:
+            ConnectionPool.check_connection(conn)
+
+    def _run(self, operation: Callable[[psycopg.Connection], T]) -> T:
+        """Run ``operation`` on a pooled connection; every psycopg error becomes StoreError."""
+        pool = self._the_pool()
+        try:
+            with pool.connection() as conn:
+                try:
+                    return operation(conn)
+                finally:
+                    self._last_used[conn] = time.monotonic()
+        except PoolTimeout:
+            raise StoreError(
+                f"the database server {self._where} cannot be reached (no connection within "
+                f"{self._wait_seconds:g} s)"
+            ) from None
+        except psycopg.Error as exc:
+            if _connection_lost(exc):
+                self._drop_dead_connections(pool)
+            raise StoreError(_describe(exc, self._where)) from None
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            # A row we cannot decode: someone else's table, or damage.
+            raise StoreError(f"not a kiosk store / corrupt ({type(exc).__name__})") from None
+
+    @staticmethod
+    def _drop_dead_connections(pool: ConnectionPool) -> None:
+        """After a lost connection, test the idle ones now (the server probably
+        restarted), so the next call gets a live one or a new one."""
+        try:
+            pool.check()
+        except Exception:  # noqa: BLE001 - best effort; the next call checks anyway
+            log.debug("store pool check failed", exc_info=True)
+
+    # --- schema ------------------------------------------------------------------------
+
+    def _migrate(self, conn: psycopg.Connection) -> None:
+        target = common.schema_version()
+        if _read_schema(conn) == (APPLICATION_ID, target):
+            return
+        with conn.transaction():
+            # One host migrates; the others wait here, then find nothing to do.
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _MIGRATION_LOCK))
+            found = _read_schema(conn)
+            if found is None:
+                if _has_tables(conn):
+                    raise StoreError(
+                        f"not a kiosk store ({self._where} already holds another program's tables); "
+                        "give the kiosk its own database or schema"
+                    )
+                conn.execute("CREATE TABLE kiosk_schema (application_id INTEGER NOT NULL, version INTEGER NOT NULL)")
+                conn.execute("INSERT INTO kiosk_schema VALUES (%s, 0)", (APPLICATION_ID,))
+                found = (APPLICATION_ID, 0)
+            app_id, version = found
+            if app_id != APPLICATION_ID:
+                raise StoreError(f"not a kiosk store / corrupt ({self._where}: another program's kiosk_schema)")
+            if version > target:
+                raise StoreError(common.newer_schema_message(version))
+            try:
+                for step in range(version, target):
+                    for statement in common.migration_statements(step, POSTGRES_TYPES):
+                        conn.execute(statement)  # type: ignore[call-overload]  # our own constant SQL
+                    log.info("store %s: migrated schema to version %d", self.url, step + 1)
+            except psycopg.errors.InsufficientPrivilege:
+                raise StoreError(
+                    f"the store's schema is version {version}, older than this kiosk's {target}, and "
+                    "this database role may not change it: run `kiosk store migrate` as the schema's owner"
+                ) from None
+            conn.execute("UPDATE kiosk_schema SET version = %s", (target,))
+
+    def schema_version(self) -> int:
+        def op(conn: psycopg.Connection) -> int:
+            found = _read_schema(conn)
+            return 0 if found is None else found[1]
+
+        return self._run(op)
+
+    # --- enrollments ---------------------------------------------------------------------
+
+    def get(self, account_guid: str) -> Enrollment | None:
+        def op(conn: psycopg.Connection) -> Enrollment | None:
+            row = conn.execute(
+                f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid = %s", (account_guid,)
+            ).fetchone()
+            return None if row is None else enrollment_from_row(row)
+
+        return self._run(op)
+
+    def put(self, enrollment: Enrollment) -> None:
+        values = enrollment_row(enrollment)
+        self._run(
+            lambda conn: conn.execute(
+                f"INSERT INTO enrollment ({ENROLLMENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (guid) DO UPDATE SET "
+                "account_name = excluded.account_name, answers = excluded.answers, "
+                "enrolled_at = excluded.enrolled_at, last_used_at = excluded.last_used_at",
+                values,
+            )
+        )
+
+    def delete(self, account_guid: str) -> bool:
+        return self._run(
+            lambda conn: conn.execute("DELETE FROM enrollment WHERE guid = %s", (account_guid,)).rowcount > 0
+        )
+
+    def mark_used(self, account_guid: str, when: datetime) -> None:
+        self._run(
+            lambda conn: conn.execute(
+                "UPDATE enrollment SET last_used_at = %s WHERE guid = %s", (micros(when), account_guid)
+            )
+        )
+
+    def replace_hash(self, account_guid: str, question_id: str, answer_hash: str) -> None:
+        """Swap one answer's hash; nothing happens if there is no such answer."""
+
+        def op(conn: psycopg.Connection) -> None:
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT answers FROM enrollment WHERE guid = %s FOR UPDATE", (account_guid,)
+                ).fetchone()
+                if row is None:
+                    return
+                updated = common.replace_answer_hash(decode_answers(row[0]), question_id, answer_hash)
+                if updated is not None:
+                    conn.execute(
+                        "UPDATE enrollment SET answers = %s WHERE guid = %s", (encode_answers(updated), account_guid)
+                    )
+
+        self._run(op)
+
+    def enrollments(self) -> Iterator[Enrollment]:
+        """Every enrollment, by guid, read in pages (no transaction held between)."""
+        after = ""
+        while True:
+
+            def op(conn: psycopg.Connection, after: str = after) -> list[Enrollment]:
+                rows = conn.execute(
+                    f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid > %s ORDER BY guid LIMIT 500",
+                    (after,),
+                ).fetchall()
+                return [enrollment_from_row(r) for r in rows]
+
+            page = self._run(op)
+            if not page:
+                return
+            yield from page
+            after = page[-1].account_guid
+
+    def count(self) -> int:
+        return self._run(lambda conn: _one(conn, "SELECT count(*) FROM enrollment"))
+
+    # --- failure counters ------------------------------------------------------------------
+
+    def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
+        self._writes += 1
+        prune = self._writes % common.PRUNE_EVERY == 0
+
+        def op(conn: psycopg.Connection) -> tuple[int, int]:
+            with conn.transaction():
+                # Until commit, no other host counts this key: each count is exact.
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _key_lock(key)))
+                conn.execute("DELETE FROM failure WHERE key = %s AND at < %s", (key, now - window_seconds))
+                if prune:
+                    conn.execute("DELETE FROM failure WHERE at < %s", (now - common.FAILURE_RETENTION_SECONDS,))
+                failure_id = _one(conn, "INSERT INTO failure (key, at) VALUES (%s, %s) RETURNING id", (key, now))
+                count = _one(
+                    conn, "SELECT count(*) FROM failure WHERE key = %s AND at >= %s", (key, now - window_seconds)
+                )
+            return int(failure_id), int(count)
+
+        return self._run(op)
+
+    def remove_failure(self, key: str, failure_id: int) -> None:
+        self._run(lambda conn: conn.execute("DELETE FROM failure WHERE id = %s AND key = %s", (failure_id, key)))
+
+    def failures(self, key: str, now: float, window_seconds: float) -> tuple[int, float | None]:
+        def op(conn: psycopg.Connection) -> tuple[int, float | None]:
+            row = conn.execute(
+                "SELECT count(*), max(at) FROM failure WHERE key = %s AND at >= %s", (key, now - window_seconds)
+            ).fetchone()
+            assert row is not None
+            return int(row[0]), row[1]
+
+        return self._run(op)
+
+    def clear_failures(self, key: str) -> None:
+        self._run(lambda conn: conn.execute("DELETE FROM failure WHERE key = %s", (key,)))
+
+    # --- site secrets ---------------------------------------------------------------------------
+
+    def site_secret(self, name: str) -> bytes:
+        cached = self._secrets.get(name)
+        if cached is not None:
+            return cached
+        value = self._run(lambda conn: _read_secret(conn, name))
+        if value is None:
+            value = self.adopt_site_secret(name, secrets.token_bytes(32))
+        self._secrets[name] = value
+        return value
+
+    def adopt_site_secret(self, name: str, value: bytes) -> bytes:
+        def op(conn: psycopg.Connection) -> bytes:
+            # ON CONFLICT waits for a host inserting the same name, then keeps its value.
+            conn.execute("INSERT INTO secret (name, value) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING", (name, value))
+            kept = _read_secret(conn, name)
+            assert kept is not None
+            return kept
+
+        return self._run(op)
+
+    def site_secrets(self) -> dict[str, bytes]:
+        def op(conn: psycopg.Connection) -> dict[str, bytes]:
+            names = [row[0] for row in conn.execute("SELECT name FROM secret ORDER BY name")]
+            return {name: value for name in names if (value := _read_secret(conn, name)) is not None}
+
+        return self._run(op)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._guard:
+            pool, self._pool = self._pool, None
+            self._closed = True
+            if self._pid != os.getpid():
+                return  # a forked child: the pool is the parent's
+        if pool is not None:
+            try:
+                pool.close(timeout=1.0)
+            except Exception:  # noqa: BLE001 - closing must not fail a caller
+                log.debug("store pool close failed", exc_info=True)
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
+
+
+# --- what kiosk check reports --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    where: str  # host:port/database, no user, no password
+    server_version: str
+    sslmode: str  # as configured ("" when the URL does not say; libpq then means "prefer")
+    tls_protocol: str | None  # None: not encrypted
+    loopback: bool  # a Unix socket or a loopback address
+    schema_version: int
+
+
+def probe_server(url: str, *, timeout_seconds: float = 5.0) -> ServerFacts:
+    """Connect once, without the pool and without changing anything, and say what is there."""
+    conninfo = _conninfo(url, connect_timeout=str(max(1, round(timeout_seconds))))
+    params = conninfo_to_dict(conninfo)
+    where = _where(params)
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            pgconn = conn.pgconn
+            protocol = pgconn.ssl_attribute(b"protocol") if pgconn.ssl_in_use else None
+            found = _read_schema(conn)
+            return ServerFacts(
+                where=where,
+                server_version=str(conn.info.parameter_status("server_version") or "?"),
+                sslmode=str(params.get("sslmode", "")),
+                tls_protocol=protocol.decode() if protocol else None,
+                loopback=_is_loopback(str(conn.info.host)),
+                schema_version=0 if found is None else found[1],
+            )
+    except psycopg.Error as exc:
+        raise StoreError(_describe(exc, where)) from None
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _conninfo(url: str, **overrides: str) -> str:
+    try:
+        params: dict[str, Any] = conninfo_to_dict(url)
+    except psycopg.Error:
+        raise StoreError(f"store.url: {redact_url(url)} is not a valid PostgreSQL URL") from None
+    for key, value in CONNECTION_DEFAULTS.items():
+        params.setdefault(key, value)
+    params.update(overrides)
+    return make_conninfo(**params)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+
+
+def _where(params: dict[str, Any]) -> str:
+    host = params.get("host") or params.get("hostaddr") or "localhost"
+    port = params.get("port") or "5432"
+    return f"{host}:{port}/{params.get('dbname') or params.get('user') or '?'}"
+
+
+def _is_loopback(host: str) -> bool:
+    return host.startswith("/") or host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _one(conn: psycopg.Connection, query: str, params: tuple = ()) -> Any:
+    row = conn.execute(query, params).fetchone()  # type: ignore[call-overload]  # our own constant SQL
+    assert row is not None
+    return row[0]
+
+
+def _key_lock(key: str) -> int:
+    """The second half of a failure key's advisory lock: a stable 32-bit digest
+    (two keys sharing one only wait for each other; they never miscount)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big", signed=True)
+
+
+def _read_schema(conn: psycopg.Connection) -> tuple[int, int] | None:
+    """(application id, version) from kiosk_schema, or None if there is no such table."""
+    exists = _one(conn, "SELECT to_regclass('kiosk_schema') IS NOT NULL")
+    if not exists:
+        return None
+    row = conn.execute("SELECT application_id, version FROM kiosk_schema").fetchone()
+    if row is None:
+        return (0, 0)
+    return int(row[0]), int(row[1])
+
+
+def _has_tables(conn: psycopg.Connection) -> bool:
+    return bool(
+        _one(
+            conn,
+            "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+        )
+    )
+
+
+def _read_secret(conn: psycopg.Connection, name: str) -> bytes | None:
+    row = conn.execute("SELECT value FROM secret WHERE name = %s", (name,)).fetchone()
+    if row is None:
+        return None
+    value = bytes(row[0])
+    if len(value) != 32:
+        raise ValueError("secret length")
+    return value
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+#: SQLSTATE → plain words (``{where}`` is host:port/database). Classes by their first two characters.
+_STATES = {
+    "28P01": "the database server {where} refused the login (wrong user or password)",
+    "28000": "the database server {where} refused the login (no pg_hba.conf entry, or TLS required)",
+    "3D000": "the database {where} does not exist; create it (see the README) and run kiosk store migrate",
+    "42501": "the database role may not do this at {where} (permission denied)",
+    "42P01": "not a kiosk store / corrupt ({where}: a table is missing; run kiosk store migrate)",
+    "42703": "not a kiosk store / corrupt ({where}: a column is missing)",
+    "57014": "the database server {where} did not answer in time",
+    "57P01": "the database server {where} is shutting down",
+    "57P02": "the database server {where} is shutting down",
+    "57P03": "the database server {where} is starting up or not accepting connections",
+    "25006": "the database {where} is read-only (a standby?)",
+    "53100": "database disk full ({where})",
+    "53300": "the database server {where} has too many connections",
+    "55P03": "locked by another host ({where})",
+}
+_CLASSES = {
+    "08": "the connection to the database server {where} was lost",
+    "53": "the database server {where} is out of resources",
+    "XX": "the database {where} reports internal damage",
+}
+
+
+def _connection_lost(exc: psycopg.Error) -> bool:
+    state = exc.sqlstate or ""
+    return isinstance(exc, psycopg.OperationalError) and (not state or state[:2] in ("08", "57"))
+
+
+def _describe(exc: psycopg.Error, where: str) -> str:
+    """Plain words for the log and the audit; never the SQL, the values or a password."""
+    state = exc.sqlstate or ""
+    if state in _STATES:
+        return _STATES[state].format(where=where)
+    if state[:2] in _CLASSES:
+        return _CLASSES[state[:2]].format(where=where)
+    if not state and isinstance(exc, psycopg.OperationalError):
+        return _connection_problem(str(exc).lower(), where)
+    return f"store error at {where} ({type(exc).__name__})"
+
+
+def _connection_problem(text: str, where: str) -> str:
+    """libpq's connection failures carry no SQLSTATE: tell them apart by their (English) words."""
+    if "certificate" in text or "ssl" in text or "tls" in text:
+        if "does not match" in text:
+            return f"TLS to {where}: the server certificate's name does not match the host in store.url"
+        if "root certificate" in text or "verify failed" in text or "certificate verify" in text:
+            return f"TLS to {where}: the server certificate is not trusted (set sslrootcert to its CA)"
+        if "does not support ssl" in text or "server does not support" in text:
+            return f"TLS to {where}: the server does not offer TLS, and store.url's sslmode requires it"
+        return f"TLS to {where} failed"
+    if "password" in text and ("no password supplied" in text or "authentication failed" in text):
+        return f"the database server {where} refused the login (wrong user or password)"
+    if "timeout" in text or "timed out" in text:
+        return f"the database server {where} did not answer in time (is it reachable?)"
+    if "refused" in text:
+        return f"the database server {where} refused the connection (is it running, on that port?)"
+    if "translate host name" in text or "name or service not known" in text:
+        return f"the database host of {where} cannot be resolved (DNS)"
+    if "no such file" in text and "socket" in text:
+        return f"no database server at {where} (no such socket)"
+    return f"the connection to the database server {where} was lost"

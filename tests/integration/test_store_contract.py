@@ -1,0 +1,292 @@
+"""One store test suite for both engines: what a store keeps, counts and refuses,
+whether it is the SQLite file of one kiosk host or the PostgreSQL database of several.
+
+Engine-specific behaviour lives beside it: tests/unit/test_store_sqlite.py
+(WAL, the file's mode, PRAGMAs) and tests/integration/test_store_postgres.py
+(connection loss, the password in the URL).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from kiosk.backend.errors import StoreError
+from kiosk.backend.model import StoredAnswer
+from kiosk.backend.store import common, open_store
+from store_samples import GUID, HASH, enrollment
+
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path}/kiosk.db"
+    return request.getfixturevalue("pg_url")  # starts the cluster only when a PostgreSQL case runs
+
+
+@pytest.fixture
+def store(store_url):
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+# --- enrollments -----------------------------------------------------------------
+
+
+def test_an_enrollment_comes_back_as_it_was_put(store):
+    e = enrollment()
+    store.put(e)
+    assert store.get(GUID) == e
+    assert store.count() == 1
+
+
+def test_an_unknown_guid_has_no_enrollment(store):
+    assert store.get("no-such-guid") is None
+
+
+def test_putting_again_replaces_the_whole_enrollment(store):
+    store.put(enrollment())
+    newer = enrollment(answers=(StoredAnswer("first-school", "School?", HASH),),
+                       enrolled_at=datetime(2025, 1, 1, tzinfo=UTC))
+    store.put(newer)
+    assert store.get(GUID) == newer
+    assert store.count() == 1
+
+
+def test_times_keep_their_instant_and_come_back_in_utc(store):
+    paris = timezone(timedelta(hours=2))
+    store.put(enrollment(enrolled_at=datetime(2024, 5, 1, 14, 0, tzinfo=paris)))
+    got = store.get(GUID)
+    assert got.enrolled_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert got.enrolled_at.tzinfo is not None
+
+
+def test_marking_used_records_when(store):
+    store.put(enrollment())
+    when = datetime(2024, 6, 1, 8, 0, 0, 5, tzinfo=UTC)
+    store.mark_used(GUID, when)
+    assert store.get(GUID).last_used_at == when
+
+
+def test_revoking_removes_the_enrollment_and_says_whether_there_was_one(store):
+    store.put(enrollment())
+    assert store.delete(GUID) is True
+    assert store.get(GUID) is None
+    assert store.delete(GUID) is False
+
+
+def test_one_hash_can_be_replaced_after_a_parameter_change(store):
+    store.put(enrollment())
+    store.replace_hash(GUID, "first-pet", "$argon2id$new")
+    got = store.get(GUID)
+    assert [a.answer_hash for a in got.answers] == [HASH, "$argon2id$new", HASH + "2"]
+    store.replace_hash(GUID, "not-enrolled", "$argon2id$x")  # nothing happens
+    store.replace_hash("nobody", "first-pet", "$argon2id$x")
+    assert store.get(GUID) == got
+
+
+def test_all_enrollments_can_be_listed_in_pages(store):
+    for i in range(1203):
+        store.put(enrollment(guid=f"guid-{i:05d}"))
+    listed = list(store.enrollments())
+    assert len(listed) == 1203 == store.count()
+    assert len({e.account_guid for e in listed}) == 1203
+
+
+def test_an_enrollment_with_three_answers_takes_well_under_a_kilobyte(store):
+    e = enrollment()
+    store.put(e)
+    assert len(common.encode_answers(e.answers).encode()) < 600
+
+
+def test_unicode_names_and_texts_survive(store):
+    e = enrollment(account_name="CORP\\zoë", answers=(StoredAnswer("q", "Où êtes-vous né ? 🏠", HASH),))
+    store.put(e)
+    assert store.get(GUID) == e
+
+
+# --- failure counters -------------------------------------------------------------------
+
+
+def test_failures_count_within_the_window_only(store):
+    for t in (100.0, 200.0, 300.0):
+        store.add_failure("account:x", t, 150)
+    assert store.failures("account:x", 300.0, 150) == (2, 300.0)
+    assert store.failures("account:x", 1000.0, 150) == (0, None)
+    assert store.failures("account:other", 300.0, 150) == (0, None)
+
+
+def test_adding_a_failure_returns_its_id_and_the_count_now(store):
+    first, n1 = store.add_failure("k", 10.0, 100)
+    second, n2 = store.add_failure("k", 11.0, 100)
+    assert (n1, n2) == (1, 2)
+    assert first != second
+
+
+def test_a_failure_can_be_taken_back_but_only_for_its_key(store):
+    fid, _ = store.add_failure("k", 10.0, 100)
+    store.remove_failure("other", fid)
+    assert store.failures("k", 10.0, 100)[0] == 1
+    store.remove_failure("k", fid)
+    assert store.failures("k", 10.0, 100)[0] == 0
+
+
+def test_failure_ids_are_never_reused(store):
+    fid, _ = store.add_failure("k", 10.0, 100)
+    store.remove_failure("k", fid)
+    again, _ = store.add_failure("k", 10.0, 100)
+    assert again > fid
+
+
+def test_clearing_failures_forgets_only_that_key(store):
+    store.add_failure("a", 10.0, 100)
+    store.add_failure("b", 10.0, 100)
+    store.clear_failures("a")
+    assert store.failures("a", 10.0, 100)[0] == 0
+    assert store.failures("b", 10.0, 100)[0] == 1
+
+
+def test_old_failures_of_other_keys_are_pruned_eventually(store, monkeypatch):
+    monkeypatch.setattr(common, "PRUNE_EVERY", 1)
+    store.add_failure("gone", 0.0, 10)
+    later = common.FAILURE_RETENTION_SECONDS + 100.0
+    store.add_failure("new", later, 10)
+    assert store.failures("gone", later, 10**9) == (0, None)
+    assert store.failures("new", later, 10**9) == (1, later)
+
+
+def test_threads_at_once_all_see_the_same_data(store):
+    store.put(enrollment())
+    seen, errors = [], []
+
+    def worker():
+        try:
+            store.add_failure("t", 10.0, 100)
+            seen.append(store.get(GUID) is not None)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert seen == [True] * 8
+    assert store.failures("t", 10.0, 100)[0] == 8
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(store):
+    store.put(enrollment())  # the parent has a connection now
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            store.add_failure("child", 1.0, 100)
+            code = 0 if store.get(GUID) is not None else 3
+            store.close()
+        except BaseException:
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.failures("child", 1.0, 100)[0] == 1  # and the parent's connection still works
+
+
+# --- site secrets ---------------------------------------------------------------------------
+
+
+def test_a_site_secret_is_made_once_and_kept_for_good(store_url):
+    with _opened(store_url) as one:
+        secret = one.site_secret("decoys")
+        assert len(secret) == 32
+        assert one.site_secret("decoys") == secret
+        assert one.site_secret("other") != secret
+    with _opened(store_url) as two:
+        assert two.site_secret("decoys") == secret
+        assert two.site_secrets() == {"decoys": secret, "other": two.site_secret("other")}
+
+
+def test_a_site_secret_is_adopted_only_where_there_is_none(store):
+    mine = bytes(range(32))
+    assert store.adopt_site_secret("decoys", mine) == mine
+    assert store.adopt_site_secret("decoys", bytes(32)) == mine  # the first one stays
+    assert store.site_secret("decoys") == mine
+
+
+def test_two_stores_asking_at_once_get_the_same_site_secret(store_url):
+    stores = [open_store(store_url) for _ in range(4)]
+    got: list[bytes] = []
+    barrier = threading.Barrier(len(stores))
+
+    def ask(s):
+        barrier.wait()
+        got.append(s.site_secret("decoys"))
+
+    threads = [threading.Thread(target=ask, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    assert len(got) == 4 and len(set(got)) == 1
+
+
+# --- the schema and the life of a store ------------------------------------------------------
+
+
+class _opened:
+    def __init__(self, url: str, **kwargs) -> None:
+        self.store = open_store(url, **kwargs)
+
+    def __enter__(self):
+        return self.store
+
+    def __exit__(self, *exc):
+        self.store.close()
+
+
+def test_a_new_store_is_at_this_kiosks_schema_version(store):
+    assert store.schema_version() == common.SCHEMA_VERSION
+
+
+def test_reopening_an_existing_store_keeps_its_data(store_url):
+    with _opened(store_url) as s:
+        s.put(enrollment())
+    with _opened(store_url) as s:
+        assert s.get(GUID) == enrollment()
+
+
+def test_an_older_schema_is_migrated_forward(store_url, monkeypatch):
+    with _opened(store_url) as s:
+        s.put(enrollment())
+    extra = [*common.MIGRATIONS, ["CREATE TABLE extra (x {int64})"]]
+    monkeypatch.setattr(common, "MIGRATIONS", extra)
+    with _opened(store_url, migrate=False) as s:
+        assert s.schema_version() == len(extra) - 1  # looked at, not changed
+    with _opened(store_url) as s:
+        assert s.get(GUID) == enrollment()
+        assert s.schema_version() == len(extra)
+
+
+def test_a_schema_newer_than_this_kiosk_is_refused_in_words(store_url, monkeypatch):
+    extra = [*common.MIGRATIONS, ["CREATE TABLE extra (x {int64})"]]
+    monkeypatch.setattr(common, "MIGRATIONS", extra)
+    open_store(store_url).close()  # a newer kiosk made it
+    monkeypatch.undo()
+    with pytest.raises(StoreError, match="newer than this kiosk understands"):
+        open_store(store_url)
+
+
+def test_using_a_closed_store_is_a_store_error(store_url):
+    s = open_store(store_url)
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.count()
