@@ -1,12 +1,15 @@
-"""Many kiosk processes sharing one store file: counters stay exact, "locked" never escapes."""
+"""Many kiosk processes sharing one store (a SQLite file on one host, or a
+PostgreSQL database for several): counters stay exact, "locked" never escapes."""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
 
+import pytest
+
 from kiosk.backend.errors import StoreError
-from kiosk.backend.store.sqlite import SqliteStore
+from kiosk.backend.store import open_store
 from kiosk.backend.throttle import Throttle
 from kiosk.config import ThrottleSettings
 
@@ -23,10 +26,10 @@ GENEROUS = ThrottleSettings(
 )
 
 
-def _kiosk_process(path: str, worker: int, start, results) -> None:
+def _kiosk_process(url: str, worker: int, start, results) -> None:
     errors = 0
     other = 0
-    store = SqliteStore(path)
+    store = open_store(url)
     throttle = Throttle(store, GENEROUS, sleep=lambda s: None)
     start.wait()
     for i in range(ATTEMPTS):
@@ -41,13 +44,19 @@ def _kiosk_process(path: str, worker: int, start, results) -> None:
     results.put((worker, errors, other))
 
 
-def test_fifty_processes_counting_failures_on_one_store_lose_and_refuse_nothing(tmp_path):
-    path = str(tmp_path / "kiosk.db")
-    SqliteStore(path).close()  # created and migrated once, as the installer would
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path}/kiosk.db"
+    return request.getfixturevalue("pg_url")
+
+
+def test_fifty_processes_counting_failures_on_one_store_lose_and_refuse_nothing(store_url):
+    open_store(store_url).close()  # created and migrated once, as `kiosk store migrate` would
     ctx = multiprocessing.get_context("fork")
     start = ctx.Event()
     results = ctx.Queue()
-    workers = [ctx.Process(target=_kiosk_process, args=(path, w, start, results)) for w in range(PROCESSES)]
+    workers = [ctx.Process(target=_kiosk_process, args=(store_url, w, start, results)) for w in range(PROCESSES)]
     for w in workers:
         w.start()
     began = time.monotonic()
@@ -62,7 +71,7 @@ def test_fifty_processes_counting_failures_on_one_store_lose_and_refuse_nothing(
     other_errors = sum(o for _, _, o in outcomes)
     assert (store_errors, other_errors) == (0, 0)
 
-    with SqliteStore(path) as store:
+    with open_store(store_url) as store:
         now = time.time()
         assert store.failures("account:shared-account", now, 86400)[0] == PROCESSES * ATTEMPTS
         assert store.failures("terminal:shared-terminal", now, 86400)[0] == PROCESSES * ATTEMPTS

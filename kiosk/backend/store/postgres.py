@@ -94,18 +94,21 @@ T = TypeVar("T")
 
 
 class PostgresStore:
-    def __init__(self, url: str, *, migrate: bool = True, wait_seconds: float = WAIT_SECONDS) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, wait_seconds: float | None = None) -> None:
         self.url = redact_url(url)  # the only form kept in plain sight
         self._conninfo = _conninfo(url)
         params = conninfo_to_dict(self._conninfo)
         self._where = _where(params)
-        self._wait_seconds = wait_seconds
+        self._wait_seconds = WAIT_SECONDS if wait_seconds is None else wait_seconds
         self._guard = threading.Lock()
         self._pool: ConnectionPool | None = None
         self._inherited: list[ConnectionPool] = []
         self._pid = os.getpid()
         self._closed = False
         self._last_used: WeakKeyDictionary[psycopg.Connection, float] = WeakKeyDictionary()
+        #: The pool connects in its own thread and only says "timed out": the last
+        #: reason a connection failed is kept here, to say why.
+        self._connect_errors: list[psycopg.Error] = []
         self._secrets: dict[str, bytes] = {}
         self._writes = 0
         if migrate:
@@ -132,6 +135,7 @@ class PostgresStore:
                     timeout=self._wait_seconds,
                     reconnect_timeout=self._wait_seconds,
                     num_workers=1,
+                    connection_class=_recording_connection_class(self._connect_errors),
                     kwargs={"autocommit": True},
                     configure=_configure,
                     check=self._check_if_idle_long,
@@ -149,6 +153,7 @@ class PostgresStore:
     def _run(self, operation: Callable[[psycopg.Connection], T]) -> T:
         """Run ``operation`` on a pooled connection; every psycopg error becomes StoreError."""
         pool = self._the_pool()
+        self._connect_errors.clear()
         try:
             with pool.connection() as conn:
                 try:
@@ -156,6 +161,8 @@ class PostgresStore:
                 finally:
                     self._last_used[conn] = time.monotonic()
         except PoolTimeout:
+            if self._connect_errors:
+                raise StoreError(_describe(self._connect_errors[-1], self._where)) from None
             raise StoreError(
                 f"the database server {self._where} cannot be reached (no connection within "
                 f"{self._wait_seconds:g} s)"
@@ -433,6 +440,22 @@ def _conninfo(url: str, **overrides: str) -> str:
     return make_conninfo(**params)
 
 
+def _recording_connection_class(errors: list[psycopg.Error]) -> type[psycopg.Connection]:
+    """A Connection whose failed connects are appended to ``errors`` (the pool's
+    worker thread connects; the waiting caller only sees a timeout)."""
+
+    class RecordingConnection(psycopg.Connection):  # type: ignore[type-arg]
+        @classmethod
+        def connect(cls, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().connect(*args, **kwargs)
+            except psycopg.Error as exc:
+                errors[:] = [exc]
+                raise
+
+    return RecordingConnection
+
+
 def _configure(conn: psycopg.Connection) -> None:
     conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
 
@@ -461,7 +484,13 @@ def _key_lock(key: str) -> int:
 
 def _read_schema(conn: psycopg.Connection) -> tuple[int, int] | None:
     """(application id, version) from kiosk_schema, or None if there is no such table."""
-    exists = _one(conn, "SELECT to_regclass('kiosk_schema') IS NOT NULL")
+    # A plain query of pg_class, not to_regclass(): after waiting for another host's
+    # migration lock, only a fresh snapshot is sure to see the table it made.
+    exists = _one(
+        conn,
+        "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relname = 'kiosk_schema'",
+    )
     if not exists:
         return None
     row = conn.execute("SELECT application_id, version FROM kiosk_schema").fetchone()
