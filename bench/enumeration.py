@@ -16,6 +16,7 @@ all alike. Prints medians and the % difference from the enrolled path; goal
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -41,9 +42,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = demo_settings(Path(tmp))
-        throttle = base.throttle.model_copy(update={
-            "delay_seconds": 0.0, "account_max_failures": 10**6, "terminal_max_failures": 10**6})
-        settings = base.model_copy(update={"throttle": throttle})  # default argon2 parameters
+        throttle = dataclasses.replace(
+            base.throttle, delay_seconds=0.0, account_max_failures=10**6, terminal_max_failures=10**6)
+        settings = dataclasses.replace(base, throttle=throttle)  # default argon2 parameters
         service = build_service(settings, directory=DemoDirectory(USERS))
         visit = service.begin("alice", "bench")
         service.prove_password(visit, "Demo!Alice1")

@@ -67,10 +67,17 @@ class KioskApp(LockedDownApp):
         *,
         service: Any | None = None,
         service_factory: Callable[[], Any] | None = None,
+        settings_loader: Callable[[], Settings] | None = None,
         activation: Any | None = None,
         environ: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(settings, service=service, service_factory=service_factory, environ=environ)
+        super().__init__(
+            settings,
+            service=service,
+            service_factory=service_factory,
+            settings_loader=settings_loader,
+            environ=environ,
+        )
         #: Account activation (``kiosk.backend.activation.Activation``): given, or
         #: built beside the service on the same Backend; None = not available.
         self.activation: Any | None = activation
@@ -83,6 +90,7 @@ class KioskApp(LockedDownApp):
         self._typed_name = ""
         self._enroll_answers: list[tuple[str, str]] | None = None
         self._in_visit = False
+        self._welcome_outdated = False
         self.resets = 0
 
     # --- startup -----------------------------------------------------------------
@@ -126,7 +134,13 @@ class KioskApp(LockedDownApp):
 
         return Activation(self.settings, backend)
 
+    def settings_changed(self) -> None:
+        self._welcome_outdated = True  # shown afresh once the service is ready
+
     def service_ready(self, service: Any) -> None:
+        if self._welcome_outdated and not self._in_visit and not self._waiting_for_service:
+            self.call_later(self._rebuild_stack)
+        self._welcome_outdated = False
         for screen in self.screen_stack:
             if isinstance(screen, WelcomeScreen):
                 screen.show_service(service)

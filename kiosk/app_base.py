@@ -119,9 +119,16 @@ class LockedDownApp(App[None], inherit_bindings=False):
         *,
         service: Any | None = None,
         service_factory: Callable[[], Any] | None = None,
+        settings_loader: Callable[[], Settings] | None = None,
         environ: dict[str, str] | None = None,
     ) -> None:
+        #: With a ``settings_loader``, these are provisional (see
+        #: ``kiosk.config.provisional_settings``) until the service worker has
+        #: the validated ones: no backend is built before that.
         self.settings = settings
+        self._settings_loader = settings_loader
+        #: Why the app stopped before it could serve anyone (a ConfigError).
+        self.startup_error: BaseException | None = None
         messages.configure(settings.kiosk.texts)
         self.theme_setting = resolve_theme(settings.kiosk.theme, environ)
         textual_theme, stylesheet = THEMES[self.theme_setting]
@@ -207,8 +214,29 @@ class LockedDownApp(App[None], inherit_bindings=False):
         if self.service is not None or self._service_worker is not None:
             return
         self._service_worker = self.run_worker(
-            self._build_service, thread=True, exit_on_error=False, group="service", name="build-service"
+            self._validated_service, thread=True, exit_on_error=False, group="service", name="build-service"
         )
+
+    def _validated_service(self) -> Any:
+        """In the service worker: the validated settings first, when the app
+        started on provisional ones; then the service, built from them."""
+        if self._settings_loader is not None:
+            settings = self._settings_loader()
+            self.call_from_thread(self._settings_validated, settings)
+        return self._build_service()
+
+    def _settings_validated(self, settings: Settings) -> None:
+        provisional, self.settings = self.settings, settings
+        self._settings_loader = None
+        messages.configure(settings.kiosk.texts)
+        if settings.kiosk.lockdown and not provisional.kiosk.lockdown and not self.is_headless:
+            self._lock_signals()
+        if (settings.kiosk, settings.features) != (provisional.kiosk, provisional.features):
+            log.warning("the validated settings differ from the first frame's reading: showing them")
+            self.settings_changed()
+
+    def settings_changed(self) -> None:
+        """The validated settings show differently from the provisional ones."""
 
     def _service_built(self, worker: Worker[Any]) -> None:
         self._service_worker = None
@@ -221,6 +249,12 @@ class LockedDownApp(App[None], inherit_bindings=False):
                 then()
             return
         error = worker.error or RuntimeError("service not built")
+        if self._settings_loader is not None:
+            # Never validated: serve no one on provisional settings.
+            log.error("the configuration was refused: %s", error)
+            self.startup_error = error
+            self.exit(return_code=2)
+            return
         waiting, self._waiting_for_service = self._waiting_for_service, []
         self._pop_busy()
         if waiting:

@@ -10,6 +10,7 @@ ends the checks for that DC: the later steps cannot run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import ssl
@@ -74,7 +75,7 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     rights_checked = False
     state = _State()
     for url in directory.urls:
-        dc_settings = directory.model_copy(update={"urls": [url]})
+        dc_settings = dataclasses.replace(directory, urls=[url])
         ok = _check_dc(url, dc_settings, results, state)
         if ok and test_account and not rights_checked:
             results.append(_check_rights(dc_settings, test_account))

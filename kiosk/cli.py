@@ -113,49 +113,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_kiosk(args: argparse.Namespace) -> int:
-    from kiosk.config import load_settings
+    """The first frame comes from the raw file; then pydantic validates it in
+    a child process (``PendingSettings``, started after that frame so the two
+    do not compete on a one-core thin client), and no one is served before it
+    has: the screen comes sooner and the long-lived process stays small."""
+    from kiosk.config import PendingSettings, config_path, provisional_settings, read_config
 
-    settings = load_settings(args.config)
-    preflight(settings)  # before the terminal check: a wrong setup is named first
-    return run_app(settings)
+    file = config_path(args.config, os.environ)
+    data = read_config(file, os.environ)  # a missing or broken file is named at once
 
+    def validated() -> Settings:
+        return PendingSettings(file).result()
 
-def preflight(settings: Settings) -> None:
-    """What the configuration names but cannot check by itself (the files it
-    points to, the secret beside it): ConfigError, so the kiosk never starts
-    half set up and fails at its first visitor instead."""
-    import ssl
-
-    from kiosk.backend.errors import ConfigError
-    from kiosk.config import DEFAULT_SECRETS_DIR, SERVICE_PASSWORD_SECRET
-
-    directory = settings.directory
-    if directory.kind != "ad":
-        return
-    if not directory.service_user:
-        raise ConfigError("directory.service_user is empty: name the kiosk's service account (DOMAIN\\name)")
-    if directory.service_password is None or not directory.service_password.get_secret_value():
-        raise ConfigError(
-            "the service account's password is missing or empty: put it in the secrets file "
-            f"{DEFAULT_SECRETS_DIR / SERVICE_PASSWORD_SECRET} (mode 0600; or $KIOSK_SECRETS_DIR, "
-            "$CREDENTIALS_DIRECTORY) or in $KIOSK_DIRECTORY__SERVICE_PASSWORD"
-        )
-    if directory.ca_file is not None:
-        where = f"directory.ca_file = '{directory.ca_file}'"
-        try:
-            ssl.create_default_context(cafile=str(directory.ca_file))
-        except FileNotFoundError:
-            raise ConfigError(f"{where}: no such file") from None
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read it ({exc.strerror or exc})") from None
-        except ssl.SSLError as exc:
-            raise ConfigError(
-                f"{where}: holds no usable CA certificate (PEM expected; {exc.reason or exc})"
-            ) from None
+    return run_app(provisional_settings(data), settings_loader=validated)
 
 
 def _cmd_helpdesk(args: argparse.Namespace) -> int:
-    from kiosk.config import load_settings
+    from kiosk.config import load_settings, preflight
 
     settings = load_settings(args.config)
     preflight(settings)
@@ -173,24 +147,32 @@ def run_app(
     service_factory: Callable[[], SelfService] | None = None,
     *,
     make_app: Callable[[Settings], App[None]] | None = None,
+    settings_loader: Callable[[], Settings] | None = None,
 ) -> int:
-    """Run the Textual app (the kiosk unless ``make_app`` says) on this terminal; returns the exit code."""
+    """Run the Textual app (the kiosk unless ``make_app`` says) on this
+    terminal; returns the exit code. With ``settings_loader``, ``settings`` are
+    provisional and the app validates them after its first frame."""
     if settings.kiosk.lockdown:
         # Before Textual loads: until its driver switches the tty to raw mode,
         # Ctrl+C / Ctrl+\ / Ctrl+Z would still send signals.
         for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):
             signal.signal(number, signal.SIG_IGN)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if settings_loader is not None:
+            settings_loader()  # a wrong setup is named before the missing terminal
         print("kiosk: this program needs an interactive terminal (over SSH: ssh -t).", file=sys.stderr)
         return EXIT_USAGE
     _log_to_file(settings.kiosk.log_file)
     if make_app is None:
         from kiosk.app import KioskApp
 
-        app: App[None] = KioskApp(settings, service_factory=service_factory)
+        app: App[None] = KioskApp(settings, service_factory=service_factory, settings_loader=settings_loader)
     else:
         app = make_app(settings)
     app.run(mouse=settings.kiosk.mouse)
+    startup_error = getattr(app, "startup_error", None)
+    if startup_error is not None:
+        raise startup_error  # main() prints a ConfigError and exits 2
     return app.return_code or 0
 
 
@@ -272,7 +254,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from kiosk.check import print_checks, run_checks
-    from kiosk.config import load_settings
+    from kiosk.config import load_settings, preflight
 
     try:
         settings = load_settings(args.config)

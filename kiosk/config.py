@@ -14,91 +14,141 @@ systemd's ``$CREDENTIALS_DIRECTORY``, or ``/etc/kiosk/secrets``).
 
 Every mistake becomes one ``ConfigError`` that names the key, the value and what
 is expected; ``kiosk`` prints it and exits, never a traceback.
+
+The schema is frozen standard-library dataclasses, and this module imports
+nothing heavy: every kiosk process (one per terminal or SSH session) holds a
+``Settings``, and pydantic would add about 13 MiB and 150 ms to each. pydantic
+is the validator (``kiosk.config_validation``): it reads these dataclasses,
+their ``annotated_types`` bounds and their ``__post_init__`` checks. The kiosk
+validates in a short-lived child process (``kiosk.settings_child``), so pydantic
+never enters the long-lived one.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import re
 import tomllib
+import typing
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from annotated_types import Ge, Gt, Le, Len
 
 from kiosk.backend.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_SECRETS_DIR = Path("/etc/kiosk/secrets")
 SERVICE_PASSWORD_SECRET = "kiosk_directory__service_password"
+#: Environment variables that are about the configuration, not values in it.
+_NOT_SETTINGS = {"KIOSK_CONFIG", "KIOSK_SECRETS_DIR", "KIOSK_DIRECTORY__SERVICE_PASSWORD"}
+
+S = TypeVar("S")
 
 
-class _Section(BaseModel):
-    # A typo in a key is an error that names it, not a silently ignored setting.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def _section(cls: type[S]) -> type[S]:
+    """A settings section: frozen, keyword-only, and closed: a typo in a key is
+    an error that names it, not a silently ignored setting."""
+    cls.__pydantic_config__ = {"extra": "forbid"}  # type: ignore[attr-defined]
+    return dataclass(frozen=True, kw_only=True)(cls)
 
 
-class DomainSettings(_Section):
-    netbios: str = Field(description="NetBIOS name, as typed in DOMAIN\\user")
-    dns: str = Field(description="DNS name, the UPN suffix: user@dns")
-    base_dn: str = Field(description="where accounts are searched")
+class SettingError(ValueError):
+    """A ``__post_init__`` check about one key: the message names it in full."""
 
-    @field_validator("netbios")
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _normalise(section: object, name: str, value: object) -> None:
+    object.__setattr__(section, name, value)  # frozen: only __post_init__ does this
+
+
+def _matches(section: object, name: str, pattern: str) -> None:
+    value = getattr(section, name)
+    if not re.fullmatch(pattern, value):
+        raise SettingError(name, f"{value!r} does not match the pattern {pattern}")
+
+
+class Secret:
+    """A string kept out of repr, str and logs (the service account's password)."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    __hash__ = None  # type: ignore[assignment]
+
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.strip().upper()
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
 
-    @field_validator("dns")
-    @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.strip().lower()
+        return core_schema.union_schema(
+            [
+                core_schema.is_instance_schema(cls),
+                core_schema.no_info_after_validator_function(cls, core_schema.str_schema()),
+            ],
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda secret: secret._value),
+        )
 
 
-class DirectorySettings(_Section):
+@_section
+class DomainSettings:
+    #: NetBIOS name, as typed in DOMAIN\user
+    netbios: str
+    #: DNS name, the UPN suffix: user@dns
+    dns: str
+    #: where accounts are searched
+    base_dn: str
+
+    def __post_init__(self) -> None:
+        _normalise(self, "netbios", self.netbios.strip().upper())
+        _normalise(self, "dns", self.dns.strip().lower())
+
+
+@_section
+class DirectorySettings:
     kind: Literal["ad", "demo"] = "ad"
     #: Domain controllers, tried in order; ldaps://host[:636] or ldap://host (StartTLS).
-    urls: list[str] = Field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
     #: CA bundle that signed the DCs' certificates; empty = the system store.
     ca_file: Path | None = None
     #: Name to check in the DC certificate when the URL uses an IP address.
     tls_server_name: str | None = None
-    connect_timeout_seconds: float = Field(5.0, gt=0, le=120)
-    timeout_seconds: float = Field(10.0, gt=0, le=300)
+    connect_timeout_seconds: Annotated[float, Gt(0), Le(120)] = 5.0
+    timeout_seconds: Annotated[float, Gt(0), Le(300)] = 10.0
     #: The kiosk's own account, as DOMAIN\name, name@dns or a DN.
     service_user: str = ""
-    service_password: SecretStr | None = None
-    domains: list[DomainSettings] = Field(default_factory=list)
+    service_password: Secret | None = field(default=None, repr=False)
+    domains: list[DomainSettings] = field(default_factory=list)
     #: NetBIOS name applied when a person types a bare user name.
     default_domain: str = ""
     #: Send the AD policy-hints control on resets so password history applies.
     use_policy_hints: bool = True
 
-    @field_validator("urls")
-    @classmethod
-    def _urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
+    def __post_init__(self) -> None:
+        for url in self.urls:
             if not url.lower().startswith(("ldaps://", "ldap://")):
-                raise ValueError(f"{url!r} is not an ldaps:// or ldap:// URL")
-        return urls
-
-    @field_validator("default_domain")
-    @classmethod
-    def _default_upper(cls, value: str) -> str:
-        return value.strip().upper()
-
-    @model_validator(mode="after")
-    def _complete(self) -> DirectorySettings:
+                raise SettingError("urls", f"{url!r} is not an ldaps:// or ldap:// URL")
+        _normalise(self, "default_domain", self.default_domain.strip().upper())
         if self.kind == "demo":
-            return self
+            return
         if not self.urls:
             raise ValueError("directory.urls is empty: name at least one domain controller")
         if not self.domains:
@@ -109,7 +159,6 @@ class DirectorySettings(_Section):
                 f"directory.default_domain {self.default_domain!r} is not one of "
                 f"directory.domains ({', '.join(sorted(names))})"
             )
-        return self
 
     @property
     def effective_default_domain(self) -> str:
@@ -132,53 +181,55 @@ PRIVILEGED_GROUPS = (
 )
 
 
-class EligibilitySettings(_Section):
+@_section
+class EligibilitySettings:
     #: Accounts must be under one of these OUs (DNs); empty = anywhere in the domain.
-    allowed_ous: list[str] = Field(default_factory=list)
+    allowed_ous: list[str] = field(default_factory=list)
     #: Accounts must be members (nested counts) of one of these groups (DNs); empty = any.
-    allowed_groups: list[str] = Field(default_factory=list)
+    allowed_groups: list[str] = field(default_factory=list)
     #: sAMAccountNames that are always refused.
-    denied_users: list[str] = Field(default_factory=list)
+    denied_users: list[str] = field(default_factory=list)
     #: Members (nested) of these groups (DNs) are always refused.
-    denied_groups: list[str] = Field(default_factory=list)
+    denied_groups: list[str] = field(default_factory=list)
     #: Group names (CN) whose members are privileged; adminCount=1 is privileged too.
-    privileged_groups: list[str] = Field(default_factory=lambda: list(PRIVILEGED_GROUPS))
+    privileged_groups: list[str] = field(default_factory=lambda: list(PRIVILEGED_GROUPS))
     #: Privileged accounts are refused unless this is true.
     allow_privileged: bool = False
 
 
-class FeatureSettings(_Section):
+@_section
+class FeatureSettings:
     enroll: bool = True
     unlock: bool = True
     reset: bool = True
     activate: bool = False
 
 
-class QuestionSettings(_Section):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-    text: str = Field(min_length=3, max_length=300)
-    min_length: int = Field(3, ge=1, le=1000)
-    max_length: int = Field(128, ge=1, le=1000)
+@_section
+class QuestionSettings:
+    id: str
+    text: Annotated[str, Len(3, 300)]
+    min_length: Annotated[int, Ge(1), Le(1000)] = 3
+    max_length: Annotated[int, Ge(1), Le(1000)] = 128
     case_sensitive: bool = False
 
-    @model_validator(mode="after")
-    def _lengths(self) -> QuestionSettings:
+    def __post_init__(self) -> None:
+        _matches(self, "id", r"[a-z0-9][a-z0-9_.-]{0,63}")
         if self.min_length > self.max_length:
             raise ValueError(f"min_length {self.min_length} is above max_length {self.max_length}")
-        return self
 
 
-class QuestionnaireStep(_Section):
+@_section
+class QuestionnaireStep:
     """Either one question (``question = "id"``) or a group to pick from
     (``group = "Title"``, ``pick = N``, ``choose_from = ["id", ...]``)."""
 
     question: str | None = None
     group: str | None = None
-    pick: int = Field(1, ge=1)
-    choose_from: list[str] = Field(default_factory=list)
+    pick: Annotated[int, Ge(1)] = 1
+    choose_from: list[str] = field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> QuestionnaireStep:
+    def __post_init__(self) -> None:
         if (self.question is None) == (self.group is None):
             raise ValueError("a questionnaire step needs either 'question' or 'group', not both")
         if self.group is not None and self.pick > len(self.choose_from):
@@ -186,7 +237,6 @@ class QuestionnaireStep(_Section):
                 f"group {self.group!r} picks {self.pick} but choose_from lists "
                 f"{len(self.choose_from)} question(s)"
             )
-        return self
 
 
 DEFAULT_QUESTIONS = [
@@ -207,15 +257,15 @@ DEFAULT_QUESTIONNAIRE = [
 ]
 
 
-class QuestionsSettings(_Section):
-    questions: list[QuestionSettings] = Field(default_factory=lambda: list(DEFAULT_QUESTIONS))
-    questionnaire: list[QuestionnaireStep] = Field(default_factory=lambda: list(DEFAULT_QUESTIONNAIRE))
+@_section
+class QuestionsSettings:
+    questions: list[QuestionSettings] = field(default_factory=lambda: list(DEFAULT_QUESTIONS))
+    questionnaire: list[QuestionnaireStep] = field(default_factory=lambda: list(DEFAULT_QUESTIONNAIRE))
     #: When questions are removed from the config, a person can still verify if
     #: this many of their enrolled questions remain (0 = all enrolled ones must remain).
-    min_remaining_to_verify: int = Field(0, ge=0)
+    min_remaining_to_verify: Annotated[int, Ge(0)] = 0
 
-    @model_validator(mode="after")
-    def _references(self) -> QuestionsSettings:
+    def __post_init__(self) -> None:
         ids = [q.id for q in self.questions]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -232,28 +282,29 @@ class QuestionsSettings(_Section):
             raise ValueError(f"a question may appear once in the questionnaire; repeated: {', '.join(twice)}")
         if not self.questionnaire:
             raise ValueError("the questionnaire is empty")
-        return self
 
 
-class AnswerHashSettings(_Section):
+@_section
+class AnswerHashSettings:
     """argon2id parameters; the defaults are RFC 9106's low-memory profile."""
 
-    time_cost: int = Field(3, ge=1, le=100)
-    memory_cost_kib: int = Field(65536, ge=8, le=4 * 1024 * 1024)
-    parallelism: int = Field(4, ge=1, le=64)
+    time_cost: Annotated[int, Ge(1), Le(100)] = 3
+    memory_cost_kib: Annotated[int, Ge(8), Le(4 * 1024 * 1024)] = 65536
+    parallelism: Annotated[int, Ge(1), Le(64)] = 4
 
 
-class ThrottleSettings(_Section):
+@_section
+class ThrottleSettings:
     #: Failed verifications of one account within the window before it is throttled.
-    account_max_failures: int = Field(5, ge=1)
+    account_max_failures: Annotated[int, Ge(1)] = 5
     #: Failed verifications from one terminal within the window (any accounts).
-    terminal_max_failures: int = Field(20, ge=1)
-    window_seconds: int = Field(900, ge=1)
+    terminal_max_failures: Annotated[int, Ge(1)] = 20
+    window_seconds: Annotated[int, Ge(1)] = 900
     #: Once the limit is reached, no attempt is accepted for this long.
-    lock_seconds: int = Field(900, ge=1)
+    lock_seconds: Annotated[int, Ge(1)] = 900
     #: A growing pause after each failure: delay * 2^(n-1), at most max_delay.
-    delay_seconds: float = Field(1.0, ge=0)
-    max_delay_seconds: float = Field(8.0, ge=0)
+    delay_seconds: Annotated[float, Ge(0)] = 1.0
+    max_delay_seconds: Annotated[float, Ge(0)] = 8.0
     #: Also count failed answers in AD's badPwdCount (lockout parity, but a DoS lever).
     bump_ad_bad_password_count: bool = False
 
@@ -261,31 +312,33 @@ class ThrottleSettings(_Section):
 ThemeName = Literal["auto", "default", "high-contrast", "vt"]
 
 
-class KioskSettings(_Section):
+@_section
+class KioskSettings:
     title: str = "Password self-service"
     organisation: str = ""
     help_text: str = "Forgot your password or locked out? Choose what you need below."
     #: This terminal's name in throttling and the audit log; empty = the tty or SSH client.
     terminal_id: str = ""
-    idle_timeout_seconds: int = Field(60, ge=5, le=3600)
-    result_seconds: int = Field(8, ge=1, le=300)
+    idle_timeout_seconds: Annotated[int, Ge(5), Le(3600)] = 60
+    result_seconds: Annotated[int, Ge(1), Le(300)] = 8
     theme: ThemeName = "auto"
     mouse: bool = False
     #: Locked down: no quit key, no palette, signals ignored. Off only for development.
     lockdown: bool = True
-    activation_limit_seconds: int = Field(1200, ge=60)
+    activation_limit_seconds: Annotated[int, Ge(60)] = 1200
     #: Application log: tracebacks and the details behind an error's reference id.
     log_file: Path | None = Path("/var/log/kiosk/kiosk.log")
     #: Overrides of built-in texts, by message key (see kiosk/messages.py).
-    texts: dict[str, str] = Field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
 
 
-class HelpdeskSettings(_Section):
+@_section
+class HelpdeskSettings:
     """``kiosk helpdesk``: support staff over SSH (sshd ForceCommand for their group)."""
 
     #: AD groups (DNs, nested membership counts) whose members may operate; empty = anyone
     #: sshd lets in. The SSH login name is looked up as the operator's AD account.
-    operator_groups: list[str] = Field(default_factory=list)
+    operator_groups: list[str] = field(default_factory=list)
     #: The operator proves their own AD password before anything else.
     require_operator_password: bool = True
     #: Unlock and reset only after the caller answered their questions.
@@ -293,15 +346,15 @@ class HelpdeskSettings(_Section):
     unlock: bool = True
     reset: bool = True
     revoke: bool = True
-    temporary_password_length: int = Field(16, ge=8, le=64)
-    idle_timeout_seconds: int = Field(300, ge=30, le=7200)
+    temporary_password_length: Annotated[int, Ge(8), Le(64)] = 16
+    idle_timeout_seconds: Annotated[int, Ge(30), Le(7200)] = 300
 
 
 #: The activation marker's default attribute: a plain single-valued string that
 #: ADUC neither shows nor edits (see docs/directory-notes.md).
 DEFAULT_MARKER_ATTRIBUTE = "comment"
 #: LDAP attribute names (or OIDs) as the activation settings accept them.
-_ATTRIBUTE_NAME = r"^(?:[A-Za-z][A-Za-z0-9-]{0,62}|[0-9]+(?:\.[0-9]+)+)$"
+_ATTRIBUTE_NAME = r"(?:[A-Za-z][A-Za-z0-9-]{0,62}|[0-9]+(?:\.[0-9]+)+)"
 #: Never written by activation's updates: security state, names, passwords.
 _UNWRITABLE_ATTRIBUTES = frozenset(
     name.lower()
@@ -325,75 +378,62 @@ def default_activation_filter(marker_attribute: str = DEFAULT_MARKER_ATTRIBUTE) 
     )
 
 
-class ProofSettings(_Section):
+@_section
+class ProofSettings:
     """One thing a person proves at activation: a directory attribute's value."""
 
-    attribute: Annotated[str, Field(pattern=_ATTRIBUTE_NAME)]
+    attribute: str
     #: What the person is asked, e.g. "Employee ID".
-    label: str = Field(min_length=1, max_length=80)
+    label: Annotated[str, Len(1, 80)]
     #: exact; casefold (capitals do not matter); casefold_nospace (nor spaces).
     match: Literal["exact", "casefold", "casefold_nospace"] = "casefold_nospace"
 
+    def __post_init__(self) -> None:
+        _matches(self, "attribute", _ATTRIBUTE_NAME)
 
-class MarkerSettings(_Section):
+
+@_section
+class MarkerSettings:
     """Written last by a completed activation: the account is then claimed."""
 
-    attribute: Annotated[str, Field(pattern=_ATTRIBUTE_NAME)] = DEFAULT_MARKER_ATTRIBUTE
-    value: str = Field("kiosk-activated", min_length=1, max_length=256)
+    attribute: str = DEFAULT_MARKER_ATTRIBUTE
+    value: Annotated[str, Len(1, 256)] = "kiosk-activated"
+
+    def __post_init__(self) -> None:
+        _matches(self, "attribute", _ATTRIBUTE_NAME)
 
 
-class ActivationSettings(_Section):
+@_section
+class ActivationSettings:
     """Account activation (``features.activate``): who, what they prove, what is written."""
 
-    #: Who may activate (AND the [eligibility] rules); default: enabled, never
-    #: logged on, no marker. Built from marker.attribute when not given.
-    filter: str = Field(default_factory=default_activation_filter)
-    proof: list[ProofSettings] = Field(
-        default_factory=lambda: [ProofSettings(attribute="employeeID", label="Employee ID")], min_length=1
+    #: Who may activate (AND the [eligibility] rules); empty = the default:
+    #: enabled, never logged on, no marker (built from marker.attribute).
+    filter: str = ""
+    proof: Annotated[list[ProofSettings], Len(1)] = field(
+        default_factory=lambda: [ProofSettings(attribute="employeeID", label="Employee ID")]
     )
-    marker: MarkerSettings = Field(default_factory=MarkerSettings)
+    marker: MarkerSettings = field(default_factory=MarkerSettings)
     #: Written together with the marker, last: attribute -> value ("" deletes it).
-    extra_updates: dict[str, str] = Field(default_factory=dict)
+    extra_updates: dict[str, str] = field(default_factory=dict)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _filter_follows_marker(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and "filter" not in data:
-            marker = data.get("marker")
-            attribute = None
-            if isinstance(marker, Mapping):
-                attribute = marker.get("attribute")
-            elif isinstance(marker, MarkerSettings):
-                attribute = marker.attribute
-            if isinstance(attribute, str) and attribute:
-                data = {**data, "filter": default_activation_filter(attribute)}
-        return data
-
-    @field_validator("filter")
-    @classmethod
-    def _parses(cls, value: str) -> str:
+    def __post_init__(self) -> None:
+        if not self.filter.strip():
+            _normalise(self, "filter", default_activation_filter(self.marker.attribute))
         from kiosk.backend.ldap_filter import parse
 
         try:
-            parse(value)
+            parse(self.filter)
         except ConfigError as exc:
-            raise ValueError(str(exc)) from None
-        return value.strip()
-
-    @field_validator("extra_updates")
-    @classmethod
-    def _plain(cls, value: dict[str, str]) -> dict[str, str]:
-        import re
-
-        for name in value:
-            if not re.match(_ATTRIBUTE_NAME, name):
-                raise ValueError(f"{name!r} is not an LDAP attribute name")
+            raise SettingError("filter", str(exc)) from None
+        _normalise(self, "filter", self.filter.strip())
+        for name in self.extra_updates:
+            if not re.fullmatch(_ATTRIBUTE_NAME, name):
+                raise SettingError("extra_updates", f"{name!r} is not an LDAP attribute name")
             if name.lower() in _UNWRITABLE_ATTRIBUTES:
-                raise ValueError(f"{name!r} cannot be written by activation (security state or a name)")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ActivationSettings:
+                raise SettingError(
+                    "extra_updates", f"{name!r} cannot be written by activation (security state or a name)"
+                )
         names = [p.attribute.lower() for p in self.proof]
         if len(set(names)) != len(names):
             raise ValueError("proof names an attribute twice")
@@ -404,7 +444,6 @@ class ActivationSettings(_Section):
             raise ValueError("extra_updates must not also write the marker attribute")
         if marker in names:
             raise ValueError("the marker attribute cannot also be a proof")
-        return self
 
     @property
     def updates(self) -> dict[str, str | None]:
@@ -413,47 +452,31 @@ class ActivationSettings(_Section):
         return {**extra, self.marker.attribute: self.marker.value}
 
 
-class StoreSettings(_Section):
+@_section
+class StoreSettings:
     url: str = "sqlite:////var/lib/kiosk/kiosk.db"
 
 
-class AuditSettings(_Section):
+@_section
+class AuditSettings:
     #: JSON lines; empty to disable the file.
     file: Path | None = Path("/var/log/kiosk/audit.jsonl")
     syslog: bool = False
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="KIOSK_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        frozen=True,
-    )
-
+@_section
+class Settings:
     directory: DirectorySettings
-    eligibility: EligibilitySettings = Field(default_factory=EligibilitySettings)
-    features: FeatureSettings = Field(default_factory=FeatureSettings)
-    questions: QuestionsSettings = Field(default_factory=QuestionsSettings)
-    answers: AnswerHashSettings = Field(default_factory=AnswerHashSettings)
-    throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
-    kiosk: KioskSettings = Field(default_factory=KioskSettings)
-    activation: ActivationSettings = Field(default_factory=ActivationSettings)
-    helpdesk: HelpdeskSettings = Field(default_factory=HelpdeskSettings)
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    audit: AuditSettings = Field(default_factory=AuditSettings)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The file's values arrive as init arguments; the environment overrides them.
-        return (env_settings, init_settings)
+    eligibility: EligibilitySettings = field(default_factory=EligibilitySettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    questions: QuestionsSettings = field(default_factory=QuestionsSettings)
+    answers: AnswerHashSettings = field(default_factory=AnswerHashSettings)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    kiosk: KioskSettings = field(default_factory=KioskSettings)
+    activation: ActivationSettings = field(default_factory=ActivationSettings)
+    helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
 
 def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
@@ -476,10 +499,29 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Read, merge and validate the configuration, or raise one ConfigError."""
-    # A copy: _validate empties os.environ of KIOSK_* while it works, and would
-    # lose the overrides it is asked to apply if this were os.environ itself.
-    environ = dict(os.environ) if environ is None else environ
+    from kiosk.config_validation import validate
+
+    environ = os.environ if environ is None else environ
     file = config_path(path, environ)
+    data = read_config(file, environ, overrides=overrides)
+    secret = _service_password(environ)
+    if secret is not None:
+        data = _merge(data, {"directory": {"service_password": secret}})
+    return validate(Settings, data, str(file))
+
+
+def settings_from(data: Mapping[str, Any]) -> Settings:
+    """Settings from a mapping alone (demo, tests): no file, no environment."""
+    from kiosk.config_validation import validate
+
+    return validate(Settings, dict(data), "settings")
+
+
+def read_config(
+    file: Path, environ: Mapping[str, str], *, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The configuration as plain data, not yet validated: the file, the
+    questions file beside it, then the environment's ``KIOSK_*`` values."""
     data = _read_toml(file)
     questions_file = questions_path(file)
     if questions_file.exists():
@@ -498,38 +540,36 @@ def load_settings(
             f"the secrets file {DEFAULT_SECRETS_DIR / SERVICE_PASSWORD_SECRET} (mode 0600) "
             "or the environment variable KIOSK_DIRECTORY__SERVICE_PASSWORD"
         )
-    secret = _service_password(environ)
-    if secret is not None:
-        data = _merge(data, {"directory": {"service_password": secret}})
-    try:
-        return _validate(data, environ)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, str(file))) from None
+    return _merge(data, environment_overrides(environ))
 
 
-def settings_from(data: Mapping[str, Any]) -> Settings:
-    """Settings from a mapping alone (demo, tests): no file, no environment."""
-    try:
-        return _validate(dict(data), {})
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "settings")) from None
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``KIOSK_SECTION__KEY=value`` as ``{"section": {"key": value}}``, for the
+    sections Settings has (other ``KIOSK_*`` variables belong to other tools).
+    A value that reads as a JSON list or table is one; any other stays a string
+    for the validator to convert ("45" -> 45, "true" -> True)."""
+    sections = {f.name for f in dataclasses.fields(Settings)}
+    found: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith("KIOSK_") or name in _NOT_SETTINGS:
+            continue
+        path = name.removeprefix("KIOSK_").lower().split("__")
+        if path[0] not in sections or not all(path):
+            continue
+        parsed: Any = value
+        if value.lstrip().startswith(("[", "{")):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                pass  # the validator says what is wrong with it, by name
+        found = _merge(found, _nested(path, parsed))
+    return found
 
 
-def _validate(data: dict[str, Any], environ: Mapping[str, str]) -> Settings:
-    # pydantic-settings reads os.environ itself; give it only what was asked for.
-    saved = {k: v for k, v in os.environ.items() if k.startswith("KIOSK_")}
-    for key in saved:
-        del os.environ[key]
-    try:
-        os.environ.update({k: v for k, v in environ.items() if k.startswith("KIOSK_")})
-        os.environ.pop("KIOSK_DIRECTORY__SERVICE_PASSWORD", None)  # merged above, as a secret
-        os.environ.pop("KIOSK_CONFIG", None)
-        os.environ.pop("KIOSK_SECRETS_DIR", None)
-        return Settings(**data)
-    finally:
-        for key in [k for k in os.environ if k.startswith("KIOSK_")]:
-            del os.environ[key]
-        os.environ.update(saved)
+def _nested(path: list[str], value: Any) -> dict[str, Any]:
+    for key in reversed(path[1:]):
+        value = {key: value}
+    return {path[0]: value}
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
@@ -582,21 +622,154 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per problem: where, what was given, what is expected."""
-    lines = [f"{source}: invalid configuration"]
-    for error in exc.errors(include_url=False):
-        location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            lines.append(f"  {location}: unknown key (check the spelling)")
-            continue
-        if error["type"] == "missing":
-            lines.append(f"  {location}: required, but missing")
-            continue
-        given = error.get("input")
-        if isinstance(given, (dict, list)) or "service_password" in location:
-            lines.append(f"  {location}: {message}")
-        else:
-            lines.append(f"  {location} = {given!r}: {message}")
-    return "\n".join(lines)
+def preflight(settings: Settings) -> None:
+    """What the configuration names but cannot check by itself (the files it
+    points to, the secret beside it): ConfigError, so the kiosk never starts
+    half set up and fails at its first visitor instead."""
+    import ssl
+
+    directory = settings.directory
+    if directory.kind != "ad":
+        return
+    if not directory.service_user:
+        raise ConfigError("directory.service_user is empty: name the kiosk's service account (DOMAIN\\name)")
+    if directory.service_password is None or not directory.service_password.get_secret_value():
+        raise ConfigError(
+            "the service account's password is missing or empty: put it in the secrets file "
+            f"{DEFAULT_SECRETS_DIR / SERVICE_PASSWORD_SECRET} (mode 0600; or $KIOSK_SECRETS_DIR, "
+            "$CREDENTIALS_DIRECTORY) or in $KIOSK_DIRECTORY__SERVICE_PASSWORD"
+        )
+    if directory.ca_file is not None:
+        where = f"directory.ca_file = '{directory.ca_file}'"
+        try:
+            ssl.create_default_context(cafile=str(directory.ca_file))
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: no such file") from None
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read it ({exc.strerror or exc})") from None
+        except ssl.SSLError as exc:
+            raise ConfigError(
+                f"{where}: holds no usable CA certificate (PEM expected; {exc.reason or exc})"
+            ) from None
+
+
+# --- the kiosk's start: a first frame now, validation beside it ---------------------------
+
+
+def provisional_settings(data: Mapping[str, Any]) -> Settings:
+    """What the first frame needs (title, texts, features, theme, lockdown),
+    read from unvalidated ``read_config`` data without pydantic. A value that
+    is not plainly of its type falls back to its default; a section whose
+    checks fail falls back whole. The validated settings replace these a moment
+    later (or the kiosk stops with the validator's message): nothing is ever
+    looked up or written with them, so the directory is a placeholder."""
+
+    def section(kind: type[S]) -> S:
+        raw = data.get(_section_name(kind))
+        if not isinstance(raw, Mapping):
+            return kind()
+        hints = typing.get_type_hints(kind)
+        values = {}
+        for item in dataclasses.fields(kind):  # type: ignore[arg-type]
+            if item.name in raw:
+                value = _plain_value(hints[item.name], raw[item.name])
+                if value is not _NOT_PLAIN:
+                    values[item.name] = value
+        try:
+            return kind(**values)
+        except (ValueError, TypeError):
+            return kind()
+
+    return Settings(
+        directory=DirectorySettings(kind="demo"),
+        kiosk=section(KioskSettings),
+        features=section(FeatureSettings),
+    )
+
+
+_NOT_PLAIN = object()
+#: The strings pydantic reads as booleans (an environment variable's "true").
+_TRUE = {"1", "on", "t", "true", "y", "yes"}
+_FALSE = {"0", "off", "f", "false", "n", "no"}
+
+
+def _section_name(kind: type) -> str:
+    return next(f.name for f in dataclasses.fields(Settings) if f.type in (kind.__name__, kind))
+
+
+def _plain_value(hint: Any, value: Any) -> Any:
+    """``value`` as ``hint`` when that is plain (a TOML value of the type, or the
+    string an environment variable gives), else _NOT_PLAIN."""
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif typing.get_origin(hint) is Literal:
+        if value in typing.get_args(hint):
+            return value
+    elif hint == Path | None:
+        if isinstance(value, str) and value:
+            return Path(value)
+    elif hint == dict[str, str]:
+        if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
+            return {str(k): v for k, v in value.items()}
+    return _NOT_PLAIN
+
+
+class PendingSettings:
+    """The configuration being validated in a child process (``python -m
+    kiosk.config_validation``), so that pydantic never loads into the kiosk: a
+    long-lived process per terminal or SSH session. The child reads the same
+    file, secrets and environment; its answer comes back over a pipe."""
+
+    def __init__(self, file: Path) -> None:
+        import subprocess
+        import sys
+
+        python = [sys.executable, *(["-I"] if sys.flags.isolated else []), "-m", "kiosk.config_validation"]
+        self._child = subprocess.Popen(
+            [*python, str(file)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._settings: Settings | None = None
+
+    def result(self, timeout: float = 60.0) -> Settings:
+        """The validated settings, or ConfigError with the validator's words."""
+        import pickle
+        import subprocess
+
+        if self._settings is not None:
+            return self._settings
+        try:
+            output, errors = self._child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._child.kill()
+            self._child.communicate()
+            raise ConfigError(f"validating the configuration took longer than {timeout:.0f} s") from None
+        message = errors.decode("utf-8", "replace").strip()
+        if self._child.returncode == CHILD_INVALID:
+            raise ConfigError(message.removeprefix("kiosk: "))
+        if self._child.returncode != 0:
+            last = message.splitlines()[-1] if message else "no message"
+            raise ConfigError(f"validating the configuration failed (exit {self._child.returncode}): {last}")
+        # Our own child, over a private pipe: the one place pickle is right here.
+        settings = pickle.loads(output)  # noqa: S301
+        if not isinstance(settings, Settings):
+            raise ConfigError("validating the configuration gave no settings")
+        self._settings = settings
+        return settings
+
+
+#: The validator child's exit status for a configuration it refused.
+CHILD_INVALID = 2

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kiosk.config import AnswerHashSettings, DirectorySettings, Settings
+from kiosk.config_validation import validate
 
 #: argon2id at its cheapest: the tests check behaviour, bench/ measures cost.
 CHEAP_HASHING = AnswerHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1)
@@ -11,11 +14,16 @@ CHEAP_HASHING = AnswerHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1
 def fast(settings: Settings, **sections: dict) -> Settings:
     """``settings`` with cheap hashing, no throttle delay, and section overrides."""
     update: dict = {"answers": CHEAP_HASHING}
-    throttle = {"delay_seconds": 0.0, **sections.pop("throttle", {})}
-    update["throttle"] = settings.throttle.model_copy(update=throttle)
+    sections["throttle"] = {"delay_seconds": 0.0, **sections.get("throttle", {})}
     for name, values in sections.items():
-        update[name] = getattr(settings, name).model_copy(update=values)
-    return settings.model_copy(update=update)
+        update[name] = changed(getattr(settings, name), **values)
+    return dataclasses.replace(settings, **update)
+
+
+def changed(section, **values):
+    """``section`` with some values changed, validated as the config file's would be."""
+    fields = {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
+    return validate(type(section), {**fields, **values}, "test settings")
 
 
 def lab_directory_settings(lab, **changes) -> DirectorySettings:

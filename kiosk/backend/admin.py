@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ValidationError
 
 from kiosk.backend.audit import AuditLog
 from kiosk.backend.errors import ConfigError, StoreError
 from kiosk.backend.questions import Questionnaire
 from kiosk.backend.store.base import EnrollmentStore
-from kiosk.config import QuestionsSettings, format_validation_error
+from kiosk.config import QuestionsSettings
 
 __all__ = [
     "EnrollmentStatus",
@@ -122,7 +122,7 @@ def export_questions(settings: QuestionsSettings) -> str:
     ]
     for q in settings.questions:
         lines += ["", "[[questions.questions]]"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in q.model_dump().items()]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in dataclasses.asdict(q).items()]
     for step in settings.questionnaire:
         lines += ["", "[[questions.questionnaire]]"]
         if step.question is not None:
@@ -148,7 +148,6 @@ def import_questions(text: str) -> QuestionsSettings:
         if extra:
             raise ConfigError(f"questions: unexpected top-level key(s) {', '.join(extra)}; only [questions]")
         section = data["questions"]
-    try:
-        return QuestionsSettings.model_validate(section)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "questions")) from None
+    from kiosk.config_validation import validate
+
+    return validate(QuestionsSettings, section, "questions")

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 import lab as lablib
 from kiosk.backend.audit import read_events
@@ -37,8 +36,6 @@ UNREACHABLE = "The directory cannot be reached just now. Please try again later 
 
 
 def _settings(lab, workdir: Path, **directory):
-    if "service_password" in directory:  # model_copy does not validate: wrap it as the config would
-        directory["service_password"] = SecretStr(directory["service_password"])
     return fast(lab_settings_from_env(lab.env, workdir), directory=directory)
 
 

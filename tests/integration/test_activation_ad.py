@@ -7,6 +7,7 @@ each other or on the seeded ``newbie``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 
@@ -22,6 +23,7 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend.service import build_service
 from kiosk.config import ActivationSettings
+from kiosk.config_validation import validate
 from kiosk.lab import lab_settings_from_env
 from support import fast
 
@@ -44,7 +46,7 @@ VOLATILE: frozenset[str] = frozenset()
 def settings_for(lab, workdir, **activation):
     settings = fast(lab_settings_from_env(lab.env, workdir), features={"activate": True})
     if activation:
-        settings = settings.model_copy(update={"activation": ActivationSettings.model_validate(activation)})
+        settings = dataclasses.replace(settings, activation=validate(ActivationSettings, activation, "test"))
     return settings
 
 

@@ -15,7 +15,7 @@ from kiosk.backend import ldap_filter
 from kiosk.backend.directory.ad import ActiveDirectory, identity_filter
 from kiosk.backend.identity import MAX_TYPED, parse_identity
 from kiosk.backend.model import Identity
-from kiosk.config import DirectorySettings
+from kiosk.config import DirectorySettings, DomainSettings
 
 DOMAINS = (("KIOSK", "kiosk.test"), ("OTHER", "other.example"))
 LIMITS = settings(max_examples=200, deadline=None)
@@ -140,7 +140,7 @@ def _directory(recorder: _Recorder) -> ActiveDirectory:
     directory = ActiveDirectory(
         DirectorySettings(
             urls=["ldaps://dc.kiosk.test"],
-            domains=[{"netbios": "KIOSK", "dns": "kiosk.test", "base_dn": "DC=kiosk,DC=test"}],
+            domains=[DomainSettings(netbios="KIOSK", dns="kiosk.test", base_dn="DC=kiosk,DC=test")],
         )
     )
     directory._with_service = lambda operation, retry=True: operation(recorder)

@@ -68,3 +68,48 @@ async def test_busy_screen_while_a_call_runs(app, fake):
         fake.gate.set()
         await settle(pilot)
         assert all("xy" not in f.value for s in app.screen_stack for f in s.query("Input"))
+
+
+async def test_the_first_frame_comes_before_validation_and_nobody_is_served_before_it():
+    """kiosk starts on provisional settings; the backend is built only from the validated ones."""
+    validated = threading.Event()
+    built_from = []
+    final = make_settings(help_text="Validated help.")
+
+    def loader():
+        validated.wait(10)
+        return final
+
+    app = KioskApp(make_settings(), settings_loader=loader)
+    app._build_service = lambda: built_from.append(app.settings) or FakeService()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen) and app.service is None
+        await pilot.press("enter")  # a choice before validation waits, as for the service
+        await pilot.pause()
+        assert isinstance(app.screen, BusyScreen)
+        validated.set()
+        await settle(pilot)
+        assert built_from == [final]
+        assert isinstance(app.screen, IdentifyScreen)
+
+
+async def test_validated_settings_that_read_differently_are_shown():
+    app = KioskApp(make_settings(help_text="Provisional help."), settings_loader=lambda: make_settings(help_text="Validated help."))
+    app._build_service = FakeService
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "Validated help." in screen_text(app))
+        assert isinstance(app.screen, WelcomeScreen)
+
+
+async def test_a_refused_configuration_stops_the_kiosk_with_status_2():
+    from kiosk.backend.errors import ConfigError
+
+    def loader():
+        raise ConfigError("kiosk.toml: invalid configuration\n  kiosk.idle_timeout_seconds = 2: too small")
+
+    app = KioskApp(make_settings(), settings_loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 2
+    assert isinstance(app.startup_error, ConfigError)

@@ -3,6 +3,7 @@ never logged on, employeeID E2001, random password nobody knows)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from kiosk.backend.errors import (
 from kiosk.backend.service import build_service
 from kiosk.cli import demo_settings
 from kiosk.config import ActivationSettings
+from kiosk.config_validation import validate
 from support import fast
 
 USERS = (
@@ -48,8 +50,8 @@ def settings_for(workdir: Path, **activation):
     sections = {"features": {"activate": True}}
     settings = fast(demo_settings(workdir), **sections)
     if activation:
-        validated = ActivationSettings.model_validate(activation)  # unknown keys refused, defaults filled
-        settings = settings.model_copy(update={"activation": validated})
+        validated = validate(ActivationSettings, activation, "test")  # unknown keys refused, defaults filled
+        settings = dataclasses.replace(settings, activation=validated)
     return settings
 
 

@@ -20,7 +20,7 @@ from kiosk.backend.errors import ConfigError, StoreError
 from kiosk.backend.model import Enrollment, StoredAnswer
 from kiosk.backend.questions import Questionnaire
 from kiosk.backend.store.sqlite import SqliteStore
-from kiosk.config import AuditSettings, QuestionSettings, QuestionsSettings
+from kiosk.config import AuditSettings, QuestionnaireStep, QuestionSettings, QuestionsSettings
 
 GUID = "0b6d1c5e-2f2a-4c3e-9a51-6f1d2f5d7e10"
 WHEN = datetime(2024, 5, 1, tzinfo=UTC)
@@ -96,8 +96,8 @@ def test_status_is_partial_when_a_question_was_removed(store):
     trimmed = QuestionsSettings(
         questions=[q for q in defaults.questions if q.id != "first-school"],
         questionnaire=[
-            {"question": "birth-city"},
-            {"group": "Memories", "pick": 2, "choose_from": ["first-pet", "childhood-street", "first-concert"]},
+            QuestionnaireStep(question="birth-city"),
+            QuestionnaireStep(group="Memories", pick=2, choose_from=["first-pet", "childhood-street", "first-concert"]),
         ],
     )
     store.put(enrollment("birth-city", "first-pet", "first-school"))
@@ -165,6 +165,6 @@ def test_any_question_text_survives_the_round_trip(texts, case):
     ]
     original = QuestionsSettings(
         questions=questions,
-        questionnaire=[{"group": 'G "quoted" \\ group', "pick": 1, "choose_from": [q.id for q in questions]}],
+        questionnaire=[QuestionnaireStep(group='G "quoted" \\ group', pick=1, choose_from=[q.id for q in questions])],
     )
     assert import_questions(export_questions(original)) == original

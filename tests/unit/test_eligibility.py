@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import pytest
@@ -161,5 +162,5 @@ def test_the_first_reason_wins():
     assert "disabled" in check_eligibility(everything_wrong, rules).reason
     assert "expired" in check_eligibility(replace(everything_wrong, enabled=True), rules).reason
     assert "deny list" in check_eligibility(replace(everything_wrong, enabled=True, expired=False), rules).reason
-    no_user_rule = rules.model_copy(update={"denied_users": []})
+    no_user_rule = dataclasses.replace(rules, denied_users=[])
     assert "denied group" in check_eligibility(replace(everything_wrong, enabled=True, expired=False), no_user_rule).reason

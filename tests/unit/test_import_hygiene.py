@@ -29,3 +29,19 @@ def test_backend_config_and_messages_do_not_import_textual_or_rich():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"Textual/Rich imported by the headless modules: {result.stdout}"
+
+
+def test_the_kiosk_reaches_its_first_frame_without_pydantic_ldap3_or_argon2():
+    """Everything `kiosk` imports before its first frame: the heavy libraries
+    load after it (ldap3, argon2: the service worker) or in a child (pydantic)."""
+    code = (
+        "import sys\n"
+        "import kiosk.cli, kiosk.app\n"
+        "from kiosk.config import provisional_settings, read_config\n"
+        "provisional_settings({})\n"
+        "heavy = ('pydantic', 'pydantic_core', 'pydantic_settings', 'ldap3', 'argon2', 'sqlite3')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"loaded before the first frame: {result.stdout}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ from kiosk.backend.errors import AnswerRejected
 from kiosk.backend.model import Enrollment, Question, StoredAnswer
 from kiosk.backend.questions import GroupStep, Questionnaire, SingleStep, check_answer
 from kiosk.config import QuestionsSettings
+from kiosk.config_validation import validate
 
 KEY = b"k" * 32
 
@@ -33,7 +35,7 @@ def settings(**changes) -> QuestionsSettings:
         ],
     }
     data.update(changes)
-    return QuestionsSettings.model_validate(data)
+    return validate(QuestionsSettings, data, "test")
 
 
 @pytest.fixture
@@ -116,7 +118,7 @@ def test_a_person_is_asked_their_enrolled_questions_in_configured_order(question
 
 def test_edited_wording_is_shown_as_it_reads_today():
     edited = settings()
-    edited_questions = [q.model_dump() for q in edited.questions]
+    edited_questions = [dataclasses.asdict(q) for q in edited.questions]
     edited_questions[1]["text"] = "What was your first pet called?"
     q = Questionnaire.from_settings(settings(questions=edited_questions))
     asked = q.challenge_for(enrollment("birth-city", "first-pet", "first-school"))
@@ -125,7 +127,7 @@ def test_edited_wording_is_shown_as_it_reads_today():
 
 def test_a_removed_question_blocks_verification_when_all_must_remain():
     data = settings()
-    questions = [q.model_dump() for q in data.questions if q.id != "first-concert"]
+    questions = [dataclasses.asdict(q) for q in data.questions if q.id != "first-concert"]
     questionnaire = [
         {"question": "birth-city"},
         {"group": "Memories", "pick": 2, "choose_from": ["first-pet", "first-school", "childhood-street"]},
@@ -138,7 +140,7 @@ def test_a_removed_question_blocks_verification_when_all_must_remain():
 
 def test_a_removed_question_is_skipped_when_enough_remain():
     data = settings()
-    questions = [q.model_dump() for q in data.questions if q.id != "first-concert"]
+    questions = [dataclasses.asdict(q) for q in data.questions if q.id != "first-concert"]
     questionnaire = [
         {"question": "birth-city"},
         {"group": "Memories", "pick": 2, "choose_from": ["first-pet", "first-school", "childhood-street"]},
