@@ -1,4 +1,4 @@
-"""Administrators' commands: questions, enrollment, audit. Plain output, or --json.
+"""Administrators' commands: questions, enrollment, audit, store. Plain output, or --json.
 
 Each command is a thin face on kiosk.backend.admin; none needs Textual.
 """
@@ -318,4 +318,91 @@ def csv_text(rows: list[dict], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["KioskError", "audit_tail", "enrollment_report", "enrollment_revoke", "questions_export", "questions_import"]
+# --- store -------------------------------------------------------------------------------
+
+
+def _configured_store_url(args: argparse.Namespace, given: str | None) -> str:
+    return given if given else _settings(args).store.url
+
+
+def store_migrate(args: argparse.Namespace) -> int:
+    """Create or migrate the schema of the configured store (or --url); print the version."""
+    from kiosk.backend.store import open_store
+    from kiosk.backend.store.common import redact_url
+
+    url = _configured_store_url(args, args.url)
+    looked_at = open_store(url, migrate=False)
+    try:
+        before = looked_at.schema_version()
+    finally:
+        looked_at.close()
+    store = open_store(url)
+    try:
+        after = store.schema_version()
+    finally:
+        store.close()
+    where = redact_url(url)
+    text = (
+        f"{where}: schema version {after}, nothing to do"
+        if before == after
+        else f"{where}: schema version {after} (was {before})"
+    )
+    _emit(args, {"store": where, "schema_version": after, "was": before}, text)
+    return EXIT_OK
+
+
+def store_copy(args: argparse.Namespace) -> int:
+    """Copy enrollments and site secrets from one store to another (idempotent)."""
+    from kiosk.backend.store import open_store
+    from kiosk.backend.store.common import redact_url
+    from kiosk.backend.store.copy import copy_store
+
+    target = _configured_store_url(args, args.to)
+    if args.source == target:
+        raise ConfigError("store copy: --from and --to name the same store")
+    source = open_store(args.source)
+    try:
+        destination = open_store(target)
+        try:
+            report = copy_store(source, destination)
+        finally:
+            destination.close()
+    finally:
+        source.close()
+    lines = [f"from {redact_url(args.source)} to {redact_url(target)}"]
+    if report.secrets_added:
+        lines.append(f"  site secrets copied: {', '.join(report.secrets_added)}")
+    for name in report.secrets_differing:
+        lines.append(
+            f"  site secret {name!r} differs at the destination: kept the destination's "
+            "(decoy questions there stay as its kiosks have shown them)"
+        )
+    lines.append(
+        f"copied {report.read} enrollments: {report.added} added, {report.replaced} replaced by a newer one, "
+        f"{report.unchanged} already there; the destination now holds {report.at_destination}"
+    )
+    payload = {
+        "from": redact_url(args.source),
+        "to": redact_url(target),
+        "read": report.read,
+        "added": report.added,
+        "replaced": report.replaced,
+        "unchanged": report.unchanged,
+        "secrets_added": report.secrets_added,
+        "secrets_differing": report.secrets_differing,
+        "at_destination": report.at_destination,
+    }
+    _emit(args, payload, "\n".join(lines))
+    return EXIT_OK
+
+
+__all__ = [
+    "KioskError",
+    "audit_tail",
+    "enrollment_report",
+    "enrollment_revoke",
+    "questions_export",
+    "questions_import",
+    "store_copy",
+    "store_migrate",
+]

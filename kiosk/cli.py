@@ -106,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("-f", "--follow", action="store_true")
     tail.add_argument("--json", action="store_true", help="one JSON object per line")
     tail.set_defaults(handler=admin_cli.audit_tail)
+
+    store = commands.add_parser("store", help="the enrollment store: create or migrate it, move a site to another")
+    store_commands = store.add_subparsers(title="store commands", metavar="ACTION", required=True)
+    migrate = store_commands.add_parser("migrate", help="create or migrate the store's schema; print its version")
+    migrate.add_argument("--url", metavar="URL", help="this store instead of the configured store.url")
+    migrate.add_argument("--json", action="store_true")
+    migrate.set_defaults(handler=admin_cli.store_migrate)
+    copy = store_commands.add_parser("copy", help="copy enrollments and site secrets to another store (idempotent)")
+    copy.add_argument("--from", dest="source", metavar="URL", required=True, help="e.g. sqlite:///var/lib/kiosk/kiosk.db")
+    copy.add_argument("--to", metavar="URL", help="e.g. postgresql://kiosk@db/kiosk (default: the configured store.url)")
+    copy.add_argument("--json", action="store_true")
+    copy.set_defaults(handler=admin_cli.store_copy)
     return parser
 
 
