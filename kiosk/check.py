@@ -66,7 +66,7 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     directory: DirectorySettings = getattr(settings, "directory", settings)
     local: list[CheckResult] = []
     if hasattr(settings, "store"):
-        local = [_check_store(settings.store.url), _check_audit(settings)]
+        local = [*_check_store(settings.store.url), _check_audit(settings)]
     if directory.kind == "demo":
         return [CheckResult("directory", True, "demo directory: there is no domain controller to check"), *local]
     if not directory.urls:
@@ -88,9 +88,22 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
 # --- the store and the audit log -----------------------------------------------------
 
 
-def _check_store(url: str) -> CheckResult:
-    """Open the store, read it, and write (then take back) one failure count:
+def _check_store(url: str) -> list[CheckResult]:
+    """A database server first gets its own lines (reach, TLS, schema); then
+    every store is opened, read, and written (one failure count, taken back):
     the write every verification needs before it checks an answer."""
+    from kiosk.backend.store import is_shared_store
+    from kiosk.backend.store.common import redact_url
+
+    results: list[CheckResult] = []
+    if is_shared_store(url):
+        results = _check_database_server(url)
+        if not all(r.ok for r in results):
+            return results  # the store line could not say more
+    return [*results, _check_store_use(url, redact_url(url))]
+
+
+def _check_store_use(url: str, shown: str) -> CheckResult:
     import time
 
     from kiosk.backend.errors import KioskError
@@ -100,13 +113,68 @@ def _check_store(url: str) -> CheckResult:
         store = open_store(url)
         try:
             enrolled = store.count()
+            version = store.schema_version()
             failure_id, _ = store.add_failure("check:probe", time.time(), 60)
             store.remove_failure("check:probe", failure_id)
         finally:
             store.close()
     except KioskError as exc:
-        return CheckResult("store", False, f"{url}: {exc.detail or exc.code}")
-    return CheckResult("store", True, f"{url}: readable and writable, {enrolled} enrolled")
+        return CheckResult("store", False, f"{shown}: {exc.detail or exc.code}")
+    return CheckResult("store", True, f"{shown}: readable and writable, {enrolled} enrolled, schema version {version}")
+
+
+def _check_database_server(url: str) -> list[CheckResult]:
+    """PostgreSQL: can it be reached and logged into, is the connection
+    encrypted as configured, is its schema the one this kiosk writes."""
+    from kiosk.backend.errors import ConfigError, StoreError
+    from kiosk.backend.store import common
+
+    try:
+        from kiosk.backend.store.postgres import probe_server
+    except ImportError:
+        return [CheckResult("store server", False, "psycopg is not installed: pip install 'sspr-kiosk[postgresql]'")]
+    try:
+        facts = probe_server(url)
+    except (StoreError, ConfigError) as exc:
+        return [CheckResult("store server", False, f"{exc.detail or exc}")]
+    results = [CheckResult("store server", True, f"{facts.where}: PostgreSQL {facts.server_version}, logged in")]
+
+    verified = facts.sslmode in ("verify-full", "verify-ca")
+    if facts.tls_protocol is None:
+        if facts.sslmode == "disable" and not facts.loopback:
+            tls = CheckResult(
+                "store tls", True,
+                "not encrypted: sslmode=disable in store.url (answer hashes cross the network in clear)",
+            )
+        elif facts.loopback:
+            tls = CheckResult("store tls", True, "not encrypted: a local connection (a Unix socket or loopback)")
+        else:
+            tls = CheckResult(
+                "store tls", False,
+                f"not encrypted (sslmode={facts.sslmode or 'prefer, the default'}): answer hashes would cross the "
+                "network in clear; enable TLS on the server and add ?sslmode=verify-full to store.url",
+            )
+    elif verified:
+        tls = CheckResult("store tls", True, f"{facts.tls_protocol}, server certificate verified (sslmode={facts.sslmode})")
+    else:
+        tls = CheckResult(
+            "store tls", True,
+            f"{facts.tls_protocol}, but the server's certificate is not verified (sslmode={facts.sslmode or 'prefer'}); "
+            "use sslmode=verify-full with sslrootcert",
+        )
+    results.append(tls)
+
+    expected = common.SCHEMA_VERSION
+    if facts.schema_version == expected:
+        results.append(CheckResult("store schema", True, f"version {expected}, as this kiosk expects"))
+    elif facts.schema_version < expected:
+        what = "no kiosk schema yet" if facts.schema_version == 0 else f"version {facts.schema_version}"
+        results.append(CheckResult("store schema", False, f"{what}; this kiosk needs version {expected}: run `kiosk store migrate`"))
+    else:
+        results.append(
+            CheckResult("store schema", False, f"version {facts.schema_version} is newer than this kiosk's {expected}: upgrade the kiosk")
+        )
+    return results
 
 
 def _check_audit(settings: Settings) -> CheckResult:
