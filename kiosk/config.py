@@ -37,8 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
 
-from annotated_types import Ge, Gt, Le, Len
-
 from kiosk.backend.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -55,7 +53,28 @@ def _section(cls: type[S]) -> type[S]:
     """A settings section: frozen, keyword-only, and closed: a typo in a key is
     an error that names it, not a silently ignored setting."""
     cls.__pydantic_config__ = {"extra": "forbid"}  # type: ignore[attr-defined]
+    # Without a docstring, dataclass() builds one from inspect.signature: half
+    # of this module's import time, paid before the kiosk's first frame.
+    cls.__doc__ = cls.__doc__ or f"{cls.__name__}: see the comments in kiosk/config.py."
     return dataclass(frozen=True, kw_only=True)(cls)
+
+
+class Bounds:
+    """Limits on a number, a text's or a list's length, as pydantic's core
+    schemas name them (ge, gt, le, min_length, max_length): ``Annotated[int,
+    Bounds(ge=1)]``. pydantic applies them when it validates; nothing else
+    reads them, and this module stays free of imports."""
+
+    def __init__(self, **limits: float) -> None:
+        self.limits = limits
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> Any:
+        schema = handler(source)
+        schema.update(self.limits)
+        return schema
+
+    def __repr__(self) -> str:
+        return f"Bounds({', '.join(f'{k}={v!r}' for k, v in self.limits.items())})"
 
 
 class SettingError(ValueError):
@@ -131,8 +150,8 @@ class DirectorySettings:
     ca_file: Path | None = None
     #: Name to check in the DC certificate when the URL uses an IP address.
     tls_server_name: str | None = None
-    connect_timeout_seconds: Annotated[float, Gt(0), Le(120)] = 5.0
-    timeout_seconds: Annotated[float, Gt(0), Le(300)] = 10.0
+    connect_timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 5.0
+    timeout_seconds: Annotated[float, Bounds(gt=0, le=300)] = 10.0
     #: The kiosk's own account, as DOMAIN\name, name@dns or a DN.
     service_user: str = ""
     service_password: Secret | None = field(default=None, repr=False)
@@ -208,9 +227,9 @@ class FeatureSettings:
 @_section
 class QuestionSettings:
     id: str
-    text: Annotated[str, Len(3, 300)]
-    min_length: Annotated[int, Ge(1), Le(1000)] = 3
-    max_length: Annotated[int, Ge(1), Le(1000)] = 128
+    text: Annotated[str, Bounds(min_length=3, max_length=300)]
+    min_length: Annotated[int, Bounds(ge=1, le=1000)] = 3
+    max_length: Annotated[int, Bounds(ge=1, le=1000)] = 128
     case_sensitive: bool = False
 
     def __post_init__(self) -> None:
@@ -226,7 +245,7 @@ class QuestionnaireStep:
 
     question: str | None = None
     group: str | None = None
-    pick: Annotated[int, Ge(1)] = 1
+    pick: Annotated[int, Bounds(ge=1)] = 1
     choose_from: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -263,7 +282,7 @@ class QuestionsSettings:
     questionnaire: list[QuestionnaireStep] = field(default_factory=lambda: list(DEFAULT_QUESTIONNAIRE))
     #: When questions are removed from the config, a person can still verify if
     #: this many of their enrolled questions remain (0 = all enrolled ones must remain).
-    min_remaining_to_verify: Annotated[int, Ge(0)] = 0
+    min_remaining_to_verify: Annotated[int, Bounds(ge=0)] = 0
 
     def __post_init__(self) -> None:
         ids = [q.id for q in self.questions]
@@ -288,23 +307,23 @@ class QuestionsSettings:
 class AnswerHashSettings:
     """argon2id parameters; the defaults are RFC 9106's low-memory profile."""
 
-    time_cost: Annotated[int, Ge(1), Le(100)] = 3
-    memory_cost_kib: Annotated[int, Ge(8), Le(4 * 1024 * 1024)] = 65536
-    parallelism: Annotated[int, Ge(1), Le(64)] = 4
+    time_cost: Annotated[int, Bounds(ge=1, le=100)] = 3
+    memory_cost_kib: Annotated[int, Bounds(ge=8, le=4 * 1024 * 1024)] = 65536
+    parallelism: Annotated[int, Bounds(ge=1, le=64)] = 4
 
 
 @_section
 class ThrottleSettings:
     #: Failed verifications of one account within the window before it is throttled.
-    account_max_failures: Annotated[int, Ge(1)] = 5
+    account_max_failures: Annotated[int, Bounds(ge=1)] = 5
     #: Failed verifications from one terminal within the window (any accounts).
-    terminal_max_failures: Annotated[int, Ge(1)] = 20
-    window_seconds: Annotated[int, Ge(1)] = 900
+    terminal_max_failures: Annotated[int, Bounds(ge=1)] = 20
+    window_seconds: Annotated[int, Bounds(ge=1)] = 900
     #: Once the limit is reached, no attempt is accepted for this long.
-    lock_seconds: Annotated[int, Ge(1)] = 900
+    lock_seconds: Annotated[int, Bounds(ge=1)] = 900
     #: A growing pause after each failure: delay * 2^(n-1), at most max_delay.
-    delay_seconds: Annotated[float, Ge(0)] = 1.0
-    max_delay_seconds: Annotated[float, Ge(0)] = 8.0
+    delay_seconds: Annotated[float, Bounds(ge=0)] = 1.0
+    max_delay_seconds: Annotated[float, Bounds(ge=0)] = 8.0
     #: Also count failed answers in AD's badPwdCount (lockout parity, but a DoS lever).
     bump_ad_bad_password_count: bool = False
 
@@ -319,13 +338,13 @@ class KioskSettings:
     help_text: str = "Forgot your password or locked out? Choose what you need below."
     #: This terminal's name in throttling and the audit log; empty = the tty or SSH client.
     terminal_id: str = ""
-    idle_timeout_seconds: Annotated[int, Ge(5), Le(3600)] = 60
-    result_seconds: Annotated[int, Ge(1), Le(300)] = 8
+    idle_timeout_seconds: Annotated[int, Bounds(ge=5, le=3600)] = 60
+    result_seconds: Annotated[int, Bounds(ge=1, le=300)] = 8
     theme: ThemeName = "auto"
     mouse: bool = False
     #: Locked down: no quit key, no palette, signals ignored. Off only for development.
     lockdown: bool = True
-    activation_limit_seconds: Annotated[int, Ge(60)] = 1200
+    activation_limit_seconds: Annotated[int, Bounds(ge=60)] = 1200
     #: Application log: tracebacks and the details behind an error's reference id.
     log_file: Path | None = Path("/var/log/kiosk/kiosk.log")
     #: Overrides of built-in texts, by message key (see kiosk/messages.py).
@@ -346,8 +365,8 @@ class HelpdeskSettings:
     unlock: bool = True
     reset: bool = True
     revoke: bool = True
-    temporary_password_length: Annotated[int, Ge(8), Le(64)] = 16
-    idle_timeout_seconds: Annotated[int, Ge(30), Le(7200)] = 300
+    temporary_password_length: Annotated[int, Bounds(ge=8, le=64)] = 16
+    idle_timeout_seconds: Annotated[int, Bounds(ge=30, le=7200)] = 300
 
 
 #: The activation marker's default attribute: a plain single-valued string that
@@ -384,7 +403,7 @@ class ProofSettings:
 
     attribute: str
     #: What the person is asked, e.g. "Employee ID".
-    label: Annotated[str, Len(1, 80)]
+    label: Annotated[str, Bounds(min_length=1, max_length=80)]
     #: exact; casefold (capitals do not matter); casefold_nospace (nor spaces).
     match: Literal["exact", "casefold", "casefold_nospace"] = "casefold_nospace"
 
@@ -397,7 +416,7 @@ class MarkerSettings:
     """Written last by a completed activation: the account is then claimed."""
 
     attribute: str = DEFAULT_MARKER_ATTRIBUTE
-    value: Annotated[str, Len(1, 256)] = "kiosk-activated"
+    value: Annotated[str, Bounds(min_length=1, max_length=256)] = "kiosk-activated"
 
     def __post_init__(self) -> None:
         _matches(self, "attribute", _ATTRIBUTE_NAME)
@@ -410,7 +429,7 @@ class ActivationSettings:
     #: Who may activate (AND the [eligibility] rules); empty = the default:
     #: enabled, never logged on, no marker (built from marker.attribute).
     filter: str = ""
-    proof: Annotated[list[ProofSettings], Len(1)] = field(
+    proof: Annotated[list[ProofSettings], Bounds(min_length=1)] = field(
         default_factory=lambda: [ProofSettings(attribute="employeeID", label="Employee ID")]
     )
     marker: MarkerSettings = field(default_factory=MarkerSettings)
