@@ -477,3 +477,18 @@ def test_the_launcher_refuses_a_session_without_a_terminal(demo_config):
     assert done.returncode == 1
     assert "needs an interactive terminal (ssh -t)" in done.stderr
     assert done.stdout == ""
+
+
+# --- start-up ------------------------------------------------------------------------------------------
+
+
+def test_a_configuration_the_validator_refuses_stops_the_kiosk_in_plain_words(term, demo_config):
+    """The first frame is drawn from the raw file; the validation that follows
+    (in a child process) refuses it: the kiosk stops with status 2 and the
+    validator's message, before anyone could be served, and no traceback."""
+    term.start([PYTHON, "-m", "kiosk", "--config", str(demo_config(idle_timeout_seconds=2))])
+    assert term.wait_exit(timeout=15) == 2
+    text = term.scrollback()
+    assert "kiosk.idle_timeout_seconds = 2: Input should be greater than or equal to 5" in text, text
+    assert "Traceback" not in text
+    assert not term.alternate_screen()
