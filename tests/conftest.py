@@ -103,11 +103,9 @@ except ImportError:  # tests/ became a package
 _pg_databases = itertools.count(1)
 
 
-@pytest.hookimpl(specname="pytest_collection_modifyitems")
-def _mark_postgresql_tests(config, items):
-    for item in items:
-        if "pg_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.postgresql)
+def pytest_itemcollected(item):
+    if "pg_cluster" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.postgresql)
 
 
 @pytest.fixture(scope="session")

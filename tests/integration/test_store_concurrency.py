@@ -44,7 +44,7 @@ def _kiosk_process(url: str, worker: int, start, results) -> None:
     results.put((worker, errors, other))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite://{tmp_path}/kiosk.db"

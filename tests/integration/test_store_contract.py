@@ -21,7 +21,7 @@ from store_samples import GUID, HASH, enrollment
 
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite://{tmp_path}/kiosk.db"
