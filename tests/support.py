@@ -40,4 +40,4 @@ def lab_directory_settings(lab, **changes) -> DirectorySettings:
         default_domain=lab.netbios,
     )
     values.update(changes)
-    return DirectorySettings(**values)
+    return validate(DirectorySettings, values, "lab settings")

@@ -10,7 +10,7 @@ import pytest
 from kiosk.backend.directory.ad import ActiveDirectory
 from kiosk.backend.errors import ConfigError, InsufficientRights
 from kiosk.backend.model import Identity
-from kiosk.config import DirectorySettings
+from support import lab_directory_settings
 
 try:
     import lab as lablib
@@ -28,17 +28,7 @@ ACTIVATABLE = (
 
 @pytest.fixture
 def directory(lab):
-    directory = ActiveDirectory(
-        DirectorySettings(
-            urls=[lab.url],
-            ca_file=lab.ca_file,
-            tls_server_name=lab.tls_server_name,
-            service_user=lab.svc_user,
-            service_password=lab.svc_password,
-            domains=[{"netbios": lab.netbios, "dns": lab.dns_domain, "base_dn": lab.base_dn}],
-            default_domain=lab.netbios,
-        )
-    )
+    directory = ActiveDirectory(lab_directory_settings(lab))
     yield directory
     directory.close()
 
