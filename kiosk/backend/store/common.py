@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from kiosk.backend.model import Enrollment, StoredAnswer
@@ -151,6 +151,20 @@ def enrollment_from_row(row: tuple) -> Enrollment:
 # --- store URLs -------------------------------------------------------------------------
 
 _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+#: Enrollments read per page when listing them all.
+PAGE_SIZE = 500
+
+
+def in_pages(read_page: Callable[[str], list[Enrollment]]) -> Iterator[Enrollment]:
+    """Every enrollment by guid, ``read_page(after_guid)`` giving the next
+    PAGE_SIZE of them: no transaction is held between pages, so a report over
+    100k people never blocks a kiosk's write."""
+    after = ""
+    while page := read_page(after):
+        yield from page
+        after = page[-1].account_guid
 
 
 def redact_url(url: str) -> str:

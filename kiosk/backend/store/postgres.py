@@ -47,11 +47,13 @@ from kiosk.backend.store import common
 from kiosk.backend.store.common import (
     APPLICATION_ID,
     ENROLLMENT_COLUMNS,
+    PAGE_SIZE,
     POSTGRES_TYPES,
     decode_answers,
     encode_answers,
     enrollment_from_row,
     enrollment_row,
+    in_pages,
     micros,
     redact_url,
 )
@@ -282,21 +284,18 @@ class PostgresStore:
 
     def enrollments(self) -> Iterator[Enrollment]:
         """Every enrollment, by guid, read in pages (no transaction held between)."""
-        after = ""
-        while True:
 
-            def op(conn: psycopg.Connection, after: str = after) -> list[Enrollment]:
+        def read_page(after: str) -> list[Enrollment]:
+            def op(conn: psycopg.Connection) -> list[Enrollment]:
                 rows = conn.execute(
-                    f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid > %s ORDER BY guid LIMIT 500",
+                    f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid > %s ORDER BY guid LIMIT {PAGE_SIZE}",
                     (after,),
                 ).fetchall()
                 return [enrollment_from_row(r) for r in rows]
 
-            page = self._run(op)
-            if not page:
-                return
-            yield from page
-            after = page[-1].account_guid
+            return self._run(op)
+
+        return in_pages(read_page)
 
     def count(self) -> int:
         return self._run(lambda conn: _one(conn, "SELECT count(*) FROM enrollment"))
