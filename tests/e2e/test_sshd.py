@@ -85,7 +85,7 @@ def test_the_shipped_kiosk_conf_passes_sshd_t(tmp_path, kiosk_user):
     )
     assert effective.returncode == 0, effective.stderr
     values = dict(line.split(" ", 1) for line in effective.stdout.splitlines() if " " in line)
-    assert values["forcecommand"] == "/usr/local/libexec/kiosk-launcher"
+    assert values["forcecommand"] == "exec /usr/local/libexec/kiosk-launcher"
     assert values["permittty"] == "yes"
     assert values["permitemptypasswords"] == "yes"
     assert values["disableforwarding"] == "yes"
@@ -157,7 +157,7 @@ def sshd(kiosk_user, kiosk_python):
     os.chown(config, kiosk_user.pw_uid, kiosk_user.pw_gid)
     forced = f"/usr/bin/env KIOSK_PYTHON={kiosk_python} KIOSK_CONFIG={config} {LAUNCHER}"
     conf = KIOSK_CONF.read_text()
-    ours = conf.replace("ForceCommand /usr/local/libexec/kiosk-launcher\n", f"ForceCommand {forced}\n", 1)
+    ours = conf.replace("ForceCommand exec /usr/local/libexec/kiosk-launcher\n", f"ForceCommand exec {forced}\n", 1)
     assert ours != conf, "kiosk.conf no longer has the ForceCommand line this test rewrites"
     (work / "kiosk.conf").write_text(ours)
     port = _free_port()
