@@ -1380,9 +1380,10 @@ class ActiveDirectoryProbe:
         return ServiceAccountFacts(dn=entry.dn, sid=sid, token_sids=tokens)
 
     def password_settings(self, domain: DomainSettings, accounts: Iterable[Account] = ()) -> PasswordSettingsFacts:
-        """The PSOs of the domain as the service account sees them. PSOs it cannot
-        list are still found through what points at them: msDS-PSOApplied on
-        accounts and groups, and msDS-ResultantPSO of ``accounts``."""
+        """The PSOs of the domain as the service account sees them. A PSO it may
+        not read is listed without attributes (Samba) or not at all; it is still
+        found through what points at it and is readable by default:
+        msDS-PSOApplied on accounts and groups, msDS-ResultantPSO of ``accounts``."""
         context = self.domain_facts(domain).naming_context or domain.base_dn
         container_dn = f"{PASSWORD_SETTINGS_CONTAINER},{context}"
         container = self._base(container_dn, ["objectClass"])
@@ -1394,8 +1395,11 @@ class ActiveDirectoryProbe:
                 connection, container_dn, "(objectClass=msDS-PasswordSettings)", ["msDS-MinimumPasswordLength"], scope=_LEVEL
             )
 
-        readable = {_dn_key(e.dn): e.dn for e in self._read(listed) if e.has("msDS-MinimumPasswordLength")}
+        readable: dict[str, str] = {}
+        # Without read access a PSO is still listed (Samba 4.17: its DN, no attributes).
         referenced: dict[str, str] = {}
+        for pso in self._read(listed):
+            (readable if pso.has("msDS-MinimumPasswordLength") else referenced)[_dn_key(pso.dn)] = pso.dn
 
         def applied(connection: Connection) -> list[_Entry]:
             return self.directory._search(connection, context, "(msDS-PSOApplied=*)", ["msDS-PSOApplied"])
