@@ -679,7 +679,7 @@ def _check_password_settings(
 ) -> list[CheckResult]:
     from kiosk.backend.identity import parse_identity
 
-    accounts = list(sample[:50])
+    accounts = []  # msDS-PSOApplied finds PSOs in use; the test account's resultant PSO as well
     if test_account:
         identity = parse_identity(test_account, [(d.netbios, d.dns) for d in settings.domains], settings.effective_default_domain)
         account = probe.directory.find_account(identity) if identity is not None else None
