@@ -802,8 +802,9 @@ def _check_demo(settings: DirectorySettings, rules: EligibilitySettings | None) 
             f"demo directory: {directory.label}, {len(accounts)} pretend people in {', '.join(domains) or 'no domain'} "
             f"({', '.join(a.sam for a in accounts)}); no domain controller to check",
         )]
-        pairs = [(d.netbios, d.dns) for d in settings.domains] or [(n, "") for n in domains]
-        default = settings.effective_default_domain or (domains[0] if domains else "")
+        configured = getattr(settings, "domains", None) or []
+        pairs = [(d.netbios, d.dns) for d in configured] or [(n, "") for n in domains]
+        default = getattr(settings, "effective_default_domain", "") or (domains[0] if domains else "")
         found = []
         for account in accounts:
             identity = parse_identity(account.sam, pairs, default)
