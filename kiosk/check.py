@@ -565,10 +565,9 @@ def _check_configuration(
         ("service account", lambda: [_check_service_account(probe, settings)]),
         ("policy hints", lambda: [_check_policy_hints(probe)]),
     ]
-    sample: list[Account] = []
     if rules is not None:
-        steps.append(("eligibility", lambda: _check_eligibility(probe, settings, rules, sample)))
-    steps.append(("password settings", lambda: _check_password_settings(probe, settings, test_account, sample)))
+        steps.append(("eligibility", lambda: _check_eligibility(probe, settings, rules)))
+    steps.append(("password settings", lambda: _check_password_settings(probe, settings, test_account)))
     try:
         for name, step in steps:
             try:
@@ -675,11 +674,11 @@ def _check_policy_hints(probe: ActiveDirectoryProbe) -> CheckResult:
 
 
 def _check_password_settings(
-    probe: ActiveDirectoryProbe, settings: DirectorySettings, test_account: str | None, sample: list[Account]
+    probe: ActiveDirectoryProbe, settings: DirectorySettings, test_account: str | None
 ) -> list[CheckResult]:
     from kiosk.backend.identity import parse_identity
 
-    accounts = []  # msDS-PSOApplied finds PSOs in use; the test account's resultant PSO as well
+    accounts: list[Account] = []  # msDS-PSOApplied finds the PSOs in use; also the test account's resultant PSO
     if test_account:
         identity = parse_identity(test_account, [(d.netbios, d.dns) for d in settings.domains], settings.effective_default_domain)
         account = probe.directory.find_account(identity) if identity is not None else None
@@ -707,7 +706,7 @@ def _check_password_settings(
 
 
 def _check_eligibility(
-    probe: ActiveDirectoryProbe, settings: DirectorySettings, rules: EligibilitySettings, sample: list[Account]
+    probe: ActiveDirectoryProbe, settings: DirectorySettings, rules: EligibilitySettings
 ) -> list[CheckResult]:
     """Every DN and name in [eligibility] exists, and someone is eligible at all."""
     results: list[CheckResult] = []
@@ -752,6 +751,7 @@ def _check_eligibility(
         ))
         return results
     bases = good_ous or [d.base_dn for d in settings.domains]
+    sample: list[Account] = []
     more = False
     for base in bases:
         found, truncated = probe.accounts_under(base, ELIGIBILITY_SAMPLE)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from kiosk.check import CheckResult, print_checks, run_checks
 from kiosk.config import DirectorySettings, EligibilitySettings
 from kiosk.config_validation import validate
@@ -110,7 +108,7 @@ def test_rules_that_leave_nobody_eligible(lab):
     results = run_checks(Whole(lab_directory_settings(lab), **rules))
     assert [r.name for r in failures(results)] == ["eligibility"]
     [nobody] = failures(results)
-    assert nobody.message.startswith(f"nobody is eligible among ")
+    assert nobody.message.startswith("nobody is eligible among ")
     assert f"accounts under {lab.staff_ou}" in nobody.message
     assert "member of denied group" in nobody.message  # the reasons are counted
 
