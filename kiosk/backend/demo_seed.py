@@ -3,7 +3,9 @@
 Seeding is a use of the kiosk, not part of the directory: the demo's people are
 enrolled through the real enrollment path (``SelfService``), into the store the
 kiosk uses, then those meant to be locked are locked (a locked account can't
-prove its password).
+prove its password). ``kiosk demo`` seeds a fresh directory and store;
+``kiosk.backend.wiring`` seeds a demo directory named by a config file
+(``directory.kind = "demo"``) the same way, once per store.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from kiosk.backend.errors import AnswerRejected
 if TYPE_CHECKING:
     from kiosk.backend.service import SelfService
 
-__all__ = ["seed_demo"]
+__all__ = ["seed_configured_demo", "seed_demo"]
+
+#: Added to the hint of a demo directory named by a config: each kiosk session
+#: (one process per terminal or SSH session) has its own in-memory directory.
+PER_SESSION = " Each session starts afresh: passwords and locks are back as listed."
+
 
 def seed_demo(service: SelfService, directory: DemoDirectory) -> None:
     """Enroll the demo's people through the real enrollment path, then lock
@@ -29,6 +36,15 @@ def seed_demo(service: SelfService, directory: DemoDirectory) -> None:
             directory.lock_out(user.sam)
     if len(enrolled) < sum(1 for user in directory.users if user.answers):
         directory.demo_hint = _hint_without_enrollments(directory.users)
+
+
+def seed_configured_demo(service: SelfService, directory: DemoDirectory) -> None:
+    """A demo directory named by a config file: seeded like ``kiosk demo``'s,
+    and its hint says that the directory lives as long as the session."""
+    seed_demo(service, directory)
+    if service.default_domain != DEMO_NETBIOS:
+        directory.demo_hint += f" Type names as alice@{DEMO_DNS} (the default domain is not {DEMO_NETBIOS})."
+    directory.demo_hint += PER_SESSION
 
 
 def _enroll(service: SelfService, directory: DemoDirectory, user: DemoUser) -> bool:

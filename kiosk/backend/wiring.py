@@ -49,6 +49,8 @@ def build_service(settings: Settings, *, directory: Directory | None = None) -> 
     from kiosk.backend.service import SelfService
 
     service = SelfService(settings, open_backend(settings, directory=directory))
+    if directory is None and settings.directory.kind == "demo":
+        _seed_configured_demo(service)
     return service
 
 
@@ -69,3 +71,13 @@ def build_helpdesk(
     service = build_service(settings, directory=directory)
     return Helpdesk(settings, service.backend, verification=service, operator=operator, terminal=terminal)
 
+
+def _seed_configured_demo(service: SelfService) -> None:
+    """A demo directory opened from the configuration gets the demo's people."""
+    from kiosk.backend.directory.demo import DemoDirectory
+
+    directory = service.backend.directory
+    if isinstance(directory, DemoDirectory):
+        from kiosk.backend.demo_seed import seed_configured_demo
+
+        seed_configured_demo(service, directory)
