@@ -122,9 +122,33 @@ questionnaire = [{ question = "colour" }]
         service.close()
 
 
-def test_a_demo_without_its_domain_says_how_to_type_names(tmp_path):
-    service = build_service(load_settings(write_config(tmp_path, '[directory]\nkind = "demo"\n'), {}))
+def test_a_demo_config_without_domains_gets_the_demo_domain(tmp_path):
+    from kiosk.backend.directory.demo import DEMO_BASE_DN, DEMO_DNS, DEMO_NETBIOS
+
+    settings = load_settings(write_config(tmp_path, '[directory]\nkind = "demo"\n'), {})
+    (domain,) = settings.directory.domains
+    assert (domain.netbios, domain.dns, domain.base_dn) == (DEMO_NETBIOS, DEMO_DNS, DEMO_BASE_DN)
+    service = build_service(settings)
     try:
+        assert service.demo_hint == DEMO_HINT + PER_SESSION
+        assert answers_pass(service, "alice", ALICE)
+    finally:
+        service.close()
+
+
+def test_a_demo_whose_default_domain_is_not_the_demos_says_how_to_type_names(tmp_path):
+    other = """
+[directory]
+kind = "demo"
+default_domain = "EXAMPLE"
+[[directory.domains]]
+netbios = "EXAMPLE"
+dns = "example.org"
+base_dn = "DC=example,DC=org"
+"""
+    service = build_service(load_settings(write_config(tmp_path, other), {}))
+    try:
+        assert service.begin("alice", "tty1").account is None  # as configured: looked up in EXAMPLE
         assert "alice@demo.example" in service.demo_hint
         assert answers_pass(service, "alice@demo.example", ALICE)
     finally:
