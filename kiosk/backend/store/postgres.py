@@ -201,6 +201,11 @@ class PostgresStore(SqlStore[psycopg.Connection]):
     def _insert_failure(self, conn: psycopg.Connection, key: str, at: float) -> int:
         return int(_one(conn, "INSERT INTO failure (key, at) VALUES (%s, %s) RETURNING id", (key, at)))
 
+    def shared_time(self) -> float:
+        """The database server's clock: every host writes and compares failure
+        times by it, so one host's skew cannot widen another's window."""
+        return float(self._run(lambda conn: _one(conn, "SELECT extract(epoch FROM clock_timestamp())::float8")))
+
     # --- schema ------------------------------------------------------------------------
 
     def _migrate(self, conn: psycopg.Connection) -> None:

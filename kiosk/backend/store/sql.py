@@ -234,6 +234,10 @@ class SqlStore(ABC, Generic[C]):
         last = self._execute(conn, "SELECT max(at) FROM failure WHERE key = ?", (common.PRUNED_KEY,)).fetchone()[0]
         return last is None or not (now - common.PRUNE_INTERVAL_SECONDS <= float(last) <= now)
 
+    def shared_time(self) -> float | None:
+        """See ``EnrollmentStore.shared_time``: a store of one host has no clock of its own."""
+        return None
+
     def remove_failure(self, key: str, failure_id: int) -> None:
         self._run(lambda conn: self._write_one(conn, "DELETE FROM failure WHERE id = ? AND key = ?", (failure_id, key)))
 
