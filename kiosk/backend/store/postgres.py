@@ -16,6 +16,9 @@ pays for it at start-up.
   both count "limit − 1" and both go ahead). Ids come from an identity
   sequence and are never reused.
 - ``site_secret`` is made once whoever asks first (INSERT … ON CONFLICT DO NOTHING).
+- A server on another host is used only with ``sslmode=verify-full``
+  (``tls_refusal``, decided from the URL's text before any connection).
+- Failure times are the server's clock (``shared_time``), not each host's.
 - A small ``psycopg_pool.ConnectionPool`` per store object, opened on first
   use; a forked child opens its own and leaves the parent's alone.
 - Every psycopg error becomes ``StoreError`` in plain words: never SQL, never

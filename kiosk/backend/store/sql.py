@@ -16,6 +16,8 @@ with ``?`` placeholders. The engines subclass it and supply a small dialect:
 - ``_insert_failure(conn, key, at)``: the new row's id (``lastrowid`` |
   ``RETURNING id``);
 - ``FOR_UPDATE``: the row lock of a read-modify-write (PostgreSQL only);
+- ``shared_time``: the clock every host reads (the server's on PostgreSQL;
+  SQLite has none: one host, whose own clock is everyone's);
 - the schema: ``_migrate`` and ``schema_version`` (``PRAGMA user_version`` |
   the ``kiosk_schema`` table), sharing ``_apply_migrations``;
 - ``close`` and ``_shown`` (how the store names itself in a repr).
