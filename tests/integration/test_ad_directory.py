@@ -336,7 +336,7 @@ def test_a_down_first_dc_is_skipped_quickly_and_remembered(lab):
         assert alice is not None
         ad.verify_password(alice, lab.passwords["alice"])
         assert time.perf_counter() - started < 1.0
-        assert ad.endpoints[ad._last_good].url == lab.url
+        assert ad.endpoints[ad.connection.last_good].url == lab.url
     finally:
         ad.close()
 
@@ -401,10 +401,10 @@ def test_wrong_service_password_then_back_off(lab, lab_user, lab_admin):
 
 def test_the_service_connection_is_reestablished_after_a_drop(directory, lab):
     assert find(directory, lab, "alice") is not None
-    first = directory._service
+    first = directory.connection.service
     first.socket.shutdown(socket.SHUT_RDWR)  # the DC "went away" under us
     assert find(directory, lab, "bob") is not None
-    assert directory._service is not first
+    assert directory.connection.service is not first
 
 
 def test_an_idle_service_connection_is_replaced(lab):
@@ -412,13 +412,13 @@ def test_an_idle_service_connection_is_replaced(lab):
     ad = ActiveDirectory(lab_directory_settings(lab), clock=lambda: now[0], service_idle_seconds=60)
     try:
         find(ad, lab, "alice")
-        first = ad._service
+        first = ad.connection.service
         now[0] += 30
         find(ad, lab, "alice")
-        assert ad._service is first
+        assert ad.connection.service is first
         now[0] += 61
         find(ad, lab, "alice")
-        assert ad._service is not first
+        assert ad.connection.service is not first
     finally:
         ad.close()
 
