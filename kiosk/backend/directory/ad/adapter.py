@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.core.exceptions import LDAPInvalidFilterError
@@ -78,8 +78,6 @@ class ActiveDirectory:
         settings: DirectorySettings,
         *,
         extra_attributes: Iterable[str] = DEFAULT_EXTRA_ATTRIBUTES,
-        include_primary_group: bool = True,
-        nested_groups: Literal["walk", "chain"] = "walk",
         policy_cache_seconds: float = POLICY_CACHE_SECONDS,
         service_idle_seconds: float = SERVICE_IDLE_SECONDS,
         service_retry_seconds: float = SERVICE_RETRY_SECONDS,
@@ -99,7 +97,7 @@ class ActiveDirectory:
         self.label = f"Active Directory ({names})"
         self._domains: dict[str, DomainSettings] = {d.netbios.upper(): d for d in domains}
         cache = TtlCache(policy_cache_seconds, clock)
-        self.membership = GroupReader(cache, include_primary_group=include_primary_group, nested_groups=nested_groups)
+        self.membership = GroupReader()
         self.policies = PolicyReader(cache)
         self.hints = PolicyHints(settings.use_policy_hints)
 
@@ -128,10 +126,31 @@ class ActiveDirectory:
         connection: Connection,
         domain: DomainSettings,
         entry: Entry,
-        parents: dict[str, list[str]] | None = None,
+        known: dict[bytes, str] | None = None,
     ) -> Account:
-        """An account from its entry, its groups read (``parents``: a cache a listing shares)."""
-        return self._account(domain, entry, self.membership.groups(connection, domain, entry, parents))
+        """An account from its entry, its groups read (``known``: group SID -> DN,
+        a cache a listing shares)."""
+        membership = self.membership.membership(connection, domain, entry, known)
+        privileged = membership.privileged
+        if self._is_service_account(domain, entry):
+            privileged += ("the kiosk's service account",)
+        return self._account(domain, entry, membership.groups, privileged)
+
+    def _is_service_account(self, domain: DomainSettings, entry: Entry) -> bool:
+        """Whether ``entry`` is the account the kiosk binds as (directory.service_user:
+        a DN, DOMAIN\\sam, a UPN or a bare sam)."""
+        user = self.settings.service_user.strip().casefold()
+        if not user:
+            return False
+        sam = entry.text("sAMAccountName").casefold()
+        if "=" in user and "," in user:
+            return dn_key(user) == dn_key(entry.text("distinguishedName") or entry.dn)
+        if "\\" in user:
+            prefix, _, name = user.partition("\\")
+            return prefix in (domain.netbios.casefold(), domain.dns.casefold()) and name == sam
+        if "@" in user:
+            return user in (entry.text("userPrincipalName").casefold(), f"{sam}@{domain.dns.casefold()}")
+        return user == sam
 
     # --- reading ---------------------------------------------------------------
 
@@ -159,12 +178,15 @@ class ActiveDirectory:
             if len(entries) != 1:
                 if len(entries) > 1:
                     log.warning("more than one account matches %s under %s", search_filter, domain.base_dn)
+                self.membership.decoy(connection, domain)  # the same searches as for a real account
                 return None
             return self.to_account(connection, domain, entries[0])
 
         return self.connection.run(read)
 
-    def _account(self, domain: DomainSettings, entry: Entry, groups: frozenset[str]) -> Account:
+    def _account(
+        self, domain: DomainSettings, entry: Entry, groups: frozenset[str], privileged: tuple[str, ...]
+    ) -> Account:
         guid_raw = entry.raw("objectGUID")
         if not guid_raw or len(guid_raw) != 16:
             raise DirectoryError(f"{entry.dn} has no readable objectGUID (check the service account's read rights)")
@@ -196,6 +218,7 @@ class ActiveDirectory:
             expired=account_expires is not None and account_expires <= datetime.now(UTC),
             admin_count=(entry.integer("adminCount", 0) or 0) > 0,
             groups=groups,
+            privileged=privileged,
             # lastLogon is per DC (not replicated); lastLogonTimestamp lags by
             # up to 14 days. Both zero: this account has never logged on.
             never_logged_on=last_logon == 0,
@@ -250,21 +273,21 @@ class ActiveDirectory:
                 # Keep only the first ``limit`` by name: a one-letter search in
                 # a big domain must not hold every match in memory.
                 best = heapq.nsmallest(limit, best + [(domain, e) for e in entries], key=key)
-        parents: dict[str, list[str]] = {}
+        known: dict[bytes, str] = {}
         return self.connection.run(
-            lambda connection: [self.to_account(connection, domain, entry, parents) for domain, entry in best]
+            lambda connection: [self.to_account(connection, domain, entry, known) for domain, entry in best]
         )
 
     def accounts(self) -> Iterator[Account]:
-        # One paged search per domain; group membership costs one search per
-        # nesting level per account for groups not seen before (the walk shares
-        # a cache across the listing), plus the primary-group look-up (cached per SID).
-        parents: dict[str, list[str]] = {}
+        # One paged search per domain; group membership costs one base search
+        # per account (tokenGroups) plus one resolution for group SIDs not seen
+        # before in this listing.
+        known: dict[bytes, str] = {}
         for domain in list(self._domains.values()):
             for entries in self._pages(domain, USER_FILTER, self.account_attributes):
                 yield from self.connection.run(
                     lambda connection, entries=entries, domain=domain: [
-                        self.to_account(connection, domain, e, parents) for e in entries
+                        self.to_account(connection, domain, e, known) for e in entries
                     ]
                 )
 

@@ -44,7 +44,7 @@ ACCOUNT_ATTRIBUTES = (
     "lastLogonTimestamp",
     "lastLogon",
     "primaryGroupID",
-    "memberOf",  # direct groups: the start of the nested-group walk
+    "memberOf",  # direct groups (distribution groups are in no token)
 )
 
 #: Every person-user object (not computers, not contacts).
@@ -77,12 +77,15 @@ PASSWORD_SETTINGS_CONTAINER = "CN=Password Settings Container,CN=System"
 
 #: Well-known RIDs of privileged domain groups (and the built-in Administrator).
 PRIVILEGED_DOMAIN_RIDS: dict[int, str] = {
+    498: "Enterprise Read-only Domain Controllers",
     500: "Administrator",
+    502: "krbtgt",
     512: "Domain Admins",
     516: "Domain Controllers",
     518: "Schema Admins",
     519: "Enterprise Admins",
     520: "Group Policy Creator Owners",
+    521: "Read-only Domain Controllers",
     526: "Key Admins",
     527: "Enterprise Key Admins",
 }

@@ -1,115 +1,125 @@
-"""Group membership: every group an account is in, nested ones included."""
+"""Group membership, decided by the DC: ``tokenGroups``.
+
+``tokenGroups`` (a constructed attribute, read with a base search on the
+account) lists the SIDs of every security group in the account's token: nested
+membership and the primary group included, wherever the groups live in the
+domain (a ``base_dn`` set to an OU hides nothing). Privilege is decided on
+those SIDs, never on group names (renamed or localised built-in groups, such as
+"Domänen-Admins", keep their well-known RIDs).
+
+The SIDs are resolved to DNs with one search under the domain's naming
+context, so the eligibility rules can name groups by DN; the account's direct
+``memberOf`` is added for distribution groups (not in a token).
+
+Every look-up costs the same two searches (token, resolution), whether the
+name was found or not: an unknown name reads a decoy of the same shape.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from ldap3 import Connection
-from ldap3.utils.conv import escape_bytes, escape_filter_chars
+from ldap3 import BASE, Connection
+from ldap3.utils.conv import escape_bytes
 
-from kiosk.backend.directory.ad.cache import TtlCache
-from kiosk.backend.directory.ad.codec import Entry, dn_key, sibling_sid
+from kiosk.backend.directory.ad.codec import Entry, privileged_sid_name, sid_string
 from kiosk.backend.directory.ad.connection import search
-from kiosk.backend.directory.ad.constants import IN_CHAIN
+from kiosk.backend.errors import InsufficientRights
 from kiosk.config import DomainSettings
 
-_MAX_GROUP_DEPTH = 32  # nesting deeper than this is a loop or a mistake
-_DN_FILTER_CHUNK = 64  # DNs per (|(distinguishedName=...)...) filter
+#: S-1-0-0 (the null SID): no object has it; a resolution with nothing to resolve asks for it.
+NULL_SID = bytes([1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+@dataclass(frozen=True)
+class Membership:
+    #: Lower-cased DNs of every group (nested and primary included).
+    groups: frozenset[str]
+    #: The account's own SID and its token's, as S-1-... strings.
+    sids: tuple[str, ...]
+
+    @property
+    def privileged(self) -> tuple[str, ...]:
+        """Names of the well-known privileged groups (or accounts) among the SIDs."""
+        names = (privileged_sid_name(s) for s in self.sids)
+        return tuple(dict.fromkeys(n for n in names if n))
+
+
+def naming_context(base_dn: str) -> str:
+    """The domain's DN: the trailing DC= RDNs of a base DN (an OU's domain)."""
+    parts = [p.strip() for p in base_dn.split(",")]
+    tail: list[str] = []
+    for part in reversed(parts):
+        if not part.lower().startswith("dc="):
+            break
+        tail.insert(0, part)
+    return ",".join(tail) or base_dn
 
 
 class GroupReader:
-    """Reads an account's groups as lower-cased DNs.
+    """Reads an account's groups (tokenGroups, resolved to DNs)."""
 
-    ``nested_groups``: "walk" follows memberOf level by level; "chain" is one
-    in-chain search. The chain rule does not see the primary group (Domain
-    Users, or a privileged group someone made primary): with
-    ``include_primary_group`` it is looked up by SID (cached).
-    """
+    def __init__(self) -> None:
+        #: The last real token per domain: what an unknown name's decoy resolves.
+        self._decoy: dict[str, list[bytes]] = {}
 
-    def __init__(
+    def token(self, connection: Connection, dn: str) -> list[bytes]:
+        """The binary SIDs of ``dn``'s token groups (one base search)."""
+        entries = search(connection, dn, "(objectClass=*)", ["tokenGroups"], scope=BASE)
+        return entries[0].raws("tokenGroups") if entries else []
+
+    def resolve(
         self,
-        cache: TtlCache,
-        *,
-        include_primary_group: bool = True,
-        nested_groups: Literal["walk", "chain"] = "walk",
-    ) -> None:
-        self._cache = cache
-        self.include_primary_group = include_primary_group
-        self.nested_groups = nested_groups
+        connection: Connection,
+        domain: DomainSettings,
+        sids: Sequence[bytes],
+        known: dict[bytes, str] | None = None,
+    ) -> dict[bytes, str]:
+        """SID -> DN of the groups found in the domain, in one search. ``known``
+        is a cache a listing shares (then only SIDs not seen before are asked
+        for, and a listing may skip the search)."""
+        wanted = [s for s in dict.fromkeys(sids) if known is None or s not in known]
+        found: dict[bytes, str] = {}
+        if wanted or known is None:
+            terms = "".join(f"(objectSid={escape_bytes(s)})" for s in wanted or [NULL_SID])
+            for entry in search(connection, naming_context(domain.base_dn), f"(|{terms})", ["objectSid"]):
+                sid = entry.raw("objectSid")
+                if sid:
+                    found[sid] = entry.dn
+            if known is not None:
+                known.update({s: found.get(s, "") for s in wanted})
+        if known is not None:
+            return {s: known[s] for s in sids if known.get(s)}
+        return found
 
-    def groups(
+    def membership(
         self,
         connection: Connection,
         domain: DomainSettings,
         entry: Entry,
-        parents: dict[str, list[str]] | None = None,
-    ) -> frozenset[str]:
-        """Every group the account is in, nested ones included, as lower-cased DNs.
-        ``parents`` (group DN key -> its memberOf) is a cache a listing shares."""
-        primary = self._primary_group_dn(connection, domain, entry) if self.include_primary_group else None
-        if self.nested_groups == "chain":
-            return self._by_chain(connection, domain, entry.dn, primary)
-        return self._by_walk(connection, domain, entry.texts("memberOf") + ([primary] if primary else []), parents)
+        known: dict[bytes, str] | None = None,
+    ) -> Membership:
+        token = self.token(connection, entry.dn)
+        if not token:
+            # Every account has at least its primary group in its token: none
+            # means the service account may not read it. Refuse rather than
+            # see an administrator as an ordinary account.
+            raise InsufficientRights(
+                f"cannot read tokenGroups of {entry.dn}: the service account needs read access to it "
+                "(on Windows: add it to the Windows Authorization Access Group)"
+            )
+        if known is None:
+            self._decoy[domain.netbios] = token
+        dns = self.resolve(connection, domain, token, known)
+        groups = {dn.lower() for dn in dns.values()} | {dn.lower() for dn in entry.texts("memberOf")}
+        own = sid_string(entry.raw("objectSid") or b"")
+        sids = tuple(s for s in (own, *(sid_string(t) for t in token)) if s)
+        return Membership(frozenset(groups), sids)
 
-    def _by_walk(
-        self,
-        connection: Connection,
-        domain: DomainSettings,
-        direct: list[str],
-        parents: dict[str, list[str]] | None = None,
-    ) -> frozenset[str]:
-        # Follows memberOf upwards, one search per nesting level (usually 1-3).
-        # Same answer as the in-chain rule, which on Samba 4.17 costs ~10 ms a
-        # search against ~1 ms per level here (measured on the lab). A listing
-        # passes ``parents`` so that each group is read once, not once per member.
-        seen: set[str] = set()
-        frontier = direct
-        for _ in range(_MAX_GROUP_DEPTH):
-            new = list({dn.lower(): dn for dn in frontier if dn.lower() not in seen}.values())
-            if not new:
-                break
-            seen.update(dn.lower() for dn in new)
-            frontier = []
-            unknown = new
-            if parents is not None:
-                unknown = [dn for dn in new if dn_key(dn) not in parents]
-                for dn in new:
-                    frontier.extend(parents.get(dn_key(dn), ()))
-            for start in range(0, len(unknown), _DN_FILTER_CHUNK):
-                chunk = unknown[start : start + _DN_FILTER_CHUNK]
-                wanted = "".join(f"(distinguishedName={escape_filter_chars(dn)})" for dn in chunk)
-                found = search(connection, domain.base_dn, f"(|{wanted})", ["memberOf"])
-                for group in found:
-                    frontier.extend(group.texts("memberOf"))
-                if parents is not None:
-                    read = {dn_key(group.dn): group.texts("memberOf") for group in found}
-                    for dn in chunk:  # a DN outside the base DN has no parents we can see
-                        parents[dn_key(dn)] = read.get(dn_key(dn), [])
-        return frozenset(seen)
-
-    def _by_chain(self, connection: Connection, domain: DomainSettings, dn: str, primary: str | None) -> frozenset[str]:
-        # LDAP_MATCHING_RULE_IN_CHAIN: one search, the DC does the walk.
-        members = [dn] + ([primary] if primary else [])
-        chain = "".join(f"(member:{IN_CHAIN}:={escape_filter_chars(m)})" for m in members)
-        if len(members) > 1:
-            chain = f"(|{chain})"
-        entries = search(connection, domain.base_dn, f"(&(objectClass=group){chain})", ["1.1"])
-        groups = {e.dn.lower() for e in entries}
-        if primary:
-            groups.add(primary.lower())
-        return frozenset(groups)
-
-    def _primary_group_dn(self, connection: Connection, domain: DomainSettings, entry: Entry) -> str | None:
-        sid = entry.raw("objectSid")
-        rid = entry.integer("primaryGroupID")
-        if not sid or not rid or len(sid) < 12:
-            return None
-        group_sid = sibling_sid(sid, rid)
-        key = ("primary-group", group_sid.hex())
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached or None
-        entries = search(connection, domain.base_dn, f"(objectSid={escape_bytes(group_sid)})", ["1.1"])
-        dn = entries[0].dn if len(entries) == 1 else ""
-        self._cache.put(key, dn)
-        return dn or None
+    def decoy(self, connection: Connection, domain: DomainSettings) -> None:
+        """The same two searches as ``membership``, for a name that found no
+        account: the domain's entry's token (empty) and a resolution of the
+        last real token seen. Nothing is kept."""
+        self.token(connection, domain.base_dn)
+        self.resolve(connection, domain, self._decoy.get(domain.netbios, []))

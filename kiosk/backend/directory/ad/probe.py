@@ -210,7 +210,7 @@ class ActiveDirectoryProbe:
         domain = directory.domain_of_dn(base_dn)
         if domain is None:
             return [], False
-        parents: dict[str, list[str]] = {}
+        known: dict[bytes, str] = {}
 
         def read(connection: Connection) -> tuple[list[Account], bool]:
             connection.search(
@@ -220,7 +220,7 @@ class ActiveDirectoryProbe:
             if result.get("result") not in (SUCCESS, SIZE_LIMIT_EXCEEDED, NO_SUCH_OBJECT):
                 raise_for_result(result_detail("search", f"{base_dn} {USER_FILTER}", result), result)
             entries = entries_of(connection.response)
-            accounts = [directory.to_account(connection, domain, e, parents) for e in entries]
+            accounts = [directory.to_account(connection, domain, e, known) for e in entries]
             return accounts, result.get("result") == SIZE_LIMIT_EXCEEDED
 
         return self._read(read)
