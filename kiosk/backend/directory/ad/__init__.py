@@ -10,7 +10,7 @@ those listed before it:
 * ``results``: LDAP result codes and their mapping to the kiosk's typed errors;
 * ``connection``: domain controllers, TLS, failover, binds, the shared
   service-account connection;
-* ``cache``, ``groups`` (the membership walk), ``policy`` (password policy,
+* ``cache``, ``groups`` (tokenGroups: membership and privilege by SID), ``policy`` (password policy,
   PSOs, the policy-hints control's state);
 * ``adapter``: ``ActiveDirectory``, the ``Directory`` protocol over them;
 * ``probe``: ``ActiveDirectoryProbe``, the read-only questions ``kiosk check`` asks.

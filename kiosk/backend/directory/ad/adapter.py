@@ -18,6 +18,7 @@ from kiosk.backend.directory.ad.cache import POLICY_CACHE_SECONDS, TtlCache
 from kiosk.backend.directory.ad.codec import (
     Entry,
     dn_key,
+    dns_name,
     encode_password,
     entries_of,
     filetime,
@@ -43,7 +44,7 @@ from kiosk.backend.directory.ad.constants import (
     UF_LOCKOUT,
     USER_FILTER,
 )
-from kiosk.backend.directory.ad.groups import GroupReader
+from kiosk.backend.directory.ad.groups import GroupReader, naming_context
 from kiosk.backend.directory.ad.policy import PolicyHints, PolicyReader
 from kiosk.backend.directory.ad.results import (
     SUCCESS,
@@ -158,10 +159,13 @@ class ActiveDirectory:
         domain = self.domain(identity.domain)
         if domain is None:
             return None
-        search_filter = identity_filter(identity)
+        # AD's implicit UPN (sam@dns-domain) names the domain by its DNS name:
+        # the configured one, or the one its naming context spells.
+        implicit = {domain.dns.lower(), dns_name(naming_context(domain.base_dn))} - {""}
+        search_filter = identity_filter(identity, implicit)
         if search_filter is None:
             return None
-        return self._find_one(domain, search_filter)
+        return self._find_one(domain, search_filter, prefer_upn=identity.upn)
 
     def refresh(self, account: Account) -> Account:
         domain = self.domain(account.domain) or self.domain_of_dn(account.dn)
@@ -172,9 +176,15 @@ class ActiveDirectory:
             raise AccountNotFound(f"no account with objectGUID {account.guid} ({account.qualified_name})")
         return found
 
-    def _find_one(self, domain: DomainSettings, search_filter: str) -> Account | None:
+    def _find_one(self, domain: DomainSettings, search_filter: str, *, prefer_upn: str | None = None) -> Account | None:
+        """The one account the filter finds. ``prefer_upn``: when an explicit
+        UPN and an implicit one (sam@dns-domain) both match, the explicit wins."""
+
         def read(connection: Connection) -> Account | None:
-            entries = search(connection, domain.base_dn, search_filter, self.account_attributes, size_limit=2)
+            entries = search(connection, domain.base_dn, search_filter, self.account_attributes, size_limit=3)
+            if len(entries) > 1 and prefer_upn:
+                explicit = [e for e in entries if e.text("userPrincipalName").casefold() == prefer_upn.casefold()]
+                entries = explicit if len(explicit) == 1 else entries
             if len(entries) != 1:
                 if len(entries) > 1:
                     log.warning("more than one account matches %s under %s", search_filter, domain.base_dn)

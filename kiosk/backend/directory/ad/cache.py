@@ -1,4 +1,4 @@
-"""A small time-bounded cache shared by the policy and group readers."""
+"""A small time-bounded cache (the password policy reader's)."""
 
 from __future__ import annotations
 

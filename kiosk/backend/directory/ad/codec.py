@@ -6,7 +6,7 @@ own formatting varies by attribute, and the raw bytes are exact."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from ldap3.utils.conv import escape_bytes, escape_filter_chars
@@ -128,11 +128,25 @@ def dn_key(dn: str) -> str:
     return ",".join(part.strip() for part in dn.lower().split(","))
 
 
-def identity_filter(identity: Identity) -> str | None:
+def dns_name(dn: str) -> str:
+    """The DNS name a DN's DC= RDNs spell (``DC=kiosk,DC=test`` -> ``kiosk.test``)."""
+    labels = [p.strip()[3:] for p in dn.split(",") if p.strip().lower().startswith("dc=")]
+    return ".".join(labels).lower()
+
+
+def identity_filter(identity: Identity, implicit_suffixes: Collection[str] = ()) -> str | None:
     """The search filter for what a person typed (UPN or sAMAccountName),
-    the value escaped (RFC 4515); None when there is nothing to look up."""
+    the value escaped (RFC 4515); None when there is nothing to look up.
+
+    ``implicit_suffixes``: the domain's DNS names (lower-cased). A UPN with one
+    of them may be AD's implicit UPN, ``sAMAccountName@dns-domain``, which AD
+    accepts for a bind whatever the account's own userPrincipalName: it also
+    matches that sAMAccountName (the caller prefers an explicit UPN match)."""
     if identity.upn:
         match = f"(userPrincipalName={escape_filter_chars(identity.upn)})"
+        local, _, suffix = identity.upn.rpartition("@")
+        if local and suffix.lower() in implicit_suffixes:
+            match = f"(|{match}(sAMAccountName={escape_filter_chars(local)}))"
     elif identity.sam:
         match = f"(sAMAccountName={escape_filter_chars(identity.sam)})"
     else:
