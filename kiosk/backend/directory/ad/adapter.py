@@ -410,3 +410,7 @@ class ActiveDirectory:
 
     def close(self) -> None:
         self.connection.close()
+
+    def _bound(self, user: str, password: str) -> tuple[Connection, dict[str, Any]]:
+        # The single module's name, still used by bench/directory.py: prefer connection.bound.
+        return self.connection.bound(user, password)
