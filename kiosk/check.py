@@ -428,7 +428,7 @@ def _cert_names(cert: dict[str, Any]) -> list[str]:
 
 
 def _check_directory(settings: DirectorySettings, where: str, results: list[CheckResult], state: _State) -> bool:
-    from kiosk.backend.directory.ad import ActiveDirectory, ad_data_code
+    from kiosk.backend.directory.ad import ActiveDirectory, ActiveDirectoryProbe, ad_data_code
     from kiosk.backend.errors import DirectoryError, ServiceAccountError
 
     user = settings.service_user or "(not set)"
@@ -443,9 +443,10 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
         )
         return False
     directory = ActiveDirectory(settings)
+    probe = ActiveDirectoryProbe(directory)
     try:
         try:
-            directory.check_service_bind()
+            probe.service_bind()
         except ServiceAccountError as exc:
             code = ad_data_code(exc.detail)
             template = _SERVICE_BIND_CODES.get(code or "")
@@ -461,7 +462,7 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
         all_ok = True
         for domain in settings.domains:
             try:
-                directory.check_base_dn(domain)
+                probe.base_dn(domain)
                 results.append(CheckResult(f"base dn {domain.netbios} @ {where}", True, f"{domain.base_dn} is readable"))
             except DirectoryError as exc:
                 all_ok = False
@@ -475,7 +476,7 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
                 )
                 continue
             try:
-                policy = directory.check_domain_policy(domain)
+                policy = probe.domain_policy(domain)
             except DirectoryError as exc:
                 all_ok = False
                 results.append(
@@ -496,7 +497,7 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
 
 
 def _check_rights(settings: DirectorySettings, test_account: str) -> CheckResult:
-    from kiosk.backend.directory.ad import ActiveDirectory
+    from kiosk.backend.directory.ad import ActiveDirectory, ActiveDirectoryProbe
     from kiosk.backend.errors import DirectoryError
     from kiosk.backend.identity import parse_identity
 
@@ -509,7 +510,7 @@ def _check_rights(settings: DirectorySettings, test_account: str) -> CheckResult
         account = directory.find_account(identity)
         if account is None:
             return CheckResult(name, False, f"no single account {identity.display} was found in its domain")
-        writable = directory.writable_attributes(account)
+        writable = ActiveDirectoryProbe(directory).writable_attributes(account)
     except DirectoryError as exc:
         return CheckResult(name, False, f"could not check: {exc.detail or exc.code}")
     finally:
@@ -533,7 +534,7 @@ def _check_rights(settings: DirectorySettings, test_account: str) -> CheckResult
 # --- what the configuration asks of the domain ------------------------------------------
 #
 # Asked once, of the first DC that works, through the adapter's public probes
-# (kiosk.backend.directory.ad, "probes" section): the domains and the default
+# (kiosk.backend.directory.ad.probe): the domains and the default
 # domain, the service account's groups, fine-grained password policies, the
 # policy-hints control, and whether the eligibility rules name real objects
 # and leave anyone eligible.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from kiosk.backend.model import Account, Eligibility
 from kiosk.config import EligibilitySettings
 
@@ -24,9 +26,12 @@ def is_privileged(account: Account, rules: EligibilitySettings) -> bool:
     return account.admin_count or any(_first_rdn_value(g) in names for g in account.groups)
 
 
-def check_eligibility(account: Account, rules: EligibilitySettings) -> Eligibility:
+def check_eligibility(
+    account: Account, rules: EligibilitySettings, *, operator_groups: Collection[str] = ()
+) -> Eligibility:
     """The first reason an account is refused, or ok. Reasons are for the log only:
-    the person sees the same flow as everyone else."""
+    the person sees the same flow as everyone else. ``operator_groups``: the
+    helpdesk's (helpdesk.operator_groups); their members count as privileged."""
     groups = {_dn_key(g) for g in account.groups}
     if not account.enabled:
         return Eligibility.refused("account is disabled")
@@ -37,6 +42,11 @@ def check_eligibility(account: Account, rules: EligibilitySettings) -> Eligibili
     denied = [g for g in rules.denied_groups if _dn_key(g) in groups]
     if denied:
         return Eligibility.refused(f"member of denied group {denied[0]}")
+    if not rules.allow_privileged and account.privileged:
+        return Eligibility.refused(f"privileged account ({', '.join(account.privileged)})")
+    operators = [g for g in operator_groups if _dn_key(g) in groups]
+    if not rules.allow_privileged and operators:
+        return Eligibility.refused(f"privileged account (helpdesk operator group {operators[0]})")
     if not rules.allow_privileged and is_privileged(account, rules):
         return Eligibility.refused("privileged account (adminCount or an administrative group)")
     if rules.allowed_ous and not any(_under(account.dn, ou) for ou in rules.allowed_ous):
