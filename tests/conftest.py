@@ -94,7 +94,7 @@ def lab_user(lab, lab_admin):
 #   pg_tls_cluster  session: another such cluster with ssl = on and a server
 #               certificate (localhost, 127.0.0.1, db.kiosk.test) from a CA it
 #               made (.ca_file); started only when a test requests it.
-# Tests that use `pg_cluster` get the `postgresql` marker automatically.
+# Tests that use `pg_cluster` or `pg_tls_cluster` get the `postgresql` marker automatically.
 import itertools
 import re
 
@@ -129,12 +129,7 @@ def pg_tls_cluster():
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    try:
-        cluster = pglib.PgCluster.start()
-    except (pglib.PgUnavailable, OSError) as e:
-        if _lab_required():
-            pytest.fail(f"PostgreSQL required (CI / KIOSK_REQUIRE_LAB=1) but unavailable: {e}", pytrace=False)
-        pytest.skip(f"PostgreSQL unavailable: {e}")
+    cluster = _start_pg()
     yield cluster
     cluster.remove()
 
