@@ -153,37 +153,28 @@ def _check_database_server(url: str) -> list[CheckResult]:
     from kiosk.backend.store import common
 
     try:
-        from kiosk.backend.store.postgres import probe_server
+        from kiosk.backend.store.postgres import probe_server, tls_refusal
     except ImportError:
         return [CheckResult("store server", False, "psycopg is not installed: pip install 'sspr-kiosk[postgresql]'")]
+    refusal = tls_refusal(url)
+    if refusal is not None:  # said before connecting: not even the login crosses in clear
+        return [CheckResult("store tls", False, refusal)]
     try:
         facts = probe_server(url)
     except (StoreError, ConfigError) as exc:
         return [CheckResult("store server", False, f"{exc.detail or exc}")]
     results = [CheckResult("store server", True, f"{facts.where}: PostgreSQL {facts.server_version}, logged in")]
 
-    verified = facts.sslmode in ("verify-full", "verify-ca")
+    # A remote server without sslmode=verify-full was refused above, so only a local one may be in clear.
     if facts.tls_protocol is None:
-        if facts.sslmode == "disable" and not facts.loopback:
-            tls = CheckResult(
-                "store tls", True,
-                "not encrypted: sslmode=disable in store.url (answer hashes cross the network in clear)",
-            )
-        elif facts.loopback:
-            tls = CheckResult("store tls", True, "not encrypted: a local connection (a Unix socket or loopback)")
-        else:
-            tls = CheckResult(
-                "store tls", False,
-                f"not encrypted (sslmode={facts.sslmode or 'prefer, the default'}): answer hashes would cross the "
-                "network in clear; enable TLS on the server and add ?sslmode=verify-full to store.url",
-            )
-    elif verified:
-        tls = CheckResult("store tls", True, f"{facts.tls_protocol}, server certificate verified (sslmode={facts.sslmode})")
+        tls = CheckResult("store tls", True, "not encrypted: a local connection (a Unix socket or loopback)")
+    elif facts.sslmode == "verify-full":
+        tls = CheckResult("store tls", True, f"{facts.tls_protocol}, server certificate verified (sslmode=verify-full)")
     else:
         tls = CheckResult(
             "store tls", True,
-            f"{facts.tls_protocol}, but the server's certificate is not verified (sslmode={facts.sslmode or 'prefer'}); "
-            "use sslmode=verify-full with sslrootcert",
+            f"{facts.tls_protocol}, the server's certificate not verified (sslmode={facts.sslmode or 'prefer'}): "
+            "a local connection",
         )
     results.append(tls)
 
