@@ -121,6 +121,7 @@ class Activation:
         self._require(self._settings.features.activate, "activation is switched off")
         visit = ActivationVisit(typed_name=typed_name[:256], terminal=terminal, started_at=self._monotonic())
         identity = parse_identity(typed_name, self._domains, self._default_domain)
+        visit.name_key = self._service.name_key(typed_name)
         if identity is not None:
             visit.account = self._directory.find_account(identity)
         if visit.account is not None:

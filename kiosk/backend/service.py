@@ -15,7 +15,6 @@ directly. The order of things here is the security design:
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 import time
 from collections.abc import Sequence
@@ -43,7 +42,7 @@ from kiosk.backend.errors import (
     Throttled,
     VerificationFailed,
 )
-from kiosk.backend.identity import parse_identity
+from kiosk.backend.identity import name_key, parse_identity
 from kiosk.backend.model import Account, Eligibility, Enrollment, Question, StoredAnswer
 from kiosk.backend.policy import PasswordRules, evaluate
 from kiosk.backend.questions import Questionnaire, check_answer
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
     from kiosk.backend.throttle import Throttle
     from kiosk.config import Settings
 
+#: The site secret that keys decoy questions and everything derived from a typed name.
 DECOY_SECRET = "decoy-questions"
 # Samba does not enforce AD's "no account name in the password" rule; we do.
 _REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
@@ -85,9 +85,11 @@ def _audit_faults(event: str):
 @dataclass(eq=False)
 class Visit:
     """One person's pass through the kiosk. Opaque to the screens: they hand it
-    back to SelfService. It holds no secret; its fields say what was proven."""
+    back to SelfService. Its fields say what was proven. What was typed as the
+    name (people type passwords there) stays out of its repr, and every key
+    and log line made from it goes through ``name_key``."""
 
-    typed_name: str
+    typed_name: str = field(repr=False)
     terminal: str
     #: The helpdesk operator acting for the person, if any (audited).
     operator: str | None = None
@@ -99,28 +101,31 @@ class Visit:
     verified: bool = False
     questions: tuple[Question, ...] | None = field(default=None, repr=False)
     enrollment: Enrollment | None = field(default=None, repr=False)
+    #: ``identity.name_key`` of the typed name (HMAC under the site secret);
+    #: "" until ``begin`` made it.
+    name_key: str = field(default="", repr=False)
+
+    @property
+    def subject(self) -> str:
+        """Who the decoys and the throttle are about: the account's objectGUID,
+        else the keyed name (never the typed text)."""
+        if self.account is not None:
+            return self.account.guid
+        return self.name_key or "unkeyed"
 
     @property
     def throttle_key(self) -> str:
         if self.account is not None:
             return f"account:{self.account.guid}"
-        return f"name:{_name_key(self.typed_name)}"
+        return f"name:{self.subject}"
 
     @property
     def audit_name(self) -> str:
-        # People type passwords into the user-name field: never log unknown
-        # names in clear, only a digest that still correlates repeated tries.
+        # People type passwords into the user-name field: unknown names are
+        # logged only as their keyed digest, which still correlates repeated tries.
         if self.account is not None:
             return self.account.qualified_name
-        digest = hashlib.sha256(self.typed_name.strip().casefold().encode()).hexdigest()[:12]
-        return f"unknown:{digest}"
-
-
-def _name_key(typed: str) -> str:
-    """The same key for 'zed', 'DOMAIN\\zed' and 'zed@domain' (decoys, throttle)."""
-    text = typed.strip().casefold()
-    text = text.rpartition("\\")[2]
-    return text.partition("@")[0] if "@" in text else text
+        return f"unknown:{self.subject[:16]}"
 
 
 class SelfService:
@@ -163,15 +168,21 @@ class SelfService:
         """Look the person up. Never says whether they exist."""
         visit = Visit(typed_name=typed_name[:256], terminal=terminal)
         identity = parse_identity(typed_name, self._domains, self.default_domain)
-        if identity is not None:
-            try:
+        try:
+            visit.name_key = self.name_key(typed_name)
+            if identity is not None:
                 visit.account = self._directory.find_account(identity)
-            except _FAULTS as exc:
-                self._record("identify", "error", visit, reason=f"{exc.code}: {exc.detail}")
-                raise
+        except _FAULTS as exc:
+            self._record("identify", "error", visit, reason=f"{exc.code}: {exc.detail}")
+            raise
         if visit.account is not None:
             visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
         return visit
+
+    def name_key(self, typed_name: str) -> str:
+        """The keyed form of a typed name (see ``identity.name_key``)."""
+        secret = self._store.site_secret(DECOY_SECRET)
+        return name_key(secret, typed_name, self._domains, self.default_domain)
 
     def end(self, visit: Visit) -> None:
         visit.account = None
@@ -214,12 +225,11 @@ class SelfService:
         """One answer against the enrollment rules (AnswerRejected says why)."""
         question = self.questionnaire.questions[question_id]
         names = visit.account.name_parts() if visit.account else ()
-        typed = _name_key(visit.typed_name)
         check_answer(
             question,
             answer,
             earlier_answers=earlier_answers,
-            account_names=tuple(dict.fromkeys((*names, typed))),
+            account_names=tuple(dict.fromkeys((*names, visit.typed_name))),
         )
 
     @_audit_faults("enroll")
@@ -254,19 +264,16 @@ class SelfService:
 
     @_audit_faults("challenge")
     def challenge(self, visit: Visit) -> tuple[Question, ...]:
-        """The questions to ask: the person's own, or decoys of the same shape."""
-        questions: tuple[Question, ...] | None = None
+        """The questions to ask, in today's shape for everyone: the person's
+        own where they fit, decoys elsewhere (see ``Questionnaire.challenge``)."""
         account = visit.account
+        enrollment = None
         if account is not None and visit.eligibility.allowed:
-            visit.enrollment = self._store.get(account.guid)
-            if visit.enrollment is not None:
-                questions = self.questionnaire.challenge_for(visit.enrollment)
-        if questions is None:
-            visit.enrollment = None
-            key = account.guid if account is not None else _name_key(visit.typed_name)
-            questions = self.questionnaire.decoys(self._store.site_secret(DECOY_SECRET), key)
-        visit.questions = questions
-        return questions
+            enrollment = self._store.get(account.guid)
+        found = self.questionnaire.challenge(self._store.site_secret(DECOY_SECRET), visit.subject, enrollment)
+        visit.enrollment = enrollment if found.verifiable else None
+        visit.questions = found.questions
+        return found.questions
 
     @_audit_faults("verify")
     def verify(self, visit: Visit, answers: Sequence[str]) -> None:
@@ -282,13 +289,16 @@ class SelfService:
         enrollment = visit.enrollment
         hashes = {a.question_id: a.answer_hash for a in enrollment.answers} if enrollment else {}
         padded = list(answers[: len(questions)]) + [""] * (len(questions) - len(answers))
-        matches = [
+        # One argon2 computation per question for everyone; only the person's
+        # own questions are compared (the others fill today's shape).
+        own = [
             self._hasher.verify(question, hashes[question.id], answer)
             if question.id in hashes
             else self._hasher.decoy_verify(question, answer)
             for question, answer in zip(questions, padded, strict=True)
         ]
-        if enrollment is not None and len(answers) == len(questions) and all(matches):
+        own = [ok for question, ok in zip(questions, own, strict=True) if question.id in hashes]
+        if enrollment is not None and len(answers) == len(questions) and own and all(own):
             self._throttle.succeeded(attempt)
             visit.verified = True
             self._record("verify", "success", visit)
@@ -314,7 +324,7 @@ class SelfService:
             self._store.mark_used(enrollment.account_guid, self._clock())
             stored = {a.question_id: a.answer_hash for a in enrollment.answers}
             for question, answer in zip(questions, answers, strict=True):
-                if self._hasher.needs_rehash(stored[question.id]):
+                if question.id in stored and self._hasher.needs_rehash(stored[question.id]):
                     self._store.replace_hash(
                         enrollment.account_guid, question.id, self._hasher.hash(question, answer)
                     )
