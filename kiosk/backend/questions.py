@@ -247,6 +247,31 @@ def _choose_words(step: GroupStep) -> str:
 # --- enrollment rules -----------------------------------------------------------
 
 
+#: Non-answers: what people type when they do not want to answer. Compared by
+#: their letters and digits only ("N/A", "n.a." and "na" are one). Kept small
+#: on purpose: a real answer ("none" to "your middle name") is still refused,
+#: but the person is told why and can write it out.
+NON_ANSWERS = frozenset(
+    """
+    na nope none nothing null nil no yes ok okay unknown dunno idk idc dontknow idontknow
+    notknown noidea notapplicable notsure nosuch pass password secret answer test testing
+    abc abcd abcdef asdf asdfgh qwerty qwertz azerty xxx xyz same whatever blank empty
+    question skip
+    """.split()
+)
+
+
+def _non_answer(letters: str) -> bool:
+    """A non-answer, one character over and over ("aaa", "0000"), or a run
+    of consecutive digits ("123", "9876")."""
+    if letters in NON_ANSWERS or (letters and len(set(letters)) == 1):
+        return True
+    if letters.isdecimal() and len(letters) >= 2:
+        steps = {int(b) - int(a) for a, b in zip(letters, letters[1:])}
+        return steps in ({1}, {-1})
+    return False
+
+
 def _letters(text: str) -> str:
     """Only letters and digits, folded: how we tell "the question, again"."""
     return "".join(c for c in normalise(text) if c.isalnum())
@@ -274,6 +299,10 @@ def check_answer(
         raise AnswerRejected(f"Your answer must be at least {question.min_length} {unit}.")
     folded = normalise(answer)
     letters = _letters(answer)
+    if _non_answer(letters):
+        raise AnswerRejected(
+            "That answer is one anybody could guess. Please give the real answer, one only you would know."
+        )
     if letters and letters == _letters(question.text):
         raise AnswerRejected("Your answer must not repeat the question.")
     if folded in _name_forms(account_names):
