@@ -282,7 +282,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        print(json.dumps([{"check": r.name, "ok": r.ok, "message": r.message} for r in results], indent=2))
+        print(json.dumps([{"check": r.name, "ok": r.ok, "state": r.state, "message": r.message} for r in results], indent=2))
         return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
     return print_checks(results)
 
