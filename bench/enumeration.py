@@ -29,7 +29,7 @@ from pathlib import Path
 
 from kiosk.backend.directory.demo import DemoDirectory, DemoUser
 from kiosk.backend.errors import VerificationFailed
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from kiosk.config import AnswerHashSettings
 

@@ -237,8 +237,9 @@ def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
 
 def demo_service_factory(settings: Settings) -> Callable[[], SelfService]:
     def build() -> SelfService:
-        from kiosk.backend.directory.demo import DemoDirectory, seed_demo
-        from kiosk.backend.service import build_service
+        from kiosk.backend.directory.demo import DemoDirectory
+        from kiosk.backend.demo_seed import seed_demo
+        from kiosk.backend.wiring import build_service
 
         directory = DemoDirectory()
         service = build_service(settings, directory=directory)

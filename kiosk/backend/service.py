@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import functools
 import secrets
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from kiosk.backend.audit import new_reference
 from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountDisabled,
@@ -42,23 +39,14 @@ from kiosk.backend.errors import (
     Throttled,
     VerificationFailed,
 )
-from kiosk.backend.identity import name_key, parse_identity
-from kiosk.backend.model import Account, Eligibility, Enrollment, Question, StoredAnswer
+from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer
 from kiosk.backend.policy import PasswordRules, evaluate
-from kiosk.backend.questions import Questionnaire, check_answer
+from kiosk.backend.usecase import DECOY_SECRET, REJECTION_BY_CHECK, Backend, UseCase, Visit
 
 if TYPE_CHECKING:
-    from kiosk.backend.answers import AnswerHasher
-    from kiosk.backend.audit import AuditLog
-    from kiosk.backend.directory.base import Directory
-    from kiosk.backend.store.base import EnrollmentStore
-    from kiosk.backend.throttle import Throttle
     from kiosk.config import Settings
 
-#: The site secret that keys decoy questions and everything derived from a typed name.
-DECOY_SECRET = "decoy-questions"
-# Samba does not enforce AD's "no account name in the password" rule; we do.
-_REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
+__all__ = ["DECOY_SECRET", "SelfService", "Visit"]
 
 #: Trouble with the kiosk's own machinery, not the person: audited as errors
 #: by every step of a visit (the person gets plain words for its code).
@@ -82,73 +70,17 @@ def _audit_faults(event: str):
     return wrap
 
 
-@dataclass(eq=False)
-class Visit:
-    """One person's pass through the kiosk. Opaque to the screens: they hand it
-    back to SelfService. Its fields say what was proven. What was typed as the
-    name (people type passwords there) stays out of its repr, and every key
-    and log line made from it goes through ``name_key``."""
+class SelfService(UseCase):
+    """A visit: identify, enroll, challenge, verify, then unlock or reset
+    (collaborators, questionnaire and answer rules from ``UseCase``)."""
 
-    typed_name: str = field(repr=False)
-    terminal: str
-    #: The helpdesk operator acting for the person, if any (audited).
-    operator: str | None = None
-    reference: str = field(default_factory=new_reference)
-    started_at: float = field(default_factory=time.monotonic)
-    account: Account | None = field(default=None, repr=False)
-    eligibility: Eligibility = field(default_factory=lambda: Eligibility.refused("unknown user"))
-    password_proven: bool = False
-    verified: bool = False
-    questions: tuple[Question, ...] | None = field(default=None, repr=False)
-    enrollment: Enrollment | None = field(default=None, repr=False)
-    #: ``identity.name_key`` of the typed name (HMAC under the site secret);
-    #: "" until ``begin`` made it.
-    name_key: str = field(default="", repr=False)
-
-    @property
-    def subject(self) -> str:
-        """Who the decoys and the throttle are about: the account's objectGUID,
-        else the keyed name (never the typed text)."""
-        if self.account is not None:
-            return self.account.guid
-        return self.name_key or "unkeyed"
-
-    @property
-    def throttle_key(self) -> str:
-        if self.account is not None:
-            return f"account:{self.account.guid}"
-        return f"name:{self.subject}"
-
-    @property
-    def audit_name(self) -> str:
-        # People type passwords into the user-name field: unknown names are
-        # logged only as their keyed digest, which still correlates repeated tries.
-        if self.account is not None:
-            return self.account.qualified_name
-        return f"unknown:{self.subject[:16]}"
-
-
-class SelfService:
-    def __init__(self, settings: Settings, backend: Backend, *, clock=lambda: datetime.now(UTC)) -> None:
-        self._settings = settings
-        self._backend = backend
-        self._directory = backend.directory
-        self._store = backend.store
-        self._hasher = backend.hasher
-        self._throttle = backend.throttle
-        self._audit = backend.audit
-        self._clock = clock
+    def __init__(
+        self, settings: Settings, backend: Backend, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        super().__init__(settings, backend, clock=clock)
         self.features = settings.features
-        self.questionnaire = Questionnaire.from_settings(settings.questions)
-        self._domains = tuple((d.netbios, d.dns) for d in settings.directory.domains)
-        self.default_domain = settings.directory.effective_default_domain
 
     # --- what the screens show -------------------------------------------------
-
-    @property
-    def backend(self) -> Backend:
-        """The collaborators, for use cases that share them (``Activation``)."""
-        return self._backend
 
     @property
     def directory_label(self) -> str:
@@ -167,7 +99,7 @@ class SelfService:
     def begin(self, typed_name: str, terminal: str) -> Visit:
         """Look the person up. Never says whether they exist."""
         visit = Visit(typed_name=typed_name[:256], terminal=terminal)
-        identity = parse_identity(typed_name, self._domains, self.default_domain)
+        identity = self._identity(typed_name)
         try:
             visit.name_key = self.name_key(typed_name)
             if identity is not None:
@@ -178,11 +110,6 @@ class SelfService:
         if visit.account is not None:
             visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
         return visit
-
-    def name_key(self, typed_name: str) -> str:
-        """The keyed form of a typed name (see ``identity.name_key``)."""
-        secret = self._store.site_secret(DECOY_SECRET)
-        return name_key(secret, typed_name, self._domains, self.default_domain)
 
     def end(self, visit: Visit) -> None:
         visit.account = None
@@ -218,19 +145,6 @@ class SelfService:
             self._record("enroll", "refused", visit, reason=visit.eligibility.reason)
             raise NotAllowed(visit.eligibility.reason)
         visit.password_proven = True
-
-    def check_answer(
-        self, visit: Visit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()
-    ) -> None:
-        """One answer against the enrollment rules (AnswerRejected says why)."""
-        question = self.questionnaire.questions[question_id]
-        names = visit.account.name_parts() if visit.account else ()
-        check_answer(
-            question,
-            answer,
-            earlier_answers=earlier_answers,
-            account_names=tuple(dict.fromkeys((*names, visit.typed_name))),
-        )
 
     @_audit_faults("enroll")
     def enroll(self, visit: Visit, answers: Sequence[tuple[str, str]]) -> None:
@@ -375,7 +289,7 @@ class SelfService:
             raise
         failed = [check.key for check in evaluate(rules, new_password) if not check.ok]
         if failed:
-            raise PasswordRejected(_REJECTION_BY_CHECK[failed[0]])
+            raise PasswordRejected(REJECTION_BY_CHECK[failed[0]])
         try:
             self._directory.reset_password(account, new_password)
             if account.locked:
@@ -398,63 +312,3 @@ class SelfService:
         if refresh:
             visit.account = self._directory.refresh(visit.account)
         return visit.account
-
-    @staticmethod
-    def _require(condition: bool, reason: str) -> None:
-        if not condition:
-            raise NotAllowed(reason)
-
-    def _record(self, event: str, outcome: str, visit: Visit, *, reason: str = "", **fields) -> None:
-        self._audit.record(
-            event,
-            outcome=outcome,
-            account=visit.audit_name,
-            terminal=visit.terminal,
-            operator=visit.operator,
-            reason=reason,
-            reference=visit.reference,
-            **fields,
-        )
-
-    def close(self) -> None:
-        self._backend.close()
-
-
-@dataclass(frozen=True)
-class Backend:
-    """The collaborators every use-case class works with."""
-
-    directory: Directory
-    store: EnrollmentStore
-    hasher: AnswerHasher
-    throttle: Throttle
-    audit: AuditLog
-
-    def close(self) -> None:
-        self.directory.close()
-        self.store.close()
-
-
-def open_backend(settings: Settings, *, directory: Directory | None = None) -> Backend:
-    """Open the configured directory (or use the one given), store, hasher,
-    throttle and audit log. Heavy imports (ldap3, argon2, sqlite) happen here,
-    after the first frame."""
-    from kiosk.backend.answers import AnswerHasher
-    from kiosk.backend.audit import AuditLog
-    from kiosk.backend.directory import open_directory
-    from kiosk.backend.store import open_store
-    from kiosk.backend.throttle import Throttle
-
-    directory = directory if directory is not None else open_directory(settings.directory)
-    store = open_store(settings.store.url)
-    return Backend(
-        directory=directory,
-        store=store,
-        hasher=AnswerHasher(settings.answers),
-        throttle=Throttle(store, settings.throttle),
-        audit=AuditLog(settings.audit),
-    )
-
-
-def build_service(settings: Settings, *, directory: Directory | None = None) -> SelfService:
-    return SelfService(settings, open_backend(settings, directory=directory))

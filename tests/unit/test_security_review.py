@@ -22,7 +22,8 @@ from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import AnswerRejected, Throttled, VerificationFailed
 from kiosk.backend.model import Account, Question
 from kiosk.backend.questions import check_answer
-from kiosk.backend.service import SelfService, build_service
+from kiosk.backend.service import SelfService
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from kiosk.config import EligibilitySettings
 from support import CHEAP_HASHING, fast

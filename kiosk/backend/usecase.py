@@ -1,0 +1,166 @@
+"""What the use cases share: their collaborators, a visit, and the common rules.
+
+``SelfService`` (service.py), ``Activation`` (activation.py) and ``Helpdesk``
+(helpdesk.py) each subclass ``UseCase``: the collaborators of a ``Backend``,
+the configured domains and questionnaire, the answer rules, ``_require`` and
+``_record`` (an audit entry for a visit). Nothing here opens anything:
+``kiosk.backend.wiring`` builds the Backend and the use cases.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from kiosk.backend.audit import new_reference
+from kiosk.backend.errors import NotAllowed
+from kiosk.backend.identity import name_key, parse_identity
+from kiosk.backend.model import Account, Eligibility, Enrollment, Identity, Question
+from kiosk.backend.questions import Questionnaire, check_answer
+
+if TYPE_CHECKING:
+    from kiosk.backend.answers import AnswerHasher
+    from kiosk.backend.audit import AuditLog
+    from kiosk.backend.directory.base import Directory
+    from kiosk.backend.store.base import EnrollmentStore
+    from kiosk.backend.throttle import Throttle
+    from kiosk.config import Settings
+
+#: The checklist's failed check (``policy.evaluate``) -> PasswordRejected's reason.
+#: Samba does not enforce AD's "no account name in the password" rule; we do.
+REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
+
+#: The site secret that keys decoy questions and everything derived from a typed name.
+DECOY_SECRET = "decoy-questions"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The collaborators every use case works with (``wiring.open_backend`` opens them)."""
+
+    directory: Directory
+    store: EnrollmentStore
+    hasher: AnswerHasher
+    throttle: Throttle
+    audit: AuditLog
+
+    def close(self) -> None:
+        self.directory.close()
+        self.store.close()
+
+
+@dataclass(eq=False)
+class Visit:
+    """One person's pass through the kiosk. Opaque to the screens: they hand it
+    back to the use case. Its fields say what was proven. What was typed as the
+    name (people type passwords there) stays out of its repr, and every key
+    and log line made from it goes through ``identity.name_key``."""
+
+    typed_name: str = field(repr=False)
+    terminal: str
+    #: The helpdesk operator acting for the person, if any (audited).
+    operator: str | None = None
+    reference: str = field(default_factory=new_reference)
+    started_at: float = field(default_factory=time.monotonic)
+    account: Account | None = field(default=None, repr=False)
+    eligibility: Eligibility = field(default_factory=lambda: Eligibility.refused("unknown user"))
+    password_proven: bool = False
+    verified: bool = False
+    questions: tuple[Question, ...] | None = field(default=None, repr=False)
+    enrollment: Enrollment | None = field(default=None, repr=False)
+    #: ``identity.name_key`` of the typed name (HMAC under the site secret);
+    #: "" until the use case's ``begin`` made it (``UseCase.name_key``).
+    name_key: str = field(default="", repr=False)
+
+    @property
+    def subject(self) -> str:
+        """Who the decoys and the throttle are about: the account's objectGUID,
+        else the keyed name (never the typed text)."""
+        if self.account is not None:
+            return self.account.guid
+        return self.name_key or "unkeyed"
+
+    @property
+    def throttle_key(self) -> str:
+        if self.account is not None:
+            return f"account:{self.account.guid}"
+        return f"name:{self.subject}"
+
+    @property
+    def audit_name(self) -> str:
+        # People type passwords into the user-name field: unknown names are
+        # logged only as their keyed digest, which still correlates repeated tries.
+        if self.account is not None:
+            return self.account.qualified_name
+        return f"unknown:{self.subject[:16]}"
+
+
+class UseCase:
+    """The base of the three use cases: collaborators, domains, questionnaire,
+    answer rules, ``_require`` and ``_record``."""
+
+    def __init__(
+        self, settings: Settings, backend: Backend, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._settings = settings
+        self._backend = backend
+        self._directory = backend.directory
+        self._store = backend.store
+        self._hasher = backend.hasher
+        self._throttle = backend.throttle
+        self._audit = backend.audit
+        self._clock = clock
+        self._domains = tuple((d.netbios, d.dns) for d in settings.directory.domains)
+        self.default_domain = settings.directory.effective_default_domain
+        self.questionnaire = Questionnaire.from_settings(settings.questions)
+
+    @property
+    def backend(self) -> Backend:
+        """The collaborators, for use cases that share them (``Activation``)."""
+        return self._backend
+
+    def _identity(self, typed_name: str) -> Identity | None:
+        """Who ``typed_name`` names in the configured domains (None: nobody it could be)."""
+        return parse_identity(typed_name, self._domains, self.default_domain)
+
+    def name_key(self, typed_name: str) -> str:
+        """The keyed form of a typed name (``identity.name_key`` under the
+        site secret ``DECOY_SECRET``): what a Visit's ``name_key`` holds."""
+        secret = self._store.site_secret(DECOY_SECRET)
+        return name_key(secret, typed_name, self._domains, self.default_domain)
+
+    def check_answer(
+        self, visit: Visit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()
+    ) -> None:
+        """One answer against the enrollment rules (AnswerRejected says why)."""
+        question = self.questionnaire.questions[question_id]
+        names = visit.account.name_parts() if visit.account else ()
+        check_answer(
+            question,
+            answer,
+            earlier_answers=earlier_answers,
+            account_names=tuple(dict.fromkeys((*names, visit.typed_name))),
+        )
+
+    @staticmethod
+    def _require(condition: bool, reason: str) -> None:
+        if not condition:
+            raise NotAllowed(reason)
+
+    def _record(self, event: str, outcome: str, visit: Visit, *, reason: str = "", **fields) -> None:
+        self._audit.record(
+            event,
+            outcome=outcome,
+            account=visit.audit_name,
+            terminal=visit.terminal,
+            operator=visit.operator,
+            reason=reason,
+            reference=visit.reference,
+            **fields,
+        )
+
+    def close(self) -> None:
+        self._backend.close()
