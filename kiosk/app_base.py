@@ -418,9 +418,16 @@ class LockedDownApp(App[None], inherit_bindings=False):
 
     def _typeahead_takes(self, event: events.Key) -> bool:
         ahead = self._typeahead
+
         assert ahead is not None
         if not self._typeahead_waiting(ahead):
             self.drop_typeahead()
+            return False
+        screen = self.screen
+        if isinstance(screen, KioskScreen) and screen is not ahead.origin and screen.focused is not None:
+            # The new screen is up and focused (its resume may not have been
+            # handled yet): the kept keys go first, then this one as usual.
+            self.typeahead_ready(screen)
             return False
         return ahead.take(event)
 

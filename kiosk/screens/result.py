@@ -47,7 +47,8 @@ class ResultScreen(KioskScreen):
     def _count_down(self) -> None:
         """Once a second: the seconds left, as the hint says them."""
         self._left = max(0, self._left - 1)
-        self.query_one("#back-in", Static).update(text("result.back_in", seconds=self._left))
+        for hint in self.query("#back-in").results(Static):  # none once the screen is going away
+            hint.update(text("result.back_in", seconds=self._left))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
