@@ -1,15 +1,20 @@
 """Latency of ActiveDirectory's operations next to bare ldap3 doing the same LDAP work.
 
-    .venv/bin/python bench/directory.py [-n RUNS] [--lab-dir DIR]
+    .venv/bin/python bench/directory.py [-n RUNS] [--lab-dir DIR] [--quick]
 
 The lab comes from the KIOSK_TEST_* variables when set (eval "$(scripts/ad-lab
 env .lab)"), else from ``scripts/ad-lab env DIR``; it is started through
 tests/lab.py when it is not running (that needs root) and left running.
+The kiosk side gets the lab's DirectorySettings the way the tests do
+(tests/support.py lab_directory_settings: validated like a config file's).
 Throwaway users are created for the run and deleted afterwards.
 
 Bare ldap3 is tuned the same way (get_info=NONE, TCP_NODELAY, one long-lived
 service connection), so the ratio shows the backend's own overhead; goal <= 1.2x.
 Prints numbers only; asserts nothing.
+
+--quick (or KIOSK_BENCH_QUICK=1): 2 runs of everything, to check that the
+script still works (tests/integration/test_bench_scripts.py); not a measurement.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 import lab as lablib  # noqa: E402  (tests/lab.py)
+from support import lab_directory_settings  # noqa: E402  (tests/support.py)
 from ldap3 import BASE, MODIFY_REPLACE, NONE, SUBTREE, Connection, Server, Tls  # noqa: E402
 from ldap3.utils.conv import escape_filter_chars  # noqa: E402
 
 from kiosk.backend.directory import ad  # noqa: E402
 from kiosk.backend.errors import AccountLocked, InvalidCredentials  # noqa: E402
 from kiosk.backend.model import Identity  # noqa: E402
-from kiosk.config import DirectorySettings  # noqa: E402
 
 
 def load_lab(lab_dir: Path) -> lablib.Lab:
@@ -122,23 +127,21 @@ class Bare:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--runs", type=int, default=30)
+    parser.add_argument("-n", "--runs", type=int, help="samples per operation (default 30; --quick: 2)")
     parser.add_argument("--lab-dir", type=Path, default=Path(os.environ.get("KIOSK_LAB_DIR") or REPO / ".lab"))
+    parser.add_argument(
+        "--quick", action="store_true", default=os.environ.get("KIOSK_BENCH_QUICK") == "1",
+        help="a couple of runs, to check the script works (also KIOSK_BENCH_QUICK=1)",
+    )
     args = parser.parse_args()
-    runs = args.runs
+    runs = args.runs or (2 if args.quick else 30)
+    # reset_password and ldap3's default connect are slow: fewer samples of them.
+    few = 2 if args.quick else max(5, runs // 3)
 
     lab = load_lab(args.lab_dir)
     admin = lablib.admin_connection(lab)
     users = {role: lablib.create_user(lab, admin, groups=[lab.staff_team_dn]) for role in ("find", "good", "bad", "reset")}
-    settings = DirectorySettings(
-        urls=[lab.url],
-        ca_file=lab.ca_file,
-        tls_server_name=lab.tls_server_name,
-        service_user=lab.svc_user,
-        service_password=lab.svc_password,
-        domains=[{"netbios": lab.netbios, "dns": lab.dns_domain, "base_dn": lab.base_dn}],
-    )
-    directory = ad.ActiveDirectory(settings)
+    directory = ad.ActiveDirectory(lab_directory_settings(lab))
     bare = Bare(lab)
     try:
         account = {role: directory.find_account(Identity(typed=sam, domain=lab.netbios, sam=sam)) for role, (_, sam, _) in users.items()}
@@ -166,11 +169,11 @@ def main() -> None:
             ("verify_password ok", lambda: directory.verify_password(account["good"], good_pw), lambda: bare.bind_once(good_dn, good_pw), runs),
             ("verify_password bad (*)", verify_bad, lambda: bare.bind_once(bad_dn, "Wrong!Bench-1"), runs),
             ("unlock", lambda: directory.unlock(account["bad"]), lambda: bare.unlock(bad_dn), runs),
-            ("reset_password", reset_ours, lambda: bare.reset(reset_dn, new_pw), max(5, runs // 3)),
+            ("reset_password", reset_ours, lambda: bare.reset(reset_dn, new_pw), few),
             ("password_policy (cached domain)", lambda: directory.password_policy(account["good"]), lambda: bare.policy(good_dn), runs),
             ("fresh connect+TLS+bind", fresh_ours, lambda: bare.bind_once(good_dn, good_pw), runs),
         ]
-        print(f"Samba AD lab {lab.url}, {runs} runs (reset: {max(5, runs // 3)}), times in ms")
+        print(f"Samba AD lab {lab.url}, {runs} runs (reset: {few}), times in ms")
         print(f"{'operation':34} {'kiosk med':>9} {'p95':>7} {'ldap3 med':>9} {'p95':>7} {'ratio':>6}")
         for name, ours, theirs, n in rows:
             # Interleave the two sides in blocks so drift hits both alike.
@@ -184,7 +187,7 @@ def main() -> None:
                 f"{statistics.median(base):9.2f} {p95(base):7.2f} {ratio:5.2f}x"
             )
         defaults = []
-        for _ in range(max(5, runs // 3)):
+        for _ in range(few):
             started = time.perf_counter()
             conn = Connection(
                 Server(lab.host, port=lab.port, use_ssl=True, tls=bare.tls), user=good_dn, password=good_pw, auto_bind=True

@@ -1,6 +1,6 @@
 """Startup cost of the kiosk against a bare Textual app, on this machine, in this run.
 
-    .venv/bin/python bench/startup.py [-n 9] [--no-importtime]
+    .venv/bin/python bench/startup.py [-n 9] [--no-importtime] [--quick]
 
 Method (notes §4): one tmux server; each run opens a new 80x24 window running
 the program (TERM=linux, COLORTERM unset) and polls ``capture-pane`` every
@@ -19,6 +19,10 @@ are printed (goal: <= 1.25x each). Nothing is asserted.
 
 Then, if cheap, ``python -X importtime -c "import kiosk.app"``: the biggest
 cumulative imports, and import medians of textual.app vs kiosk.app.
+
+--quick (or KIOSK_BENCH_QUICK=1): one run of each program without the warm-up
+run, imports timed once, to check that the script still works
+(tests/integration/test_bench_scripts.py); not a measurement. Needs tmux.
 """
 
 from __future__ import annotations
@@ -182,9 +186,14 @@ def importtime_top(module: str, top: int) -> list[tuple[int, str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=9, help="runs per program (default 9)")
+    parser.add_argument("-n", type=int, help="runs per program (default 9; --quick: 1)")
     parser.add_argument("--no-importtime", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", default=os.environ.get("KIOSK_BENCH_QUICK") == "1",
+        help="one run each, no warm-up: checks the script works (also KIOSK_BENCH_QUICK=1)",
+    )
     args = parser.parse_args()
+    args.n = args.n or (1 if args.quick else 9)
     if shutil.which("tmux") is None:
         print("bench/startup.py needs tmux (scripts/bootstrap --test installs it)", file=sys.stderr)
         return 1
@@ -208,7 +217,8 @@ def main() -> int:
     results: dict[str, dict[str, list[float]]] = {name: {"ttff": [], "rss0": [], "rss": []} for name in programs}
     tmux = Tmux()
     try:
-        for name, (argv, text) in programs.items():  # warm .pyc and page cache, not counted
+        warm_up = {} if args.quick else programs
+        for name, (argv, text) in warm_up.items():  # warm .pyc and page cache, not counted
             one_run(tmux, argv, text)
         for index in range(args.n):
             order = list(programs) if index % 2 == 0 else list(reversed(programs))
@@ -236,7 +246,7 @@ def main() -> int:
         print(f"{name + '/bare:':15} first frame {ratio_t:.2f}x, RSS {ratio_m:.2f}x (goal <= 1.25x each)")
 
     if not args.no_importtime:
-        n = max(3, args.n // 2)
+        n = 1 if args.quick else max(3, args.n // 2)
         print(f"\nimport medians ({n} fresh interpreters, wall time incl. ~15 ms interpreter start):")
         for module in ("textual.app", "kiosk.config", "kiosk.app", "kiosk.config_validation"):
             print(f"  import {module:18} {import_median(module, n) * 1000:6.0f} ms")

@@ -3,6 +3,7 @@ people, and verifications per second with 8 kiosk processes at once.
 
     .venv/bin/python bench/store_scale.py [--users 100000] [--engines sqlite,postgresql]
         [--postgresql-url postgresql://…]   # else a throwaway local cluster (tests/pg.py)
+        [--quick]
 
 Hashes are realistic in size and shape (argon2id, default parameters, 16-byte salt,
 32-byte hash, random bytes) but not computed: 300k real argon2 hashes would take
@@ -14,6 +15,10 @@ as SelfService does it (Throttle.begin_attempt: lock checks and two counted
 failures; get() of the enrollment; Throttle.failed), in 8 processes at once,
 each its own store as each kiosk session is. Argon2 is left out: it costs the
 same on both engines and would hide the store. Prints numbers; asserts nothing.
+
+--quick (or KIOSK_BENCH_QUICK=1): 200 people, 100 look-ups, verifiers for 0.5 s,
+to check that the script still works (tests/integration/test_bench_scripts.py
+passes its throwaway database as --postgresql-url); not a measurement.
 """
 
 from __future__ import annotations
@@ -168,12 +173,19 @@ def bench(engine: str, url: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--lookups", type=int, default=20_000)
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long the 8 verifiers run")
+    parser.add_argument("--users", type=int, help="default 100000; --quick: 200")
+    parser.add_argument("--lookups", type=int, help="default 20000; --quick: 100")
+    parser.add_argument("--seconds", type=float, help="how long the 8 verifiers run (default 10; --quick: 0.5)")
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--postgresql-url", help="an empty database to use instead of a throwaway local cluster")
+    parser.add_argument(
+        "--quick", action="store_true", default=os.environ.get("KIOSK_BENCH_QUICK") == "1",
+        help="small sizes, to check the script works (also KIOSK_BENCH_QUICK=1)",
+    )
     args = parser.parse_args()
+    args.users = args.users or (200 if args.quick else 100_000)
+    args.lookups = args.lookups or (100 if args.quick else 20_000)
+    args.seconds = args.seconds or (0.5 if args.quick else 10.0)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
 
     with tempfile.TemporaryDirectory() as workdir:

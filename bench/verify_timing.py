@@ -1,6 +1,6 @@
 """Does a failed verification take the same time for an unknown person as for an enrolled one?
 
-    .venv/bin/python bench/verify_timing.py [--rounds 15]
+    .venv/bin/python bench/verify_timing.py [--rounds 31] [--quick]
 
 Both paths run as the service would: throttle.begin_attempt (sleep disabled), store
 lookup, then either the enrolled questions (Questionnaire.challenge_for +
@@ -8,6 +8,10 @@ AnswerHasher.verify of every answer, no short-cut on the first wrong one) or the
 decoys (site secret + Questionnaire.decoys + AnswerHasher.decoy_verify), then
 throttle.failed. Default argon2 parameters (t=3, m=64 MiB, p=4). Rounds alternate
 so drift hits both alike. Goal: medians within 5%. Prints numbers; asserts nothing.
+
+--quick (or KIOSK_BENCH_QUICK=1): two rounds with the cheapest argon2 parameters,
+to check that the script still works (tests/integration/test_bench_scripts.py);
+not a measurement.
 """
 
 from __future__ import annotations
@@ -32,13 +36,19 @@ WRONG = ["Atlantis", "Nobody", "Nowhere Lane"]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--rounds", type=int, help="default 31; --quick: 2")
+    parser.add_argument(
+        "--quick", action="store_true", default=os.environ.get("KIOSK_BENCH_QUICK") == "1",
+        help="two rounds, cheapest argon2: checks the script works (also KIOSK_BENCH_QUICK=1)",
+    )
     args = parser.parse_args()
+    args.rounds = args.rounds or (2 if args.quick else 31)
+    cost = AnswerHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1) if args.quick else AnswerHashSettings()
 
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "kiosk.db")
         questionnaire = Questionnaire.from_settings(QuestionsSettings())
-        hasher = AnswerHasher(AnswerHashSettings())
+        hasher = AnswerHasher(cost)
         throttle = Throttle(
             store,
             ThrottleSettings(account_max_failures=10**6, terminal_max_failures=10**6, delay_seconds=0),
@@ -91,7 +101,7 @@ def main() -> None:
 
     e, u = statistics.median(enrolled), statistics.median(unknown)
     diff = (u - e) / e * 100
-    print(f"argon2id t=3 m=65536 p=4, 3 answers, {args.rounds} rounds each")
+    print(f"argon2id t={cost.time_cost} m={cost.memory_cost_kib} p={cost.parallelism}, 3 answers, {args.rounds} rounds each")
     print(f"enrolled, wrong answers: median {e * 1000:.1f} ms  (min {min(enrolled) * 1000:.1f}, max {max(enrolled) * 1000:.1f})")
     print(f"unknown (decoys):        median {u * 1000:.1f} ms  (min {min(unknown) * 1000:.1f}, max {max(unknown) * 1000:.1f})")
     print(f"relative difference of medians: {diff:+.1f}%  (goal within ±5%)")

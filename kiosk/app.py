@@ -117,7 +117,7 @@ class KioskApp(LockedDownApp):
         if self._service_factory is not None:
             service = self._service_factory()
         else:
-            from kiosk.backend.service import build_service
+            from kiosk.backend.wiring import build_service
 
             service = build_service(self.settings)
         if self.activation is None:

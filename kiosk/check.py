@@ -20,14 +20,31 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from kiosk.config import DirectorySettings, Settings
+    from kiosk.backend.directory.ad import ActiveDirectoryProbe
+    from kiosk.backend.model import Account
+    from kiosk.config import DirectorySettings, EligibilitySettings, Settings
 
 
 @dataclass(frozen=True)
 class CheckResult:
     name: str
+    #: False: this cannot work as configured (``kiosk check`` exits 1).
     ok: bool
     message: str  # one line: what was found, and what to do about it when not ok
+    #: With ``ok``: it works, but not as well as it should (the line says why
+    #: and what to do); warnings alone leave the exit status 0.
+    warning: bool = False
+
+    @property
+    def state(self) -> str:
+        """"ok", "warn" or "fail"."""
+        if not self.ok:
+            return "fail"
+        return "warn" if self.warning else "ok"
+
+
+def _warn(name: str, message: str) -> CheckResult:
+    return CheckResult(name, True, message, warning=True)
 
 
 @dataclass
@@ -64,15 +81,17 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     """Check every configured DC; ``test_account`` (as a person would type it)
     adds a rights check on that account."""
     directory: DirectorySettings = getattr(settings, "directory", settings)
+    rules: EligibilitySettings | None = getattr(settings, "eligibility", None)
     local: list[CheckResult] = []
     if hasattr(settings, "store"):
         local = [*_check_store(settings.store.url), _check_audit(settings)]
     if directory.kind == "demo":
-        return [CheckResult("directory", True, "demo directory: there is no domain controller to check"), *local]
+        return [*_check_demo(directory, rules), *local]
     if not directory.urls:
         return [CheckResult("directory", False, "directory.urls is empty: name at least one domain controller"), *local]
     results: list[CheckResult] = []
     rights_checked = False
+    configuration_checked = False
     state = _State()
     for url in directory.urls:
         dc_settings = dataclasses.replace(directory, urls=[url])
@@ -80,6 +99,10 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
         if ok and test_account and not rights_checked:
             results.append(_check_rights(dc_settings, test_account))
             rights_checked = True
+        if ok and not configuration_checked:
+            # What the configuration asks of the domain, asked once (of the first DC that works).
+            results.extend(_check_configuration(dc_settings, rules, test_account))
+            configuration_checked = True
     if test_account and not rights_checked:
         results.append(CheckResult(f"rights on {test_account}", False, "not checked: no domain controller could be used"))
     return results + local
@@ -200,13 +223,19 @@ def _check_audit(settings: Settings) -> CheckResult:
     return CheckResult("audit", True, "writes to " + " and ".join(where))
 
 
+_LABELS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
 def print_checks(results: list[CheckResult], stream: TextIO | None = None) -> int:
-    """Print one line per result; 0 when all passed, else 1."""
+    """Print one line per result; 0 when none failed (warnings allowed), else 1."""
     out = stream or sys.stdout
     for result in results:
-        print(f"{'ok  ' if result.ok else 'FAIL'}  {result.name}: {result.message}", file=out)
-    failed = sum(not r.ok for r in results)
-    print(f"{len(results) - failed} passed, {failed} failed", file=out)
+        print(f"{_LABELS[result.state]}  {result.name}: {result.message}", file=out)
+    failed = sum(r.state == "fail" for r in results)
+    warned = sum(r.state == "warn" for r in results)
+    passed = len(results) - failed - warned
+    summary = f"{passed} passed, {warned} warnings, {failed} failed" if warned else f"{passed} passed, {failed} failed"
+    print(summary, file=out)
     return 1 if failed else 0
 
 
@@ -508,3 +537,307 @@ def _check_rights(settings: DirectorySettings, test_account: str) -> CheckResult
         f"may write lockoutTime and pwdLastSet on {account.dn} (the Reset Password right cannot be "
         "checked without resetting a password)",
     )
+
+
+# --- what the configuration asks of the domain ------------------------------------------
+#
+# Asked once, of the first DC that works, through the adapter's public probes
+# (kiosk.backend.directory.ad, "probes" section): the domains and the default
+# domain, the service account's groups, fine-grained password policies, the
+# policy-hints control, and whether the eligibility rules name real objects
+# and leave anyone eligible.
+
+#: Accounts read per base DN to see whether anyone is eligible (one search, no paging).
+ELIGIBILITY_SAMPLE = 500
+
+
+def _check_configuration(
+    settings: DirectorySettings, rules: EligibilitySettings | None, test_account: str | None
+) -> list[CheckResult]:
+    from kiosk.backend.directory.ad import ActiveDirectory, ActiveDirectoryProbe
+    from kiosk.backend.errors import DirectoryError
+
+    directory = ActiveDirectory(settings)
+    probe = ActiveDirectoryProbe(directory)
+    results: list[CheckResult] = []
+    steps: list[tuple[str, Any]] = [
+        ("domains", lambda: _check_domains(probe, settings)),
+        ("service account", lambda: [_check_service_account(probe, settings)]),
+        ("policy hints", lambda: [_check_policy_hints(probe)]),
+    ]
+    if rules is not None:
+        steps.append(("eligibility", lambda: _check_eligibility(probe, settings, rules)))
+    steps.append(("password settings", lambda: _check_password_settings(probe, settings, test_account)))
+    try:
+        for name, step in steps:
+            try:
+                results.extend(step())
+            except DirectoryError as exc:
+                results.append(CheckResult(name, False, f"could not check: {exc.detail or exc.code}"))
+    finally:
+        directory.close()
+    return results
+
+
+def _domain_of(settings: DirectorySettings, dn: str) -> Any:
+    key = _dn_key(dn)
+    found = [d for d in settings.domains if key == _dn_key(d.base_dn) or key.endswith("," + _dn_key(d.base_dn))]
+    return max(found, key=lambda d: len(d.base_dn), default=None)
+
+
+def _dn_key(dn: str) -> str:
+    return ",".join(part.strip() for part in dn.lower().split(","))
+
+
+def _check_domains(probe: ActiveDirectoryProbe, settings: DirectorySettings) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for domain in settings.domains:
+        name = f"domain {domain.netbios}"
+        facts = probe.domain_facts(domain)
+        if not facts.naming_context:
+            results.append(CheckResult(
+                name, False,
+                f"base_dn {domain.base_dn} is in none of this DC's naming contexts "
+                f"({', '.join(probe.root_dse().naming_contexts) or 'none readable'}): it matches no domain here; "
+                "set base_dn to the domain's DN (or an OU in it)",
+            ))
+            continue
+        if facts.netbios and facts.netbios != domain.netbios:
+            results.append(CheckResult(
+                name, False,
+                f"base_dn {domain.base_dn} is in the domain {facts.netbios} ({facts.dns}), not {domain.netbios}: "
+                f"people typing {facts.netbios}\\name would be unknown; set netbios = \"{facts.netbios}\" "
+                "(and default_domain to match)",
+            ))
+            continue
+        if facts.dns and domain.dns != facts.dns and domain.dns not in {s.lower() for s in facts.upn_suffixes}:
+            results.append(_warn(
+                name,
+                f"dns = \"{domain.dns}\" is neither the domain's DNS name ({facts.dns}) nor one of its UPN suffixes: "
+                f"name@{facts.dns} is looked up in the default domain instead; set dns = \"{facts.dns}\"",
+            ))
+            continue
+        results.append(CheckResult(
+            name, True, f"{domain.base_dn} is in the domain {facts.netbios or '?'} ({facts.dns or '?'}, {facts.naming_context})"
+        ))
+    default = settings.effective_default_domain
+    configured = {d.netbios for d in settings.domains}
+    if default not in configured:
+        results.append(CheckResult(
+            "default domain", False,
+            f"directory.default_domain {default!r} matches no configured domain ({', '.join(sorted(configured))}): "
+            "every bare name would be unknown; set it to one of them",
+        ))
+    else:
+        results.append(CheckResult("default domain", True, f"bare names are looked up in {default}"))
+    return results
+
+
+def _check_service_account(probe: ActiveDirectoryProbe, settings: DirectorySettings) -> CheckResult:
+    name = "service account"
+    facts = probe.service_account()
+    if facts is None:
+        return _warn(
+            name,
+            f"could not find the entry of {settings.service_user} to check its groups; "
+            "give directory.service_user as DOMAIN\\name, name@dns or its DN",
+        )
+    privileged = facts.privileged
+    if privileged:
+        return CheckResult(
+            name, False,
+            f"{facts.dn} is a member (nested counts) of {', '.join(privileged)}: it must not be an administrator; "
+            "use an ordinary account with only the delegated rights (README: The service account's rights)",
+        )
+    return CheckResult(name, True, f"{facts.dn} is in no administrative group ({len(facts.token_sids)} groups in its token)")
+
+
+def _check_policy_hints(probe: ActiveDirectoryProbe) -> CheckResult:
+    name = "policy hints"
+    hints = probe.policy_hints()
+    if hints.supported:
+        return CheckResult(name, True, "the DC takes the policy-hints control: resets enforce password history")
+    if hints.source == "config":
+        return _warn(
+            name,
+            "directory.use_policy_hints is false: kiosk resets do not enforce password history (a person may "
+            "reuse an old password); set it to true on Windows Server 2012 or later DCs",
+        )
+    if hints.supported is False:
+        return _warn(
+            name,
+            "the DC refuses the policy-hints control (1.2.840.113556.1.4.2239; Samba does): kiosk resets "
+            "cannot enforce password history, only a person's own change does; to enforce it, use DCs on "
+            "Windows Server 2012 or later",
+        )
+    return _warn(name, f"could not tell whether the DC takes the policy-hints control ({hints.detail})")
+
+
+def _check_password_settings(
+    probe: ActiveDirectoryProbe, settings: DirectorySettings, test_account: str | None
+) -> list[CheckResult]:
+    from kiosk.backend.identity import parse_identity
+
+    accounts: list[Account] = []  # msDS-PSOApplied finds the PSOs in use; also the test account's resultant PSO
+    if test_account:
+        identity = parse_identity(test_account, [(d.netbios, d.dns) for d in settings.domains], settings.effective_default_domain)
+        account = probe.directory.find_account(identity) if identity is not None else None
+        if account is not None:
+            accounts.append(account)
+    fix = "grant the service account Read on CN=Password Settings Container,CN=System,<domain> (inherited by its PSOs)"
+    results: list[CheckResult] = []
+    for domain in settings.domains:
+        name = f"password settings {domain.netbios}"
+        facts = probe.password_settings(domain, [a for a in accounts if a.domain == domain.netbios])
+        if facts.unreadable:
+            shown = ", ".join(dn.split(",", 1)[0] for dn in facts.unreadable)
+            results.append(CheckResult(
+                name, False,
+                f"{len(facts.unreadable)} fine-grained password policy(ies) exist that the service account cannot read "
+                f"({shown}): people under them would be shown the domain policy's rules and then refused; {fix}",
+            ))
+        elif not facts.container_readable:
+            results.append(_warn(name, f"cannot read {facts.container_dn}: fine-grained policies would not be seen; {fix}"))
+        elif facts.readable:
+            results.append(CheckResult(name, True, f"{len(facts.readable)} fine-grained password policy(ies), all readable"))
+        else:
+            results.append(CheckResult(name, True, "no fine-grained password policies (the domain policy applies to all)"))
+    return results
+
+
+def _check_eligibility(
+    probe: ActiveDirectoryProbe, settings: DirectorySettings, rules: EligibilitySettings
+) -> list[CheckResult]:
+    """Every DN and name in [eligibility] exists, and someone is eligible at all."""
+    results: list[CheckResult] = []
+    bases_text = ", ".join(d.base_dn for d in settings.domains)
+    good_ous: list[str] = []
+    for key, dns, want_group in (
+        ("allowed_ous", rules.allowed_ous, False),
+        ("allowed_groups", rules.allowed_groups, True),
+        ("denied_groups", rules.denied_groups, True),
+    ):
+        for dn in dns:
+            name = f"eligibility {key}"
+            effect = "it denies nobody (its members would be let in)" if key.startswith("denied") else "it matches nobody"
+            if _domain_of(settings, dn) is None:
+                results.append(CheckResult(
+                    name, False, f"{dn} is in no configured domain ({bases_text}): {effect}; fix the DN"
+                ))
+                continue
+            entry = probe.entry(dn, ["objectClass"])
+            if entry is None:
+                results.append(CheckResult(
+                    name, False,
+                    f"{dn} does not exist (or the service account cannot read it): {effect}; check its spelling",
+                ))
+                continue
+            classes = {c.lower() for c in entry.get("objectclass", [])}
+            if want_group and "group" not in classes:
+                results.append(CheckResult(name, False, f"{dn} is not a group ({', '.join(sorted(classes))}); name a group's DN"))
+                continue
+            if key == "allowed_ous":
+                good_ous.append(dn)
+    for sam in rules.denied_users:
+        if not any(probe.users_named(domain, sam) for domain in settings.domains):
+            results.append(_warn(
+                "eligibility denied_users",
+                f"{sam!r} matches no account in {', '.join(d.netbios for d in settings.domains)}: it denies nobody; "
+                "check the spelling (a sAMAccountName)",
+            ))
+    if rules.allowed_ous and not good_ous:
+        results.append(CheckResult(
+            "eligibility", False, "nobody is eligible: none of eligibility.allowed_ous exists; fix them (or empty the list)"
+        ))
+        return results
+    bases = good_ous or [d.base_dn for d in settings.domains]
+    sample: list[Account] = []
+    more = False
+    for base in bases:
+        found, truncated = probe.accounts_under(base, ELIGIBILITY_SAMPLE)
+        sample.extend(found)
+        more = more or truncated
+    results.append(_eligible_count(sample, rules, bases, more))
+    return results
+
+
+def _eligible_count(accounts: list[Account], rules: EligibilitySettings, bases: list[str], more: bool) -> CheckResult:
+    from collections import Counter
+
+    from kiosk.backend.eligibility import check_eligibility
+
+    where = "under " + ", ".join(bases) if bases else "in the demo directory"
+    if not accounts:
+        return CheckResult("eligibility", False, f"nobody is eligible: there is no user account {where}")
+    verdicts = [(a, check_eligibility(a, rules)) for a in accounts]
+    eligible = [a for a, v in verdicts if v.allowed]
+    counted = f"{'the first ' if more else ''}{len(accounts)} accounts {where}"
+    if not eligible:
+        reasons = Counter(v.reason for _, v in verdicts)
+        listed = "; ".join(f"{count} {reason}" for reason, count in reasons.most_common(3))
+        return CheckResult(
+            "eligibility", False,
+            f"nobody is eligible among {counted} ({listed}); check allowed_ous/allowed_groups and the deny lists",
+        )
+    return CheckResult(
+        "eligibility", True, f"{len(eligible)} of {counted} are eligible (e.g. {eligible[0].qualified_name})"
+    )
+
+
+# --- a demo directory in a config ---------------------------------------------------
+
+
+def _check_demo(settings: DirectorySettings, rules: EligibilitySettings | None) -> list[CheckResult]:
+    """No DC to check: say what the demo holds, whether its names can be found
+    as configured, and who of them is eligible."""
+    from kiosk.backend.directory import open_directory
+    from kiosk.backend.identity import parse_identity
+
+    directory = open_directory(settings)
+    try:
+        accounts = list(directory.accounts())
+        domains = sorted({a.domain for a in accounts})
+        results = [CheckResult(
+            "directory", True,
+            f"demo directory: {directory.label}, {len(accounts)} pretend people in {', '.join(domains) or 'no domain'} "
+            f"({', '.join(a.sam for a in accounts)}); no domain controller to check",
+        )]
+        configured = getattr(settings, "domains", None) or []
+        pairs = [(d.netbios, d.dns) for d in configured] or [(n, "") for n in domains]
+        default = getattr(settings, "effective_default_domain", "") or (domains[0] if domains else "")
+        found = []
+        for account in accounts:
+            identity = parse_identity(account.sam, pairs, default)
+            if identity is not None and directory.find_account(identity) is not None:
+                found.append(account.sam)
+        if accounts and not found:
+            results.append(CheckResult(
+                "default domain", False,
+                f"every demo name would be unknown: a bare name is looked up in {default or '(none)'}, the demo holds "
+                f"{', '.join(domains)}; remove directory.default_domain and [[directory.domains]] from a demo config "
+                f"(or set them to {', '.join(domains)})",
+            ))
+        else:
+            results.append(CheckResult("default domain", True, f"bare names are looked up in {default}: {len(found)} of the demo's people found"))
+        if rules is not None:
+            results.extend(_demo_eligibility(accounts, rules))
+    finally:
+        directory.close()
+    return results
+
+
+def _demo_eligibility(accounts: list[Account], rules: EligibilitySettings) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    groups = {_dn_key(g) for a in accounts for g in a.groups}
+    for dn in rules.allowed_ous:
+        if not any(_dn_key(a.dn).endswith("," + _dn_key(dn)) for a in accounts):
+            results.append(CheckResult("eligibility allowed_ous", False, f"{dn} holds no demo account: it matches nobody"))
+    for key, dns in (("allowed_groups", rules.allowed_groups), ("denied_groups", rules.denied_groups)):
+        for dn in dns:
+            if _dn_key(dn) not in groups:
+                results.append(CheckResult(f"eligibility {key}", False, f"{dn} is no group of the demo's: it matches nobody"))
+    for sam in rules.denied_users:
+        if not any(a.sam.lower() == sam.lower() for a in accounts):
+            results.append(_warn("eligibility denied_users", f"{sam!r} is none of the demo's people: it denies nobody"))
+    results.append(_eligible_count(accounts, rules, [], False))
+    return results

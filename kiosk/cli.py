@@ -237,8 +237,9 @@ def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
 
 def demo_service_factory(settings: Settings) -> Callable[[], SelfService]:
     def build() -> SelfService:
-        from kiosk.backend.directory.demo import DemoDirectory, seed_demo
-        from kiosk.backend.service import build_service
+        from kiosk.backend.directory.demo import DemoDirectory
+        from kiosk.backend.demo_seed import seed_demo
+        from kiosk.backend.wiring import build_service
 
         directory = DemoDirectory()
         service = build_service(settings, directory=directory)
@@ -282,7 +283,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         import json
 
-        print(json.dumps([{"check": r.name, "ok": r.ok, "message": r.message} for r in results], indent=2))
+        print(json.dumps([{"check": r.name, "ok": r.ok, "state": r.state, "message": r.message} for r in results], indent=2))
         return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
     return print_checks(results)
 

@@ -167,6 +167,10 @@ class DirectorySettings:
                 raise SettingError("urls", f"{url!r} is not an ldaps:// or ldap:// URL")
         _normalise(self, "default_domain", self.default_domain.strip().upper())
         if self.kind == "demo":
+            if not self.domains:
+                # The demo directory's one domain (as in kiosk/backend/directory/demo.py):
+                # bare names then find its people, as in `kiosk demo`.
+                _normalise(self, "domains", [DomainSettings(netbios="DEMO", dns="demo.example", base_dn="DC=demo,DC=example")])
             return
         if not self.urls:
             raise ValueError("directory.urls is empty: name at least one domain controller")

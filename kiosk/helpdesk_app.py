@@ -94,7 +94,7 @@ class HelpdeskApp(LockedDownApp):
     def _build_service(self) -> Any:
         if self._service_factory is not None:
             return self._service_factory()
-        from kiosk.backend.helpdesk import build_helpdesk
+        from kiosk.backend.wiring import build_helpdesk
 
         return build_helpdesk(self.settings, operator=self.operator, terminal=self.terminal)
 

@@ -399,3 +399,81 @@ def find_user(conn: Connection, lab: Lab, sam: str) -> str | None:
     conn.search(lab.base_dn, f"(&(objectClass=user)(sAMAccountName={_escape(sam)}))", SUBTREE, attributes=["1.1"])
     hits = [r["dn"] for r in conn.response if r.get("type") == "searchResEntry"]
     return hits[0] if hits else None
+
+
+#: Where the domain's fine-grained password policies live (below lab.base_dn).
+PSO_CONTAINER = "CN=Password Settings Container,CN=System"
+
+
+def create_group(lab: Lab, conn: Connection, name: str | None = None, members: Iterable[str] = ()) -> str:
+    """A throwaway global security group in lab.groups_ou with these member DNs;
+    returns its DN. Marked like throwaway users (``ad-lab reset`` deletes old ones)."""
+    sam = name or f"tg-{secrets.token_hex(4)}"
+    dn = f"CN={sam},{lab.groups_ou}"
+    attrs: dict[str, Any] = {"sAMAccountName": sam, "description": THROWAWAY_MARK}
+    if list(members):
+        attrs["member"] = list(members)
+    if not conn.add(dn, ["top", "group"], attrs):
+        raise LabError(f"creating {dn} failed: {conn.result}")
+    return dn
+
+
+def add_member(conn: Connection, group_dn: str, member_dn: str) -> None:
+    if not conn.modify(group_dn, {"member": [(MODIFY_ADD, [member_dn])]}):
+        raise LabError(f"adding {member_dn} to {group_dn} failed: {conn.result}")
+
+
+def create_pso(
+    lab: Lab, conn: Connection, applies_to: Iterable[str], *, min_length: int = 14, precedence: int = 10
+) -> str:
+    """A throwaway fine-grained password policy (PSO) applied to these DNs
+    (users or groups); returns its DN. Only Domain Admins can read it unless
+    someone grants more (AD's default, and Samba's). Its name starts with
+    ``kiosk-lab-pso-`` (``ad-lab reset`` deletes old ones)."""
+    dn = f"CN=kiosk-lab-pso-{secrets.token_hex(4)},{PSO_CONTAINER},{lab.base_dn}"
+    attrs: dict[str, Any] = {
+        "msDS-PasswordSettingsPrecedence": precedence,
+        "msDS-PasswordReversibleEncryptionEnabled": "FALSE",
+        "msDS-PasswordHistoryLength": 24,
+        "msDS-PasswordComplexityEnabled": "TRUE",
+        "msDS-MinimumPasswordLength": min_length,
+        "msDS-MinimumPasswordAge": 0,
+        "msDS-MaximumPasswordAge": -36288000000000,  # 42 days
+        "msDS-LockoutThreshold": LOCKOUT_THRESHOLD,
+        "msDS-LockoutObservationWindow": -600000000,
+        "msDS-LockoutDuration": -600000000,
+    }
+    targets = list(applies_to)
+    if targets:
+        attrs["msDS-PSOAppliesTo"] = targets
+    if not conn.add(dn, ["top", "msDS-PasswordSettings"], attrs):
+        raise LabError(f"creating {dn} failed: {conn.result}")
+    return dn
+
+
+def delete_entry(conn: Connection, dn: str) -> bool:
+    """Delete one leaf entry (a group, a PSO); False if it did not exist."""
+    return delete_user(conn, dn)
+
+
+def object_sid(conn: Connection, dn: str) -> str:
+    """The objectSid of dn as S-1-5-..."""
+    conn.search(dn, "(objectClass=*)", BASE, attributes=["objectSid"])
+    raw = (conn.response[0].get("raw_attributes") or {}).get("objectSid") if conn.response else None
+    if not raw:
+        raise LabError(f"{dn} has no readable objectSid")
+    sid = raw[0]
+    subs = [int.from_bytes(sid[8 + 4 * i : 12 + 4 * i], "little") for i in range(sid[1])]
+    return "S-1-" + "-".join(str(v) for v in [int.from_bytes(sid[2:8], "big"), *subs])
+
+
+def grant_read(lab: Lab, conn: Connection, object_dn: str, trustee_dn: str) -> None:
+    """Give trustee_dn Read (list, read property, read control) on object_dn and
+    what it contains, as `samba-tool dsacl set` does, on the lab's own database.
+    The ACE goes when the object is deleted."""
+    sid = object_sid(conn, trustee_dn)
+    cmd = ["samba-tool", "dsacl", "set", "-s", f"{lab.dir}/etc/smb.conf", "-H", f"{lab.dir}/private/sam.ldb",
+           f"--objectdn={object_dn}", f"--sddl=(A;CI;RPLCLORC;;;{sid})"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=OTHER_TIMEOUT)
+    if p.returncode != 0:
+        raise LabError(f"{' '.join(cmd)} exited {p.returncode}\n{_tail(p.stderr)}")

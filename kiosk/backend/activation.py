@@ -44,14 +44,11 @@ from kiosk.backend.errors import (
     Throttled,
     VerificationFailed,
 )
-from kiosk.backend.identity import parse_identity
 from kiosk.backend.model import Account, Eligibility, Enrollment, StoredAnswer
 from kiosk.backend.policy import PasswordRules, evaluate
-from kiosk.backend.service import _REJECTION_BY_CHECK, Backend, SelfService, Visit, open_backend
+from kiosk.backend.usecase import REJECTION_BY_CHECK, Backend, UseCase, Visit
 
 if TYPE_CHECKING:
-    from kiosk.backend.directory.base import Directory
-    from kiosk.backend.questions import Questionnaire
     from kiosk.config import ProofSettings, Settings
 
 EVENT = "activate"
@@ -77,9 +74,9 @@ def normalise_proof(value: str, match: str) -> str:
     return " ".join(text.split())
 
 
-class Activation:
-    """The activation use case. Same collaborators as SelfService (a Backend);
-    the questionnaire and answer rules are SelfService's own."""
+class Activation(UseCase):
+    """The activation use case. Same collaborators as SelfService (a Backend),
+    and the same questionnaire and answer rules (``UseCase``)."""
 
     def __init__(
         self,
@@ -89,26 +86,11 @@ class Activation:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
+        super().__init__(settings, backend, clock=clock)
         self._config = settings.activation
-        self._backend = backend
-        self._directory = backend.directory
-        self._store = backend.store
-        self._hasher = backend.hasher
-        self._throttle = backend.throttle
-        self._audit = backend.audit
-        self._clock = clock
         self._monotonic = monotonic
-        #: Shared rules: questionnaire, answer checks (no duplicate of them here).
-        self._service = SelfService(settings, backend, clock=clock)
-        self._domains = tuple((d.netbios, d.dns) for d in settings.directory.domains)
-        self._default_domain = settings.directory.effective_default_domain
         # Proof values are compared as keyed digests: equal length, constant time.
         self._compare_key = secrets.token_bytes(32)
-
-    @property
-    def questionnaire(self) -> Questionnaire:
-        return self._service.questionnaire
 
     @property
     def limit_seconds(self) -> int:
@@ -120,7 +102,7 @@ class Activation:
         """Look the person up. Never says whether they exist or may activate."""
         self._require(self._settings.features.activate, "activation is switched off")
         visit = ActivationVisit(typed_name=typed_name[:256], terminal=terminal, started_at=self._monotonic())
-        identity = parse_identity(typed_name, self._domains, self._default_domain)
+        identity = self._identity(typed_name)
         if identity is not None:
             visit.account = self._directory.find_account(identity)
         if visit.account is not None:
@@ -133,7 +115,7 @@ class Activation:
         """What to ask: the same labels for everyone, unless this (eligible)
         account lacks an attribute the proof needs: then ProofUnavailable."""
         if visit.account is not None and visit.eligibility.allowed and visit.missing:
-            self._record(
+            self._record_step(
                 "refused", visit, step="proof",
                 reason=f"account lacks proof attribute(s): {', '.join(visit.missing)}",
             )
@@ -148,7 +130,7 @@ class Activation:
         try:
             attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
         except Throttled as exc:
-            self._record("throttled", visit, step="proof", reason=f"retry after {exc.retry_after:.0f}s")
+            self._record_step("throttled", visit, step="proof", reason=f"retry after {exc.retry_after:.0f}s")
             raise
         proofs = self._config.proof
         account = visit.account
@@ -162,19 +144,13 @@ class Activation:
         if real and len(values) == len(proofs) and all(results):
             self._throttle.succeeded(attempt)
             visit.proven = True
-            self._record("success", visit, step="proof")
+            self._record_step("success", visit, step="proof")
             return
-        self._record("failure", visit, step="proof", reason=self._failure_reason(visit))
+        self._record_step("failure", visit, step="proof", reason=self._failure_reason(visit))
         self._throttle.failed(attempt)
         raise VerificationFailed()
 
     # --- questions and password (no writes) ---------------------------------------------
-
-    def check_answer(
-        self, visit: ActivationVisit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()
-    ) -> None:
-        """One answer against the enrollment rules (AnswerRejected says why)."""
-        self._service.check_answer(visit, question_id, answer, earlier_answers)
 
     def password_rules(self, visit: ActivationVisit) -> PasswordRules:
         account = self._proven_account(visit)
@@ -200,7 +176,7 @@ class Activation:
         rules = PasswordRules(self._directory.password_policy(account), account.name_parts())
         failed = [check.key for check in evaluate(rules, new_password) if not check.ok]
         if failed:
-            raise PasswordRejected(_REJECTION_BY_CHECK[failed[0]])
+            raise PasswordRejected(REJECTION_BY_CHECK[failed[0]])
         questions = self.questionnaire.questions
         stored = tuple(
             StoredAnswer(question_id, questions[question_id].text, self._hasher.hash(questions[question_id], answer))
@@ -214,11 +190,11 @@ class Activation:
         except AccountNotFound:
             eligibility = Eligibility.refused("account is gone")
         except DirectoryError as exc:
-            self._record("error", visit, step="recheck", reason=f"{exc.code}: {exc.detail}")
+            self._record_step("error", visit, step="recheck", reason=f"{exc.code}: {exc.detail}")
             raise
         if not eligibility.allowed:
             visit.proven = False
-            self._record("refused", visit, step="recheck", reason=eligibility.reason)
+            self._record_step("refused", visit, step="recheck", reason=eligibility.reason)
             raise NotAllowed(eligibility.reason)
         visit.account = account
 
@@ -226,7 +202,7 @@ class Activation:
         try:
             self._directory.reset_password(account, new_password)
         except PasswordRejected as exc:
-            self._record("refused", visit, step="password", reason=exc.reason)
+            self._record_step("refused", visit, step="password", reason=exc.reason)
             raise
         except DirectoryError as exc:
             raise self._incomplete(visit, "password", exc, password_set=False) from exc
@@ -257,7 +233,7 @@ class Activation:
         except DirectoryError as exc:
             raise self._incomplete(visit, "marker", exc, password_set=True) from exc
 
-        self._record(
+        self._record_step(
             "success", visit, step="complete",
             questions=",".join(q for q, _ in answers), was_locked=account.locked,
         )
@@ -268,9 +244,6 @@ class Activation:
         visit.account = None
         visit.proven = False
         visit.missing = ()
-
-    def close(self) -> None:
-        self._backend.close()
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -314,7 +287,7 @@ class Activation:
     def _check_age(self, visit: ActivationVisit) -> None:
         if self._monotonic() - visit.started_at > self.limit_seconds:
             visit.proven = False
-            self._record("refused", visit, reason=f"activation took longer than {self.limit_seconds}s")
+            self._record_step("refused", visit, reason=f"activation took longer than {self.limit_seconds}s")
             raise NotAllowed("the activation took too long; start again")
 
     def _incomplete(
@@ -322,24 +295,11 @@ class Activation:
     ) -> ActivationIncomplete:
         visit.proven = False
         detail = f"{getattr(exc, 'code', type(exc).__name__)}: {getattr(exc, 'detail', '') or exc}"
-        self._record("error", visit, step=step, reason=detail, credential_set=password_set, claimable=True)
+        self._record_step("error", visit, step=step, reason=detail, credential_set=password_set, claimable=True)
         return ActivationIncomplete(step, password_set=password_set, detail=f"step {step}: {detail}")
 
-    @staticmethod
-    def _require(condition: bool, reason: str) -> None:
-        if not condition:
-            raise NotAllowed(reason)
-
-    def _record(self, outcome: str, visit: ActivationVisit, *, reason: str = "", **fields) -> None:
-        self._audit.record(
-            EVENT,
-            outcome=outcome,
-            account=visit.audit_name,
-            terminal=visit.terminal,
-            reason=reason,
-            reference=visit.reference,
-            **fields,
-        )
+    def _record_step(self, outcome: str, visit: ActivationVisit, *, reason: str = "", **fields) -> None:
+        self._record(EVENT, outcome, visit, reason=reason, **fields)
 
 
 def _values(values: dict[str, list[str]], name: str) -> list[str]:
@@ -352,7 +312,3 @@ def _values(values: dict[str, list[str]], name: str) -> list[str]:
 def _present(values: dict[str, list[str]], name: str) -> bool:
     return bool(_values(values, name))
 
-
-def build_activation(settings: Settings, *, directory: Directory | None = None) -> Activation:
-    """Wire the configured backend (as build_service does) for activation."""
-    return Activation(settings, open_backend(settings, directory=directory))

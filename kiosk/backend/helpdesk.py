@@ -2,8 +2,8 @@
 
 The operator is who the SSH login says, optionally proven by their own AD
 password and membership of an operator group. Verifying a caller goes through
-SelfService (same questions, same throttle, same audit, with the operator
-named). The operator never chooses a password: a reset sets a generated
+the kiosk's own verification (``SelfService``, handed in by the wiring: same
+questions, same throttle, same audit, with the operator named). The operator never chooses a password: a reset sets a generated
 temporary one, shown once, that must be changed at next logon (ASVS 5.0 6.4.6).
 """
 
@@ -13,7 +13,7 @@ import secrets
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.backend.admin import EnrollmentStatus, enrollment_status, revoke
 from kiosk.backend.eligibility import check_eligibility
@@ -25,13 +25,11 @@ from kiosk.backend.errors import (
     PasswordExpired,
     PasswordMustChange,
 )
-from kiosk.backend.identity import parse_identity
 from kiosk.backend.model import Account, Question
-from kiosk.backend.service import Backend, SelfService, Visit, open_backend
 from kiosk.backend.throttle import ThrottleStatus
+from kiosk.backend.usecase import Backend, UseCase, Visit
 
 if TYPE_CHECKING:
-    from kiosk.backend.directory.base import Directory
     from kiosk.config import Settings
 
 # No look-alikes (0/O, 1/l/I): the operator reads it out over the phone.
@@ -67,15 +65,28 @@ class AccountCard:
         return self.account.qualified_name
 
 
-class Helpdesk:
-    def __init__(self, settings: Settings, backend: Backend, *, operator: str, terminal: str) -> None:
-        self._settings = settings
+class CallerVerification(Protocol):
+    """How a caller is verified: the kiosk's own challenge and verification
+    (``SelfService``), so the helpdesk asks, counts and audits the same way."""
+
+    def challenge(self, visit: Visit) -> tuple[Question, ...]: ...
+
+    def verify(self, visit: Visit, answers: Sequence[str]) -> None: ...
+
+
+class Helpdesk(UseCase):
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        *,
+        verification: CallerVerification,
+        operator: str,
+        terminal: str,
+    ) -> None:
+        super().__init__(settings, backend)
         self._rules = settings.helpdesk
-        self._directory = backend.directory
-        self._store = backend.store
-        self._throttle = backend.throttle
-        self._audit = backend.audit
-        self._service = SelfService(settings, backend)
+        self._verification = verification
         self.operator = operator
         self.terminal = terminal
         self.authorized = not self._rules.require_operator_password and not self._rules.operator_groups
@@ -90,8 +101,7 @@ class Helpdesk:
     def authorize(self, password: str | None = None) -> None:
         """Prove the operator: their AD account (by SSH login name), their
         password if required, their membership of an operator group."""
-        domains = [(d.netbios, d.dns) for d in self._settings.directory.domains]
-        identity = parse_identity(self.operator, domains, self._settings.directory.effective_default_domain)
+        identity = self._identity(self.operator)
         account = self._directory.find_account(identity) if identity else None
         try:
             if account is None:
@@ -101,17 +111,17 @@ class Helpdesk:
         except (PasswordExpired, PasswordMustChange):
             pass
         except (InvalidCredentials, AccountLocked, DirectoryError) as exc:
-            self._record("helpdesk_login", "failure", None, reason=exc.code)
+            self._record_action("helpdesk_login", "failure", None, reason=exc.code)
             if isinstance(exc, (InvalidCredentials, AccountLocked)):
                 raise InvalidCredentials(exc.code) from None
             raise
         assert account is not None
         groups = {g.lower() for g in account.groups}
         if self._rules.operator_groups and not any(g.lower() in groups for g in self._rules.operator_groups):
-            self._record("helpdesk_login", "refused", None, reason="not in an operator group")
+            self._record_action("helpdesk_login", "refused", None, reason="not in an operator group")
             raise NotAllowed("not a helpdesk operator")
         self.authorized = True
-        self._record("helpdesk_login", "success", None)
+        self._record_action("helpdesk_login", "success", None)
 
     # --- looking up --------------------------------------------------------------------------
 
@@ -123,8 +133,8 @@ class Helpdesk:
         self._require_authorized()
         account = self._directory.refresh(account)
         eligibility = check_eligibility(account, self._settings.eligibility)
-        status = enrollment_status(self._store, self._service.questionnaire, account.guid)
-        questions = self._service.questionnaire.questions
+        status = enrollment_status(self._store, self.questionnaire, account.guid)
+        questions = self.questionnaire.questions
         texts = tuple(questions[q].text if q in questions else f"(removed: {q})" for q in status.question_ids)
         return AccountCard(
             account=account,
@@ -145,12 +155,12 @@ class Helpdesk:
         visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
         if self._store.get(account.guid) is None:
             raise NotAllowed("the caller has not set up security questions")
-        return visit, self._service.challenge(visit)
+        return visit, self._verification.challenge(visit)
 
     def verify_caller(self, visit: Visit, answers: Sequence[str]) -> None:
         """Same verification, throttle and audit as self-service, with the operator named."""
         self._require_authorized()
-        self._service.verify(visit, answers)
+        self._verification.verify(visit, answers)
         assert visit.account is not None
         self._verified.add(visit.account.guid)
 
@@ -164,9 +174,9 @@ class Helpdesk:
         try:
             self._directory.unlock(account)
         except DirectoryError as exc:
-            self._record("helpdesk_unlock", "error", account, reason=f"{exc.code}: {exc.detail}")
+            self._record_action("helpdesk_unlock", "error", account, reason=f"{exc.code}: {exc.detail}")
             raise
-        self._record("helpdesk_unlock", "success", account)
+        self._record_action("helpdesk_unlock", "success", account)
 
     def reset(self, account: Account) -> str:
         """Set a generated temporary password (must change at next logon) and
@@ -179,9 +189,9 @@ class Helpdesk:
             if self._directory.refresh(account).locked:
                 self._directory.unlock(account)
         except DirectoryError as exc:
-            self._record("helpdesk_reset", "error", account, reason=f"{exc.code}: {exc.detail}")
+            self._record_action("helpdesk_reset", "error", account, reason=f"{exc.code}: {exc.detail}")
             raise
-        self._record("helpdesk_reset", "success", account, must_change=True)
+        self._record_action("helpdesk_reset", "success", account, must_change=True)
         self._verified.discard(account.guid)
         return password
 
@@ -202,12 +212,7 @@ class Helpdesk:
         if not self.authorized:
             raise NotAllowed("the operator is not signed in")
 
-    @staticmethod
-    def _require(condition: bool, reason: str) -> None:
-        if not condition:
-            raise NotAllowed(reason)
-
-    def _record(self, event: str, outcome: str, account: Account | None, *, reason: str = "", **fields) -> None:
+    def _record_action(self, event: str, outcome: str, account: Account | None, *, reason: str = "", **fields) -> None:
         self._audit.record(
             event,
             outcome=outcome,
@@ -217,10 +222,3 @@ class Helpdesk:
             reason=reason,
             **fields,
         )
-
-    def close(self) -> None:
-        self._service.close()
-
-
-def build_helpdesk(settings: Settings, *, operator: str, terminal: str, directory: Directory | None = None) -> Helpdesk:
-    return Helpdesk(settings, open_backend(settings, directory=directory), operator=operator, terminal=terminal)

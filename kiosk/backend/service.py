@@ -15,15 +15,11 @@ directly. The order of things here is the security design:
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from kiosk.backend.audit import new_reference
 from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountDisabled,
@@ -43,22 +39,16 @@ from kiosk.backend.errors import (
     Throttled,
     VerificationFailed,
 )
-from kiosk.backend.identity import parse_identity
-from kiosk.backend.model import Account, Eligibility, Enrollment, Question, StoredAnswer
+from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer
 from kiosk.backend.policy import PasswordRules, evaluate
-from kiosk.backend.questions import Questionnaire, check_answer
+from kiosk.backend.usecase import REJECTION_BY_CHECK, Backend, UseCase, Visit, name_key
 
 if TYPE_CHECKING:
-    from kiosk.backend.answers import AnswerHasher
-    from kiosk.backend.audit import AuditLog
-    from kiosk.backend.directory.base import Directory
-    from kiosk.backend.store.base import EnrollmentStore
-    from kiosk.backend.throttle import Throttle
     from kiosk.config import Settings
 
+__all__ = ["DECOY_SECRET", "SelfService", "Visit"]
+
 DECOY_SECRET = "decoy-questions"
-# Samba does not enforce AD's "no account name in the password" rule; we do.
-_REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
 
 #: Trouble with the kiosk's own machinery, not the person: audited as errors
 #: by every step of a visit (the person gets plain words for its code).
@@ -82,68 +72,17 @@ def _audit_faults(event: str):
     return wrap
 
 
-@dataclass(eq=False)
-class Visit:
-    """One person's pass through the kiosk. Opaque to the screens: they hand it
-    back to SelfService. It holds no secret; its fields say what was proven."""
+class SelfService(UseCase):
+    """A visit: identify, enroll, challenge, verify, then unlock or reset
+    (collaborators, questionnaire and answer rules from ``UseCase``)."""
 
-    typed_name: str
-    terminal: str
-    #: The helpdesk operator acting for the person, if any (audited).
-    operator: str | None = None
-    reference: str = field(default_factory=new_reference)
-    started_at: float = field(default_factory=time.monotonic)
-    account: Account | None = field(default=None, repr=False)
-    eligibility: Eligibility = field(default_factory=lambda: Eligibility.refused("unknown user"))
-    password_proven: bool = False
-    verified: bool = False
-    questions: tuple[Question, ...] | None = field(default=None, repr=False)
-    enrollment: Enrollment | None = field(default=None, repr=False)
-
-    @property
-    def throttle_key(self) -> str:
-        if self.account is not None:
-            return f"account:{self.account.guid}"
-        return f"name:{_name_key(self.typed_name)}"
-
-    @property
-    def audit_name(self) -> str:
-        # People type passwords into the user-name field: never log unknown
-        # names in clear, only a digest that still correlates repeated tries.
-        if self.account is not None:
-            return self.account.qualified_name
-        digest = hashlib.sha256(self.typed_name.strip().casefold().encode()).hexdigest()[:12]
-        return f"unknown:{digest}"
-
-
-def _name_key(typed: str) -> str:
-    """The same key for 'zed', 'DOMAIN\\zed' and 'zed@domain' (decoys, throttle)."""
-    text = typed.strip().casefold()
-    text = text.rpartition("\\")[2]
-    return text.partition("@")[0] if "@" in text else text
-
-
-class SelfService:
-    def __init__(self, settings: Settings, backend: Backend, *, clock=lambda: datetime.now(UTC)) -> None:
-        self._settings = settings
-        self._backend = backend
-        self._directory = backend.directory
-        self._store = backend.store
-        self._hasher = backend.hasher
-        self._throttle = backend.throttle
-        self._audit = backend.audit
-        self._clock = clock
+    def __init__(
+        self, settings: Settings, backend: Backend, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        super().__init__(settings, backend, clock=clock)
         self.features = settings.features
-        self.questionnaire = Questionnaire.from_settings(settings.questions)
-        self._domains = tuple((d.netbios, d.dns) for d in settings.directory.domains)
-        self.default_domain = settings.directory.effective_default_domain
 
     # --- what the screens show -------------------------------------------------
-
-    @property
-    def backend(self) -> Backend:
-        """The collaborators, for use cases that share them (``Activation``)."""
-        return self._backend
 
     @property
     def directory_label(self) -> str:
@@ -162,7 +101,7 @@ class SelfService:
     def begin(self, typed_name: str, terminal: str) -> Visit:
         """Look the person up. Never says whether they exist."""
         visit = Visit(typed_name=typed_name[:256], terminal=terminal)
-        identity = parse_identity(typed_name, self._domains, self.default_domain)
+        identity = self._identity(typed_name)
         if identity is not None:
             try:
                 visit.account = self._directory.find_account(identity)
@@ -208,20 +147,6 @@ class SelfService:
             raise NotAllowed(visit.eligibility.reason)
         visit.password_proven = True
 
-    def check_answer(
-        self, visit: Visit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()
-    ) -> None:
-        """One answer against the enrollment rules (AnswerRejected says why)."""
-        question = self.questionnaire.questions[question_id]
-        names = visit.account.name_parts() if visit.account else ()
-        typed = _name_key(visit.typed_name)
-        check_answer(
-            question,
-            answer,
-            earlier_answers=earlier_answers,
-            account_names=tuple(dict.fromkeys((*names, typed))),
-        )
-
     @_audit_faults("enroll")
     def enroll(self, visit: Visit, answers: Sequence[tuple[str, str]]) -> None:
         """Store a complete set of answers; the old set stays until this succeeds."""
@@ -263,7 +188,7 @@ class SelfService:
                 questions = self.questionnaire.challenge_for(visit.enrollment)
         if questions is None:
             visit.enrollment = None
-            key = account.guid if account is not None else _name_key(visit.typed_name)
+            key = account.guid if account is not None else name_key(visit.typed_name)
             questions = self.questionnaire.decoys(self._store.site_secret(DECOY_SECRET), key)
         visit.questions = questions
         return questions
@@ -365,7 +290,7 @@ class SelfService:
             raise
         failed = [check.key for check in evaluate(rules, new_password) if not check.ok]
         if failed:
-            raise PasswordRejected(_REJECTION_BY_CHECK[failed[0]])
+            raise PasswordRejected(REJECTION_BY_CHECK[failed[0]])
         try:
             self._directory.reset_password(account, new_password)
             if account.locked:
@@ -388,63 +313,3 @@ class SelfService:
         if refresh:
             visit.account = self._directory.refresh(visit.account)
         return visit.account
-
-    @staticmethod
-    def _require(condition: bool, reason: str) -> None:
-        if not condition:
-            raise NotAllowed(reason)
-
-    def _record(self, event: str, outcome: str, visit: Visit, *, reason: str = "", **fields) -> None:
-        self._audit.record(
-            event,
-            outcome=outcome,
-            account=visit.audit_name,
-            terminal=visit.terminal,
-            operator=visit.operator,
-            reason=reason,
-            reference=visit.reference,
-            **fields,
-        )
-
-    def close(self) -> None:
-        self._backend.close()
-
-
-@dataclass(frozen=True)
-class Backend:
-    """The collaborators every use-case class works with."""
-
-    directory: Directory
-    store: EnrollmentStore
-    hasher: AnswerHasher
-    throttle: Throttle
-    audit: AuditLog
-
-    def close(self) -> None:
-        self.directory.close()
-        self.store.close()
-
-
-def open_backend(settings: Settings, *, directory: Directory | None = None) -> Backend:
-    """Open the configured directory (or use the one given), store, hasher,
-    throttle and audit log. Heavy imports (ldap3, argon2, sqlite) happen here,
-    after the first frame."""
-    from kiosk.backend.answers import AnswerHasher
-    from kiosk.backend.audit import AuditLog
-    from kiosk.backend.directory import open_directory
-    from kiosk.backend.store import open_store
-    from kiosk.backend.throttle import Throttle
-
-    directory = directory if directory is not None else open_directory(settings.directory)
-    store = open_store(settings.store.url)
-    return Backend(
-        directory=directory,
-        store=store,
-        hasher=AnswerHasher(settings.answers),
-        throttle=Throttle(store, settings.throttle),
-        audit=AuditLog(settings.audit),
-    )
-
-
-def build_service(settings: Settings, *, directory: Directory | None = None) -> SelfService:
-    return SelfService(settings, open_backend(settings, directory=directory))

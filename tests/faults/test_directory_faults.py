@@ -25,7 +25,8 @@ from kiosk.backend.errors import (
     InsufficientRights,
     ServiceAccountError,
 )
-from kiosk.backend.service import SelfService, build_service
+from kiosk.backend.service import SelfService
+from kiosk.backend.wiring import build_service
 from kiosk.check import run_checks
 from kiosk.lab import lab_settings_from_env
 from kiosk.messages import error_text

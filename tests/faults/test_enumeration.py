@@ -9,7 +9,7 @@ import pytest
 from kiosk.backend.directory.demo import DemoDirectory, DemoUser
 from kiosk.backend.errors import KioskError, VerificationFailed
 from kiosk.backend.questions import GroupStep, SingleStep
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from kiosk.messages import error_text
 from support import fast

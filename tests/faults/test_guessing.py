@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.backend.directory.demo import DemoDirectory, DemoUser
 from kiosk.backend.errors import Throttled, VerificationFailed
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from kiosk.messages import error_text
 from support import fast

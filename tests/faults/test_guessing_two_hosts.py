@@ -21,7 +21,7 @@ import pytest
 from kiosk.backend.audit import read_events
 from kiosk.backend.directory.demo import DEMO_BASE_DN, DEMO_DNS, DEMO_NETBIOS, DemoDirectory, DemoUser
 from kiosk.backend.errors import Throttled
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.config import load_settings
 from kiosk.messages import error_text
 
@@ -36,7 +36,7 @@ import collections, json, sys, time
 from pathlib import Path
 from kiosk.backend.directory.demo import DemoDirectory, DemoUser
 from kiosk.backend.errors import Throttled, VerificationFailed
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.config import load_settings
 
 settings = load_settings(sys.argv[1])

@@ -21,7 +21,7 @@ import pytest
 from kiosk.backend.audit import read_events
 from kiosk.backend.directory.demo import DemoDirectory, DemoUser
 from kiosk.backend.errors import StoreError
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.backend.store import sqlite as sqlite_store
 from kiosk.cli import demo_settings
 from kiosk.messages import error_text

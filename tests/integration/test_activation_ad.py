@@ -13,7 +13,8 @@ import secrets
 
 import pytest
 
-from kiosk.backend.activation import Activation, build_activation
+from kiosk.backend.activation import Activation
+from kiosk.backend.wiring import build_activation
 from kiosk.backend.errors import (
     ActivationIncomplete,
     NotAllowed,
@@ -21,7 +22,7 @@ from kiosk.backend.errors import (
     ProofUnavailable,
     VerificationFailed,
 )
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.config import ActivationSettings
 from kiosk.config_validation import validate
 from kiosk.lab import lab_settings_from_env

@@ -63,9 +63,9 @@ def test_a_wrong_password_or_a_dead_server_is_named(pg_cluster, pg_url, tmp_path
             file = tmp_path / "audit.jsonl"
             syslog = False
 
-    [_, server, _audit] = run_checks(Whole())
+    [server] = [r for r in run_checks(Whole()) if r.name == "store server"]
     assert not server.ok and server.name == "store server"
     assert "refused the login (wrong user or password)" in server.message
     Whole.store.url = pg_url.replace(f":{pg_cluster.port}/", ":1/")
-    [_, server, _audit] = run_checks(Whole())
+    [server] = [r for r in run_checks(Whole()) if r.name == "store server"]
     assert "127.0.0.1:1/" in server.message and "refused the connection" in server.message

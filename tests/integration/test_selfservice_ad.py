@@ -9,7 +9,8 @@ import pytest
 
 import lab as lablib
 from kiosk.backend.errors import NotAllowed, PasswordRejected, VerificationFailed
-from kiosk.backend.service import SelfService, build_service
+from kiosk.backend.service import SelfService
+from kiosk.backend.wiring import build_service
 from kiosk.lab import lab_settings_from_env
 from support import fast
 

@@ -16,7 +16,7 @@ import pytest
 from kiosk.backend.audit import read_events
 from kiosk.backend.directory.demo import DemoDirectory, DemoUser
 from kiosk.backend.errors import ConfigError, StoreError
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.backend.store import open_store, postgres
 from kiosk.backend.store.postgres import PostgresStore
 from kiosk.cli import demo_settings

@@ -11,9 +11,11 @@ import pytest
 from textual.widgets import Input, OptionList, Select
 
 from kiosk.app import KioskApp
-from kiosk.backend.directory.demo import DEMO_USERS, DemoDirectory, DemoUser, seed_demo
+from kiosk.backend.directory.demo import DEMO_USERS, DemoDirectory, DemoUser
+from kiosk.backend.demo_seed import seed_demo
 from kiosk.backend.errors import DirectoryUnavailable
-from kiosk.backend.service import SelfService, build_service
+from kiosk.backend.service import SelfService
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_service_factory, demo_settings
 from kiosk.screens.activate_proof import ActivateProofScreen
 from kiosk.screens.enroll_questions import EnrollQuestionsScreen

@@ -14,7 +14,7 @@ from textual.widgets import Select
 
 import lab as lablib
 from kiosk.app import KioskApp
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.lab import lab_settings_from_env
 from kiosk.screens.activate_proof import ActivateProofScreen
 from kiosk.screens.enroll_questions import EnrollQuestionsScreen

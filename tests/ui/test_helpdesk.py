@@ -15,10 +15,11 @@ import os
 import pytest
 from textual.widgets import Button, DataTable, Input
 
-from kiosk.backend.directory.demo import DemoDirectory, seed_demo
-from kiosk.backend.helpdesk import build_helpdesk
+from kiosk.backend.directory.demo import DemoDirectory
+from kiosk.backend.demo_seed import seed_demo
+from kiosk.backend.wiring import build_helpdesk
 from kiosk.backend.model import Identity
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings, main
 from kiosk.helpdesk_app import HelpdeskApp
 from kiosk.screens.busy import BusyScreen

@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Button, DataTable
 
 import lab as lablib
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.helpdesk_app import HelpdeskApp
 from kiosk.lab import lab_settings_from_env
 from kiosk.screens.helpdesk_account import HelpdeskAccountScreen

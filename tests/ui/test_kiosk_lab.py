@@ -11,7 +11,7 @@ import pytest
 
 import lab as lablib
 from kiosk.app import KioskApp
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.lab import lab_settings_from_env
 from kiosk.screens.challenge import ChallengeScreen
 from kiosk.screens.new_password import NewPasswordScreen

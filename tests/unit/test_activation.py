@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.backend.activation import Activation, ActivationVisit, build_activation, normalise_proof
+from kiosk.backend.activation import Activation, ActivationVisit, normalise_proof
+from kiosk.backend.wiring import build_activation
 from kiosk.backend.directory.demo import DemoDirectory, DemoUser
 from kiosk.backend.errors import (
     ActivationIncomplete,
@@ -22,7 +23,7 @@ from kiosk.backend.errors import (
     Throttled,
     VerificationFailed,
 )
-from kiosk.backend.service import build_service
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from kiosk.config import ActivationSettings
 from kiosk.config_validation import validate

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.backend.directory.demo import DemoDirectory, seed_demo
-from kiosk.backend.service import build_service
+from kiosk.backend.directory.demo import DemoDirectory
+from kiosk.backend.demo_seed import seed_demo
+from kiosk.backend.wiring import build_service
 from kiosk.cli import main
 from support import fast
 

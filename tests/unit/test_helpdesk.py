@@ -7,10 +7,12 @@ import string
 
 import pytest
 
-from kiosk.backend.directory.demo import DemoDirectory, seed_demo
+from kiosk.backend.directory.demo import DemoDirectory
+from kiosk.backend.demo_seed import seed_demo
 from kiosk.backend.errors import InvalidCredentials, NotAllowed, VerificationFailed
-from kiosk.backend.helpdesk import build_helpdesk, temporary_password
-from kiosk.backend.service import build_service
+from kiosk.backend.helpdesk import temporary_password
+from kiosk.backend.wiring import build_helpdesk
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from support import fast
 

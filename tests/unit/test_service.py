@@ -16,7 +16,8 @@ from kiosk.backend.errors import (
     Throttled,
     VerificationFailed,
 )
-from kiosk.backend.service import SelfService, build_service
+from kiosk.backend.service import SelfService
+from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from support import fast
 

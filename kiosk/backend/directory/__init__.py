@@ -18,7 +18,7 @@ def open_directory(settings: DirectorySettings) -> Directory:
     if settings.kind == "demo":
         from kiosk.backend.directory.demo import DemoDirectory
 
-        return DemoDirectory.seeded(settings)
+        return DemoDirectory()  # its people: kiosk.backend.demo_seed, run by the wiring
     from kiosk.backend.directory.ad import ActiveDirectory
 
     return ActiveDirectory(settings)

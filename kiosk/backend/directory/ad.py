@@ -1134,6 +1134,332 @@ class ActiveDirectory:
             self._drop_service()
 
 
+
+# === probes (kiosk check) ==========================================================
+# Read-only questions ``kiosk check`` asks a domain controller, as the service
+# account. Kept in one section on purpose: it is meant to become its own module
+# (``directory/ad/probe.py``) without touching the adapter above. The check
+# logic uses only what is public here; the adapter's privates are used only
+# inside this section.
+
+#: Well-known RIDs of privileged domain groups (and the built-in Administrator).
+PRIVILEGED_DOMAIN_RIDS: dict[int, str] = {
+    500: "Administrator",
+    512: "Domain Admins",
+    516: "Domain Controllers",
+    518: "Schema Admins",
+    519: "Enterprise Admins",
+    520: "Group Policy Creator Owners",
+    526: "Key Admins",
+    527: "Enterprise Key Admins",
+}
+#: Privileged BUILTIN groups (S-1-5-32-RID).
+PRIVILEGED_BUILTIN_RIDS: dict[int, str] = {
+    544: "Administrators",
+    548: "Account Operators",
+    549: "Server Operators",
+    550: "Print Operators",
+    551: "Backup Operators",
+}
+
+#: Where fine-grained password policies (PSOs) live, below the domain's naming context.
+PASSWORD_SETTINGS_CONTAINER = "CN=Password Settings Container,CN=System"
+#: A DN that does not exist: the policy-hints probe modifies it, so nothing is ever written.
+_HINTS_PROBE_RDN = "CN=kiosk-check-policy-hints-probe"
+_LEVEL = "LEVEL"  # ldap3's one-level scope
+
+
+def sid_string(raw: bytes) -> str:
+    """A binary SID (objectSid, tokenGroups) as S-1-5-21-...; "" when malformed."""
+    if len(raw) < 8 or raw[0] != 1 or len(raw) != 8 + 4 * raw[1]:
+        return ""
+    authority = int.from_bytes(raw[2:8], "big")
+    subs = [int.from_bytes(raw[8 + 4 * i : 12 + 4 * i], "little") for i in range(raw[1])]
+    return "S-1-" + "-".join(str(v) for v in [authority, *subs])
+
+
+def privileged_sid_name(sid: str) -> str | None:
+    """The name of a well-known privileged group (or account) this SID is, by SID only."""
+    parts = sid.split("-")
+    if len(parts) == 5 and parts[:4] == ["S", "1", "5", "32"]:
+        return PRIVILEGED_BUILTIN_RIDS.get(int(parts[4]))
+    if len(parts) == 8 and parts[:4] == ["S", "1", "5", "21"]:
+        return PRIVILEGED_DOMAIN_RIDS.get(int(parts[7]))
+    return None
+
+
+@dataclass(frozen=True)
+class RootDse:
+    default_naming_context: str
+    naming_contexts: tuple[str, ...]
+    supported_controls: frozenset[str]
+
+
+@dataclass(frozen=True)
+class DomainFacts:
+    """What the DC says about the domain a configured base DN lies in."""
+
+    naming_context: str  # "" when the base DN is in none of the DC's naming contexts
+    netbios: str  # "" when unreadable
+    dns: str
+    upn_suffixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceAccountFacts:
+    dn: str
+    sid: str
+    #: Every security group in the account's token (nested and primary included), as SIDs.
+    token_sids: tuple[str, ...]
+
+    @property
+    def privileged(self) -> list[str]:
+        """Names of the privileged groups (by well-known SID) the account is in."""
+        names = [privileged_sid_name(s) for s in (self.sid, *self.token_sids)]
+        return list(dict.fromkeys(n for n in names if n))
+
+
+@dataclass(frozen=True)
+class PasswordSettingsFacts:
+    container_dn: str
+    #: The container itself could be read by the service account.
+    container_readable: bool
+    #: PSOs whose settings the service account can read.
+    readable: tuple[str, ...]
+    #: PSOs known to exist (linked from an account or group, or named by an
+    #: account's msDS-ResultantPSO) whose settings the service account cannot read.
+    unreadable: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HintsProbe:
+    """Whether a reset can carry the policy-hints control (password history on resets)."""
+
+    #: True: a DC took it; False: refused (or use_policy_hints is off); None: unknown.
+    supported: bool | None
+    #: The DC lists the control in its rootDSE supportedControl.
+    advertised: bool
+    #: How it is known: "config", "reset" (a real reset this process made), "probe".
+    source: str
+    detail: str = ""
+
+
+class ActiveDirectoryProbe:
+    """Read-only probes for ``kiosk check``, over an ``ActiveDirectory``'s service connection."""
+
+    def __init__(self, directory: ActiveDirectory) -> None:
+        self.directory = directory
+
+    def _read(self, operation: Callable[[Connection], T]) -> T:
+        return self.directory._with_service(operation)
+
+    def _base(self, dn: str, attributes: Sequence[str]) -> _Entry | None:
+        def read(connection: Connection) -> _Entry | None:
+            connection.search(dn, "(objectClass=*)", search_scope=BASE, attributes=list(attributes))
+            result = connection.result or {}
+            if result.get("result") not in (_SUCCESS, _NO_SUCH_OBJECT, 10):  # 10: a referral elsewhere
+                _raise_for_result(_result_detail("search", dn, result), result)
+            for item in connection.response or []:
+                if item.get("type") == "searchResEntry":
+                    return _Entry(item["dn"], item.get("raw_attributes") or {})
+            return None
+
+        return self._read(read)
+
+    def root_dse(self) -> RootDse:
+        entry = self._base("", ["defaultNamingContext", "namingContexts", "supportedControl"])
+        if entry is None:
+            return RootDse("", (), frozenset())
+        return RootDse(
+            entry.text("defaultNamingContext"),
+            tuple(entry.texts("namingContexts")),
+            frozenset(entry.texts("supportedControl")),
+        )
+
+    def entry(self, dn: str, attributes: Sequence[str] = ("objectClass",)) -> dict[str, list[str]] | None:
+        """The entry's attributes (names lower-cased), or None when it does not
+        exist or the service account cannot see it."""
+        found = self._base(dn, attributes)
+        if found is None:
+            return None
+        return {name.lower(): found.texts(name) for name in attributes if found.has(name)}
+
+    def domain_facts(self, domain: DomainSettings) -> DomainFacts:
+        """The naming context holding ``domain.base_dn`` and that domain's real
+        NetBIOS and DNS names (its crossRef in CN=Partitions)."""
+        root = self.root_dse()
+        key = _dn_key(domain.base_dn)
+        contexts = [nc for nc in root.naming_contexts if key == _dn_key(nc) or key.endswith("," + _dn_key(nc))]
+        if not contexts:
+            return DomainFacts("", "", "")
+        context = max(contexts, key=len)
+        configuration = next((nc for nc in root.naming_contexts if nc.lower().startswith("cn=configuration,")), "")
+        if not configuration:
+            return DomainFacts(context, "", "")
+        partitions = "CN=Partitions," + configuration
+
+        def read(connection: Connection) -> tuple[list[_Entry], list[_Entry]]:
+            refs = self.directory._search(
+                connection, partitions, f"(&(objectClass=crossRef)(nCName={escape_filter_chars(context)}))",
+                ["nETBIOSName", "dnsRoot"], scope=_LEVEL,
+            )
+            return refs, self.directory._search(connection, partitions, "(objectClass=*)", ["uPNSuffixes"], scope=BASE)
+
+        refs, container = self._read(read)
+        suffixes = tuple(container[0].texts("uPNSuffixes")) if container else ()
+        if not refs:
+            return DomainFacts(context, "", "", suffixes)
+        return DomainFacts(context, refs[0].text("nETBIOSName").upper(), refs[0].text("dnsRoot").lower(), suffixes)
+
+    def users_named(self, domain: DomainSettings, sam: str) -> list[str]:
+        """DNs of the user objects with this sAMAccountName in the domain."""
+        search_filter = f"(&(objectClass=user)(sAMAccountName={escape_filter_chars(sam)}))"
+        return self._read(
+            lambda c: [e.dn for e in self.directory._search(c, domain.base_dn, search_filter, ["1.1"], size_limit=2)]
+        )
+
+    def accounts_under(self, base_dn: str, limit: int) -> tuple[list[Account], bool]:
+        """Up to ``limit`` person accounts under ``base_dn`` (groups read as the
+        kiosk reads them), and whether there were more."""
+        directory = self.directory
+        domain = directory._domain_of_dn(base_dn)
+        if domain is None:
+            return [], False
+        attributes = _ACCOUNT_ATTRIBUTES + directory.extra_attributes
+        parents: dict[str, list[str]] = {}
+
+        def read(connection: Connection) -> tuple[list[Account], bool]:
+            connection.search(base_dn, _USER_FILTER, search_scope=SUBTREE, attributes=list(attributes), size_limit=limit)
+            result = connection.result or {}
+            if result.get("result") not in (_SUCCESS, 4, _NO_SUCH_OBJECT):
+                _raise_for_result(_result_detail("search", f"{base_dn} {_USER_FILTER}", result), result)
+            entries = [
+                _Entry(item["dn"], item.get("raw_attributes") or {})
+                for item in connection.response or []
+                if item.get("type") == "searchResEntry"
+            ]
+            accounts = [directory._account(domain, e, directory._groups(connection, domain, e, parents)) for e in entries]
+            return accounts, result.get("result") == 4
+
+        return self._read(read)
+
+    def service_account(self) -> ServiceAccountFacts | None:
+        """The service account's entry, SID and token groups (tokenGroups on its
+        own entry: nested and primary groups included, decided by SID). None
+        when its entry cannot be found from directory.service_user."""
+        directory = self.directory
+        user = directory.settings.service_user.strip()
+        dn = ""
+        if "=" in user and "," in user:
+            dn = user
+        else:
+            if "\\" in user:
+                prefix, _, sam = user.partition("\\")
+                domains = [d for d in directory._domains.values() if d.netbios == prefix.upper()] or list(directory._domains.values())
+                search_filter = f"(sAMAccountName={escape_filter_chars(sam)})"
+            elif "@" in user:
+                domains = list(directory._domains.values())
+                search_filter = f"(userPrincipalName={escape_filter_chars(user)})"
+            else:
+                domains = list(directory._domains.values())
+                search_filter = f"(sAMAccountName={escape_filter_chars(user)})"
+            for domain in domains:
+                found = self._read(
+                    lambda c, d=domain: self.directory._search(c, d.base_dn, search_filter, ["1.1"], size_limit=2)
+                )
+                if len(found) == 1:
+                    dn = found[0].dn
+                    break
+        if not dn:
+            return None
+        entry = self._base(dn, ["objectSid", "tokenGroups"])
+        if entry is None:
+            return None
+        sid = sid_string(entry.raw("objectSid") or b"")
+        tokens = tuple(s for s in (sid_string(v) for v in entry._raw.get("tokengroups", [])) if s)
+        return ServiceAccountFacts(dn=entry.dn, sid=sid, token_sids=tokens)
+
+    def password_settings(self, domain: DomainSettings, accounts: Iterable[Account] = ()) -> PasswordSettingsFacts:
+        """The PSOs of the domain as the service account sees them. A PSO it may
+        not read is listed without attributes (Samba) or not at all; it is still
+        found through what points at it and is readable by default:
+        msDS-PSOApplied on accounts and groups, msDS-ResultantPSO of ``accounts``."""
+        context = self.domain_facts(domain).naming_context or domain.base_dn
+        container_dn = f"{PASSWORD_SETTINGS_CONTAINER},{context}"
+        container = self._base(container_dn, ["objectClass"])
+
+        def listed(connection: Connection) -> list[_Entry]:
+            if container is None:
+                return []
+            return self.directory._search(
+                connection, container_dn, "(objectClass=msDS-PasswordSettings)", ["msDS-MinimumPasswordLength"], scope=_LEVEL
+            )
+
+        readable: dict[str, str] = {}
+        # Without read access a PSO is still listed (Samba 4.17: its DN, no attributes).
+        referenced: dict[str, str] = {}
+        for pso in self._read(listed):
+            (readable if pso.has("msDS-MinimumPasswordLength") else referenced)[_dn_key(pso.dn)] = pso.dn
+
+        def applied(connection: Connection) -> list[_Entry]:
+            return self.directory._search(connection, context, "(msDS-PSOApplied=*)", ["msDS-PSOApplied"])
+
+        for holder in self._read(applied):
+            for dn in holder.texts("msDS-PSOApplied"):
+                referenced.setdefault(_dn_key(dn), dn)
+        for account in accounts:
+            found = self._base(account.dn, ["msDS-ResultantPSO"])
+            dn = found.text("msDS-ResultantPSO") if found is not None else ""
+            if dn:
+                referenced.setdefault(_dn_key(dn), dn)
+        unreadable = []
+        for key, dn in referenced.items():
+            if key in readable:
+                continue
+            pso = self._base(dn, ["msDS-MinimumPasswordLength"])
+            if pso is not None and pso.has("msDS-MinimumPasswordLength"):
+                readable[key] = dn
+            else:
+                unreadable.append(dn)
+        return PasswordSettingsFacts(container_dn, container is not None, tuple(readable.values()), tuple(unreadable))
+
+    def policy_hints(self) -> HintsProbe:
+        """Can resets carry the policy-hints control (history enforced on
+        resets)? What the adapter already learned from a real reset wins;
+        otherwise a harmless probe: the control, critical, on a modify of a DN
+        that does not exist. A DC that does not know it refuses the control
+        (12) before looking for the entry; one that does answers 32."""
+        directory = self.directory
+        advertised = POLICY_HINTS_OID in self.root_dse().supported_controls
+        if not directory.settings.use_policy_hints:
+            return HintsProbe(False, advertised, "config", "directory.use_policy_hints is false")
+        known = directory.policy_hints_supported
+        if known is not None:
+            return HintsProbe(known, advertised, "reset")
+        base = next(iter(directory._domains.values())).base_dn if directory._domains else self.root_dse().default_naming_context
+
+        def probe(connection: Connection) -> dict[str, Any]:
+            connection.modify(
+                f"{_HINTS_PROBE_RDN},{base}",
+                {"description": [(MODIFY_REPLACE, ["kiosk check"])]},
+                controls=[(POLICY_HINTS_OID, True, POLICY_HINTS_VALUE)],
+            )
+            return dict(connection.result or {})
+
+        result = self._read(probe)
+        code = result.get("result")
+        detail = f"LDAP {code} {result.get('description', '')}".strip()
+        if code == _UNAVAILABLE_CRITICAL_EXTENSION:
+            directory._policy_hints = False  # what a refused reset would have taught it
+            return HintsProbe(False, advertised, "probe", detail)
+        if code in (_NO_SUCH_OBJECT, _INSUFFICIENT_ACCESS, _SUCCESS):
+            return HintsProbe(True, advertised, "probe", detail)
+        return HintsProbe(None, advertised, "probe", detail)
+
+
+# === end of probes =================================================================
+
+
 def _dn_key(dn: str) -> str:
     return ",".join(part.strip() for part in dn.lower().split(","))
 

@@ -3,7 +3,8 @@
 It behaves like the Active Directory service where a person can see it:
 lockout after repeated bad passwords, the domain password policy with history,
 privileged accounts. It exists so the kiosk can be tried with no domain, no
-root and no network. Passwords are kept only as salted digests.
+root and no network. Passwords are kept only as salted digests. Its people are
+enrolled and locked by ``kiosk.backend.demo_seed``, not here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from kiosk.backend.errors import (
     AccountDisabled,
@@ -29,10 +29,6 @@ from kiosk.backend.errors import (
 from kiosk.backend import ldap_filter
 from kiosk.backend.model import Account, Identity, PasswordPolicy
 from kiosk.backend.policy import PasswordRules, evaluate
-
-if TYPE_CHECKING:
-    from kiosk.backend.service import SelfService
-    from kiosk.config import DirectorySettings
 
 DEMO_NETBIOS = "DEMO"
 DEMO_DNS = "demo.example"
@@ -158,10 +154,6 @@ class DemoDirectory:
             )
             password = user.password or secrets.token_urlsafe(24)
             self._entries[account.guid] = _Entry(account, [self._digest(salt, password)], salt)
-
-    @classmethod
-    def seeded(cls, settings: DirectorySettings | None = None) -> DemoDirectory:
-        return cls()
 
     @staticmethod
     def _digest(salt: bytes, password: str) -> bytes:
@@ -324,15 +316,3 @@ class DemoDirectory:
     def close(self) -> None:
         pass
 
-
-def seed_demo(service: SelfService, directory: DemoDirectory) -> None:
-    """Enroll the demo's people through the real enrollment path, then lock
-    those meant to be locked (a locked account can't prove its password)."""
-    for user in directory.users:
-        if user.answers:
-            visit = service.begin(f"{DEMO_NETBIOS}\\{user.sam}", "demo-setup")
-            service.prove_password(visit, user.password)
-            service.enroll(visit, list(user.answers.items()))
-            service.end(visit)
-        if user.locked:
-            directory.lock_out(user.sam)

@@ -1,5 +1,7 @@
 """The enrollment store in PostgreSQL, shared by several kiosk hosts.
 
+The queries are ``SqlStore``'s (``sql.py``); this is PostgreSQL's dialect of them.
+
 Chosen by ``store.url = "postgresql://…"``; only then is psycopg imported
 (this module is loaded by ``open_store`` on demand), so a SQLite kiosk never
 pays for it at start-up.
@@ -24,15 +26,15 @@ pays for it at start-up.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
-import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -42,21 +44,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from kiosk.backend.errors import StoreError
-from kiosk.backend.model import Enrollment
 from kiosk.backend.store import common
-from kiosk.backend.store.common import (
-    APPLICATION_ID,
-    ENROLLMENT_COLUMNS,
-    PAGE_SIZE,
-    POSTGRES_TYPES,
-    decode_answers,
-    encode_answers,
-    enrollment_from_row,
-    enrollment_row,
-    in_pages,
-    micros,
-    redact_url,
-)
+from kiosk.backend.store.common import APPLICATION_ID, POSTGRES_TYPES, redact_url
+from kiosk.backend.store.sql import SqlStore
 
 __all__ = ["PostgresStore", "ServerFacts", "probe_server"]
 
@@ -95,8 +85,12 @@ _MIGRATION_LOCK = 0
 T = TypeVar("T")
 
 
-class PostgresStore:
+class PostgresStore(SqlStore[psycopg.Connection]):
+    COLUMN_TYPES = POSTGRES_TYPES
+    FOR_UPDATE = " FOR UPDATE"
+
     def __init__(self, url: str, *, migrate: bool = True, wait_seconds: float | None = None) -> None:
+        super().__init__()
         self.url = redact_url(url)  # the only form kept in plain sight
         self._conninfo = _conninfo(url)
         params = conninfo_to_dict(self._conninfo)
@@ -111,8 +105,6 @@ class PostgresStore:
         #: The pool connects in its own thread and only says "timed out": the last
         #: reason a connection failed is kept here, to say why.
         self._connect_errors: list[psycopg.Error] = []
-        self._secrets: dict[str, bytes] = {}
-        self._writes = 0
         if migrate:
             self._run(self._migrate)
 
@@ -186,6 +178,25 @@ class PostgresStore:
         except Exception:  # noqa: BLE001 - best effort; the next call checks anyway
             log.debug("store pool check failed", exc_info=True)
 
+    # --- the dialect ---------------------------------------------------------------------
+
+    def _execute(self, conn: psycopg.Connection, sql: str, params: tuple = ()) -> psycopg.Cursor:
+        return conn.execute(_placeholders(sql), params)  # type: ignore[call-overload]  # our own constant SQL
+
+    def _write(self, conn: psycopg.Connection) -> AbstractContextManager[Any]:
+        return conn.transaction()
+
+    def _write_one(self, conn: psycopg.Connection, sql: str, params: tuple = ()) -> psycopg.Cursor:
+        # Autocommit: one statement is its own transaction.
+        return self._execute(conn, sql, params)
+
+    def _lock_failures(self, conn: psycopg.Connection, key: str) -> None:
+        # Until commit, no other host counts this key: each count is exact.
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _key_lock(key)))
+
+    def _insert_failure(self, conn: psycopg.Connection, key: str, at: float) -> int:
+        return int(_one(conn, "INSERT INTO failure (key, at) VALUES (%s, %s) RETURNING id", (key, at)))
+
     # --- schema ------------------------------------------------------------------------
 
     def _migrate(self, conn: psycopg.Connection) -> None:
@@ -211,10 +222,7 @@ class PostgresStore:
             if version > target:
                 raise StoreError(common.newer_schema_message(version))
             try:
-                for step in range(version, target):
-                    for statement in common.migration_statements(step, POSTGRES_TYPES):
-                        conn.execute(statement)  # type: ignore[call-overload]  # our own constant SQL
-                    log.info("store %s: migrated schema to version %d", self.url, step + 1)
+                self._apply_migrations(conn, version, target)
             except psycopg.errors.InsufficientPrivilege:
                 raise StoreError(
                     f"the store's schema is version {version}, older than this kiosk's {target}, and "
@@ -226,143 +234,6 @@ class PostgresStore:
         def op(conn: psycopg.Connection) -> int:
             found = _read_schema(conn)
             return 0 if found is None else found[1]
-
-        return self._run(op)
-
-    # --- enrollments ---------------------------------------------------------------------
-
-    def get(self, account_guid: str) -> Enrollment | None:
-        def op(conn: psycopg.Connection) -> Enrollment | None:
-            row = conn.execute(
-                f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid = %s", (account_guid,)
-            ).fetchone()
-            return None if row is None else enrollment_from_row(row)
-
-        return self._run(op)
-
-    def put(self, enrollment: Enrollment) -> None:
-        values = enrollment_row(enrollment)
-        self._run(
-            lambda conn: conn.execute(
-                f"INSERT INTO enrollment ({ENROLLMENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s) "
-                "ON CONFLICT (guid) DO UPDATE SET "
-                "account_name = excluded.account_name, answers = excluded.answers, "
-                "enrolled_at = excluded.enrolled_at, last_used_at = excluded.last_used_at",
-                values,
-            )
-        )
-
-    def delete(self, account_guid: str) -> bool:
-        return self._run(
-            lambda conn: conn.execute("DELETE FROM enrollment WHERE guid = %s", (account_guid,)).rowcount > 0
-        )
-
-    def mark_used(self, account_guid: str, when: datetime) -> None:
-        self._run(
-            lambda conn: conn.execute(
-                "UPDATE enrollment SET last_used_at = %s WHERE guid = %s", (micros(when), account_guid)
-            )
-        )
-
-    def replace_hash(self, account_guid: str, question_id: str, answer_hash: str) -> None:
-        """Swap one answer's hash; nothing happens if there is no such answer."""
-
-        def op(conn: psycopg.Connection) -> None:
-            with conn.transaction():
-                row = conn.execute(
-                    "SELECT answers FROM enrollment WHERE guid = %s FOR UPDATE", (account_guid,)
-                ).fetchone()
-                if row is None:
-                    return
-                updated = common.replace_answer_hash(decode_answers(row[0]), question_id, answer_hash)
-                if updated is not None:
-                    conn.execute(
-                        "UPDATE enrollment SET answers = %s WHERE guid = %s", (encode_answers(updated), account_guid)
-                    )
-
-        self._run(op)
-
-    def enrollments(self) -> Iterator[Enrollment]:
-        """Every enrollment, by guid, read in pages (no transaction held between)."""
-
-        def read_page(after: str) -> list[Enrollment]:
-            def op(conn: psycopg.Connection) -> list[Enrollment]:
-                rows = conn.execute(
-                    f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid > %s ORDER BY guid LIMIT {PAGE_SIZE}",
-                    (after,),
-                ).fetchall()
-                return [enrollment_from_row(r) for r in rows]
-
-            return self._run(op)
-
-        return in_pages(read_page)
-
-    def count(self) -> int:
-        return self._run(lambda conn: _one(conn, "SELECT count(*) FROM enrollment"))
-
-    # --- failure counters ------------------------------------------------------------------
-
-    def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
-        self._writes += 1
-        prune = self._writes % common.PRUNE_EVERY == 0
-
-        def op(conn: psycopg.Connection) -> tuple[int, int]:
-            with conn.transaction():
-                # Until commit, no other host counts this key: each count is exact.
-                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _key_lock(key)))
-                conn.execute("DELETE FROM failure WHERE key = %s AND at < %s", (key, now - window_seconds))
-                if prune:
-                    conn.execute("DELETE FROM failure WHERE at < %s", (now - common.FAILURE_RETENTION_SECONDS,))
-                failure_id = _one(conn, "INSERT INTO failure (key, at) VALUES (%s, %s) RETURNING id", (key, now))
-                count = _one(
-                    conn, "SELECT count(*) FROM failure WHERE key = %s AND at >= %s", (key, now - window_seconds)
-                )
-            return int(failure_id), int(count)
-
-        return self._run(op)
-
-    def remove_failure(self, key: str, failure_id: int) -> None:
-        self._run(lambda conn: conn.execute("DELETE FROM failure WHERE id = %s AND key = %s", (failure_id, key)))
-
-    def failures(self, key: str, now: float, window_seconds: float) -> tuple[int, float | None]:
-        def op(conn: psycopg.Connection) -> tuple[int, float | None]:
-            row = conn.execute(
-                "SELECT count(*), max(at) FROM failure WHERE key = %s AND at >= %s", (key, now - window_seconds)
-            ).fetchone()
-            assert row is not None
-            return int(row[0]), row[1]
-
-        return self._run(op)
-
-    def clear_failures(self, key: str) -> None:
-        self._run(lambda conn: conn.execute("DELETE FROM failure WHERE key = %s", (key,)))
-
-    # --- site secrets ---------------------------------------------------------------------------
-
-    def site_secret(self, name: str) -> bytes:
-        cached = self._secrets.get(name)
-        if cached is not None:
-            return cached
-        value = self._run(lambda conn: _read_secret(conn, name))
-        if value is None:
-            value = self.adopt_site_secret(name, secrets.token_bytes(32))
-        self._secrets[name] = value
-        return value
-
-    def adopt_site_secret(self, name: str, value: bytes) -> bytes:
-        def op(conn: psycopg.Connection) -> bytes:
-            # ON CONFLICT waits for a host inserting the same name, then keeps its value.
-            conn.execute("INSERT INTO secret (name, value) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING", (name, value))
-            kept = _read_secret(conn, name)
-            assert kept is not None
-            return kept
-
-        return self._run(op)
-
-    def site_secrets(self) -> dict[str, bytes]:
-        def op(conn: psycopg.Connection) -> dict[str, bytes]:
-            names = [row[0] for row in conn.execute("SELECT name FROM secret ORDER BY name")]
-            return {name: value for name in names if (value := _read_secret(conn, name)) is not None}
 
         return self._run(op)
 
@@ -380,14 +251,9 @@ class PostgresStore:
             except Exception:  # noqa: BLE001 - closing must not fail a caller
                 log.debug("store pool close failed", exc_info=True)
 
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"PostgresStore({self.url!r})"
+    @property
+    def _shown(self) -> str:
+        return self.url
 
 
 # --- what kiosk check reports --------------------------------------------------------------
@@ -508,14 +374,10 @@ def _has_tables(conn: psycopg.Connection) -> bool:
     )
 
 
-def _read_secret(conn: psycopg.Connection, name: str) -> bytes | None:
-    row = conn.execute("SELECT value FROM secret WHERE name = %s", (name,)).fetchone()
-    if row is None:
-        return None
-    value = bytes(row[0])
-    if len(value) != 32:
-        raise ValueError("secret length")
-    return value
+@functools.lru_cache(maxsize=64)
+def _placeholders(sql: str) -> str:
+    """``SqlStore``'s ``?`` placeholders in psycopg's style."""
+    return sql.replace("?", "%s")
 
 
 # --- errors ------------------------------------------------------------------------------------

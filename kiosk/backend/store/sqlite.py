@@ -1,5 +1,7 @@
 """The enrollment store in one SQLite file, shared by every kiosk process on a host.
 
+The queries are ``SqlStore``'s (``sql.py``); this is SQLite's dialect of them:
+
 - WAL, so readers never wait for the writer; ``busy_timeout`` plus a bounded
   retry of our own, so "database is locked" never reaches the caller while
   another process is merely busy; every write in ``BEGIN IMMEDIATE``.
@@ -20,31 +22,18 @@ from __future__ import annotations
 import logging
 import os
 import random
-import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from kiosk.backend.errors import StoreError
-from kiosk.backend.model import Enrollment
 from kiosk.backend.store import common
-from kiosk.backend.store.common import (
-    APPLICATION_ID,
-    ENROLLMENT_COLUMNS,
-    PAGE_SIZE,
-    SQLITE_TYPES,
-    decode_answers,
-    encode_answers,
-    enrollment_from_row,
-    enrollment_row,
-    in_pages,
-    micros,
-)
+from kiosk.backend.store.common import APPLICATION_ID, SQLITE_TYPES
+from kiosk.backend.store.sql import SqlStore
 
 __all__ = ["APPLICATION_ID", "SqliteStore"]
 
@@ -61,15 +50,16 @@ _POOL_MAX = 4
 T = TypeVar("T")
 
 
-class SqliteStore:
+class SqliteStore(SqlStore[sqlite3.Connection]):
+    COLUMN_TYPES = SQLITE_TYPES
+
     def __init__(self, path: str | os.PathLike[str], *, migrate: bool = True) -> None:
+        super().__init__()
         self.path = Path(path)
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._guard = threading.Lock()
         self._closed = False
-        self._secrets: dict[str, bytes] = {}
-        self._writes = 0
         self._create_file()
         if migrate:  # else opened as it is, only to be looked at (kiosk check, store migrate)
             self._run(self._migrate)
@@ -171,6 +161,16 @@ class SqliteStore:
                     pass
             raise
 
+    def _execute(self, conn: sqlite3.Connection, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return conn.execute(sql, params)
+
+    def _insert_failure(self, conn: sqlite3.Connection, key: str, at: float) -> int:
+        failure_id = conn.execute("INSERT INTO failure (key, at) VALUES (?, ?)", (key, at)).lastrowid
+        assert failure_id is not None
+        return failure_id
+
+    # --- schema --------------------------------------------------------------------------
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
         target = common.schema_version()
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -187,182 +187,11 @@ class SqliteStore:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if version > target:
                 raise StoreError(common.newer_schema_message(version))
-            for step in range(version, target):
-                for statement in common.migration_statements(step, SQLITE_TYPES):
-                    conn.execute(statement)
-                log.info("store %s: migrated schema to version %d", self.path, step + 1)
+            self._apply_migrations(conn, version, target)
             conn.execute(f"PRAGMA user_version = {target}")
 
     def schema_version(self) -> int:
         return self._run(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0])
-
-    # --- enrollments -------------------------------------------------------------
-
-    def get(self, account_guid: str) -> Enrollment | None:
-        def op(conn: sqlite3.Connection) -> Enrollment | None:
-            row = conn.execute(
-                f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid = ?",
-                (account_guid,),
-            ).fetchone()
-            return None if row is None else enrollment_from_row(row)
-
-        return self._run(op)
-
-    def put(self, enrollment: Enrollment) -> None:
-        values = enrollment_row(enrollment)
-
-        def op(conn: sqlite3.Connection) -> None:
-            with self._write(conn):
-                conn.execute(
-                    f"INSERT INTO enrollment ({ENROLLMENT_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guid) DO UPDATE SET "
-                    "account_name = excluded.account_name, answers = excluded.answers, "
-                    "enrolled_at = excluded.enrolled_at, last_used_at = excluded.last_used_at",
-                    values,
-                )
-
-        self._run(op)
-
-    def delete(self, account_guid: str) -> bool:
-        def op(conn: sqlite3.Connection) -> bool:
-            with self._write(conn):
-                return conn.execute("DELETE FROM enrollment WHERE guid = ?", (account_guid,)).rowcount > 0
-
-        return self._run(op)
-
-    def mark_used(self, account_guid: str, when: datetime) -> None:
-        def op(conn: sqlite3.Connection) -> None:
-            with self._write(conn):
-                conn.execute(
-                    "UPDATE enrollment SET last_used_at = ? WHERE guid = ?",
-                    (micros(when), account_guid),
-                )
-
-        self._run(op)
-
-    def replace_hash(self, account_guid: str, question_id: str, answer_hash: str) -> None:
-        """Swap one answer's hash; nothing happens if there is no such answer."""
-
-        def op(conn: sqlite3.Connection) -> None:
-            with self._write(conn):
-                row = conn.execute(
-                    "SELECT answers FROM enrollment WHERE guid = ?", (account_guid,)
-                ).fetchone()
-                if row is None:
-                    return
-                updated = common.replace_answer_hash(decode_answers(row[0]), question_id, answer_hash)
-                if updated is None:
-                    return
-                conn.execute(
-                    "UPDATE enrollment SET answers = ? WHERE guid = ?",
-                    (encode_answers(updated), account_guid),
-                )
-
-        self._run(op)
-
-    def enrollments(self) -> Iterator[Enrollment]:
-        """Every enrollment, by guid, read in pages (no transaction held between)."""
-
-        def read_page(after: str) -> list[Enrollment]:
-            def op(conn: sqlite3.Connection) -> list[Enrollment]:
-                rows = conn.execute(
-                    f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid > ? ORDER BY guid LIMIT {PAGE_SIZE}",
-                    (after,),
-                ).fetchall()
-                return [enrollment_from_row(r) for r in rows]
-
-            return self._run(op)
-
-        return in_pages(read_page)
-
-    def count(self) -> int:
-        return self._run(lambda conn: conn.execute("SELECT count(*) FROM enrollment").fetchone()[0])
-
-    # --- failure counters ------------------------------------------------------------
-
-    def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
-        self._writes += 1
-        prune = self._writes % common.PRUNE_EVERY == 0
-
-        def op(conn: sqlite3.Connection) -> tuple[int, int]:
-            with self._write(conn):
-                conn.execute("DELETE FROM failure WHERE key = ? AND at < ?", (key, now - window_seconds))
-                if prune:
-                    conn.execute("DELETE FROM failure WHERE at < ?", (now - common.FAILURE_RETENTION_SECONDS,))
-                failure_id = conn.execute(
-                    "INSERT INTO failure (key, at) VALUES (?, ?)", (key, now)
-                ).lastrowid
-                count = conn.execute(
-                    "SELECT count(*) FROM failure WHERE key = ? AND at >= ?",
-                    (key, now - window_seconds),
-                ).fetchone()[0]
-            assert failure_id is not None
-            return failure_id, count
-
-        return self._run(op)
-
-    def remove_failure(self, key: str, failure_id: int) -> None:
-        def op(conn: sqlite3.Connection) -> None:
-            with self._write(conn):
-                conn.execute("DELETE FROM failure WHERE id = ? AND key = ?", (failure_id, key))
-
-        self._run(op)
-
-    def failures(self, key: str, now: float, window_seconds: float) -> tuple[int, float | None]:
-        def op(conn: sqlite3.Connection) -> tuple[int, float | None]:
-            count, newest = conn.execute(
-                "SELECT count(*), max(at) FROM failure WHERE key = ? AND at >= ?",
-                (key, now - window_seconds),
-            ).fetchone()
-            return count, newest
-
-        return self._run(op)
-
-    def clear_failures(self, key: str) -> None:
-        def op(conn: sqlite3.Connection) -> None:
-            with self._write(conn):
-                conn.execute("DELETE FROM failure WHERE key = ?", (key,))
-
-        self._run(op)
-
-    # --- site secrets -------------------------------------------------------------------
-
-    def site_secret(self, name: str) -> bytes:
-        cached = self._secrets.get(name)
-        if cached is not None:
-            return cached
-        value = self._run(lambda conn: self._read_secret(conn, name))
-        if value is None:
-            value = self.adopt_site_secret(name, secrets.token_bytes(32))
-        self._secrets[name] = value
-        return value
-
-    def adopt_site_secret(self, name: str, value: bytes) -> bytes:
-        def op(conn: sqlite3.Connection) -> bytes:
-            with self._write(conn):
-                conn.execute("INSERT OR IGNORE INTO secret (name, value) VALUES (?, ?)", (name, value))
-                kept = self._read_secret(conn, name)
-            assert kept is not None
-            return kept
-
-        return self._run(op)
-
-    def site_secrets(self) -> dict[str, bytes]:
-        def op(conn: sqlite3.Connection) -> dict[str, bytes]:
-            names = [row[0] for row in conn.execute("SELECT name FROM secret ORDER BY name")]
-            return {name: value for name in names if (value := self._read_secret(conn, name)) is not None}
-
-        return self._run(op)
-
-    @staticmethod
-    def _read_secret(conn: sqlite3.Connection, name: str) -> bytes | None:
-        row = conn.execute("SELECT value FROM secret WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            return None
-        value = bytes(row[0])
-        if len(value) != 32:
-            raise ValueError("secret length")
-        return value
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -378,14 +207,9 @@ class SqliteStore:
             except sqlite3.Error:
                 pass
 
-    def __enter__(self) -> SqliteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"SqliteStore({str(self.path)!r})"
+    @property
+    def _shown(self) -> str:
+        return str(self.path)
 
 
 # --- errors ---------------------------------------------------------------------------------

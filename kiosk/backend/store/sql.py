@@ -1,0 +1,271 @@
+"""The enrollment store, written once in SQL for both engines.
+
+``SqlStore`` holds every query of the ``EnrollmentStore`` protocol, written
+with ``?`` placeholders. The engines subclass it and supply a small dialect:
+
+- ``_run(operation)``: a connection for one operation (SQLite: a pool of its
+  own with retries while busy; PostgreSQL: a psycopg pool), and the engine's
+  errors turned into ``StoreError``;
+- ``_execute(conn, sql, params)``: the placeholder style (``?`` or ``%s``);
+- ``_write(conn)``: a write transaction (``BEGIN IMMEDIATE`` | ``conn.transaction()``),
+  and ``_write_one`` for a write of one statement (PostgreSQL runs it in
+  autocommit, SQLite still takes the write lock first);
+- ``_lock_failures(conn, key)``: what makes counting one key exact (nothing on
+  SQLite, whose ``BEGIN IMMEDIATE`` already serialises writers; a per-key
+  advisory lock on PostgreSQL, where several hosts write);
+- ``_insert_failure(conn, key, at)``: the new row's id (``lastrowid`` |
+  ``RETURNING id``);
+- ``FOR_UPDATE``: the row lock of a read-modify-write (PostgreSQL only);
+- the schema: ``_migrate`` and ``schema_version`` (``PRAGMA user_version`` |
+  the ``kiosk_schema`` table), sharing ``_apply_migrations``;
+- ``close`` and ``_shown`` (how the store names itself in a repr).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Generic, Self, TypeVar
+
+from kiosk.backend.model import Enrollment
+from kiosk.backend.store import common
+from kiosk.backend.store.common import (
+    ENROLLMENT_COLUMNS,
+    PAGE_SIZE,
+    decode_answers,
+    encode_answers,
+    enrollment_from_row,
+    enrollment_row,
+    in_pages,
+    micros,
+)
+
+__all__ = ["SqlStore"]
+
+log = logging.getLogger("kiosk.store")
+
+T = TypeVar("T")
+#: The engine's connection type.
+C = TypeVar("C")
+
+
+class SqlStore(ABC, Generic[C]):
+    #: Appended to the SELECT of a read-modify-write: the engine's row lock, if it needs one.
+    FOR_UPDATE = ""
+    #: The column types that differ between engines (``common.SQLITE_TYPES`` | ``POSTGRES_TYPES``).
+    COLUMN_TYPES: Mapping[str, str] = {}
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, bytes] = {}
+        self._writes = 0
+
+    # --- the dialect -------------------------------------------------------------------
+
+    @abstractmethod
+    def _run(self, operation: Callable[[C], T]) -> T:
+        """Run ``operation`` with a connection; every engine error becomes StoreError."""
+
+    @abstractmethod
+    def _execute(self, conn: C, sql: str, params: tuple = ()) -> Any:
+        """Execute ``sql`` (written with ``?`` placeholders); return the cursor."""
+
+    @abstractmethod
+    def _write(self, conn: C) -> AbstractContextManager[Any]:
+        """A write transaction: committed on leaving, rolled back on an error."""
+
+    def _write_one(self, conn: C, sql: str, params: tuple = ()) -> Any:
+        """A write of one statement."""
+        with self._write(conn):
+            return self._execute(conn, sql, params)
+
+    def _lock_failures(self, conn: C, key: str) -> None:
+        """Inside ``add_failure``'s transaction: make its count of ``key`` exact."""
+
+    @abstractmethod
+    def _insert_failure(self, conn: C, key: str, at: float) -> int:
+        """Insert one failure row; its id."""
+
+    @abstractmethod
+    def _migrate(self, conn: C) -> None:
+        """Create the schema, or take it forward to ``common.schema_version()``."""
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def _shown(self) -> str:
+        """Where the store is, fit for a repr (never a password)."""
+
+    def _apply_migrations(self, conn: C, version: int, target: int) -> None:
+        for step in range(version, target):
+            for statement in common.migration_statements(step, self.COLUMN_TYPES):
+                self._execute(conn, statement)
+            log.info("store %s: migrated schema to version %d", self._shown, step + 1)
+
+    # --- enrollments -------------------------------------------------------------------
+
+    def get(self, account_guid: str) -> Enrollment | None:
+        def op(conn: C) -> Enrollment | None:
+            row = self._execute(
+                conn, f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid = ?", (account_guid,)
+            ).fetchone()
+            return None if row is None else enrollment_from_row(row)
+
+        return self._run(op)
+
+    def put(self, enrollment: Enrollment) -> None:
+        values = enrollment_row(enrollment)
+        self._run(
+            lambda conn: self._write_one(
+                conn,
+                f"INSERT INTO enrollment ({ENROLLMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (guid) DO UPDATE SET "
+                "account_name = excluded.account_name, answers = excluded.answers, "
+                "enrolled_at = excluded.enrolled_at, last_used_at = excluded.last_used_at",
+                values,
+            )
+        )
+
+    def delete(self, account_guid: str) -> bool:
+        return self._run(
+            lambda conn: self._write_one(conn, "DELETE FROM enrollment WHERE guid = ?", (account_guid,)).rowcount > 0
+        )
+
+    def mark_used(self, account_guid: str, when: datetime) -> None:
+        self._run(
+            lambda conn: self._write_one(
+                conn, "UPDATE enrollment SET last_used_at = ? WHERE guid = ?", (micros(when), account_guid)
+            )
+        )
+
+    def replace_hash(self, account_guid: str, question_id: str, answer_hash: str) -> None:
+        """Swap one answer's hash; nothing happens if there is no such answer."""
+
+        def op(conn: C) -> None:
+            with self._write(conn):
+                row = self._execute(
+                    conn, f"SELECT answers FROM enrollment WHERE guid = ?{self.FOR_UPDATE}", (account_guid,)
+                ).fetchone()
+                if row is None:
+                    return
+                updated = common.replace_answer_hash(decode_answers(row[0]), question_id, answer_hash)
+                if updated is not None:
+                    self._execute(
+                        conn, "UPDATE enrollment SET answers = ? WHERE guid = ?", (encode_answers(updated), account_guid)
+                    )
+
+        self._run(op)
+
+    def enrollments(self) -> Iterator[Enrollment]:
+        """Every enrollment, by guid, read in pages (no transaction held between)."""
+
+        def read_page(after: str) -> list[Enrollment]:
+            def op(conn: C) -> list[Enrollment]:
+                rows = self._execute(
+                    conn,
+                    f"SELECT {ENROLLMENT_COLUMNS} FROM enrollment WHERE guid > ? ORDER BY guid LIMIT {PAGE_SIZE}",
+                    (after,),
+                ).fetchall()
+                return [enrollment_from_row(r) for r in rows]
+
+            return self._run(op)
+
+        return in_pages(read_page)
+
+    def count(self) -> int:
+        return self._run(lambda conn: int(self._execute(conn, "SELECT count(*) FROM enrollment").fetchone()[0]))
+
+    # --- failure counters ------------------------------------------------------------------
+
+    def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
+        self._writes += 1
+        prune = self._writes % common.PRUNE_EVERY == 0
+
+        def op(conn: C) -> tuple[int, int]:
+            with self._write(conn):
+                self._lock_failures(conn, key)
+                self._execute(conn, "DELETE FROM failure WHERE key = ? AND at < ?", (key, now - window_seconds))
+                if prune:
+                    self._execute(conn, "DELETE FROM failure WHERE at < ?", (now - common.FAILURE_RETENTION_SECONDS,))
+                failure_id = self._insert_failure(conn, key, now)
+                count = self._execute(
+                    conn, "SELECT count(*) FROM failure WHERE key = ? AND at >= ?", (key, now - window_seconds)
+                ).fetchone()[0]
+            return int(failure_id), int(count)
+
+        return self._run(op)
+
+    def remove_failure(self, key: str, failure_id: int) -> None:
+        self._run(lambda conn: self._write_one(conn, "DELETE FROM failure WHERE id = ? AND key = ?", (failure_id, key)))
+
+    def failures(self, key: str, now: float, window_seconds: float) -> tuple[int, float | None]:
+        def op(conn: C) -> tuple[int, float | None]:
+            count, newest = self._execute(
+                conn, "SELECT count(*), max(at) FROM failure WHERE key = ? AND at >= ?", (key, now - window_seconds)
+            ).fetchone()
+            return int(count), newest
+
+        return self._run(op)
+
+    def clear_failures(self, key: str) -> None:
+        self._run(lambda conn: self._write_one(conn, "DELETE FROM failure WHERE key = ?", (key,)))
+
+    # --- site secrets -------------------------------------------------------------------------
+
+    def site_secret(self, name: str) -> bytes:
+        cached = self._secrets.get(name)
+        if cached is not None:
+            return cached
+        value = self._run(lambda conn: self._read_secret(conn, name))
+        if value is None:
+            value = self.adopt_site_secret(name, secrets.token_bytes(32))
+        self._secrets[name] = value
+        return value
+
+    def adopt_site_secret(self, name: str, value: bytes) -> bytes:
+        def op(conn: C) -> bytes:
+            with self._write(conn):
+                # A host inserting the same name first wins; its value is the one read back.
+                self._execute(
+                    conn, "INSERT INTO secret (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, value)
+                )
+                kept = self._read_secret(conn, name)
+            assert kept is not None
+            return kept
+
+        return self._run(op)
+
+    def site_secrets(self) -> dict[str, bytes]:
+        def op(conn: C) -> dict[str, bytes]:
+            names = [row[0] for row in self._execute(conn, "SELECT name FROM secret ORDER BY name").fetchall()]
+            return {name: value for name in names if (value := self._read_secret(conn, name)) is not None}
+
+        return self._run(op)
+
+    def _read_secret(self, conn: C, name: str) -> bytes | None:
+        row = self._execute(conn, "SELECT value FROM secret WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        value = bytes(row[0])
+        if len(value) != 32:
+            raise ValueError("secret length")
+        return value
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._shown!r})"
