@@ -110,7 +110,7 @@ class KioskApp(LockedDownApp):
 
     def _new_welcome(self) -> WelcomeScreen:
         features = self.service.features if self.service is not None else self.settings.features
-        return WelcomeScreen(features, self.settings.kiosk.help_text)
+        return WelcomeScreen(features, self.settings.kiosk.help_text, self.choose, service=self.service)
 
     def _build_service(self) -> Any:
         """In the service worker: the SelfService, and Activation on the same Backend."""
@@ -224,7 +224,7 @@ class KioskApp(LockedDownApp):
 
     def show_result(self, success: bool, message: str) -> None:
         self.wipe()
-        self.push_screen(ResultScreen(success, message, self.settings.kiosk.result_seconds))
+        self.push_screen(ResultScreen(success, message, self.settings.kiosk.result_seconds, self.request_reset))
 
     def _inline(self, stage: str, screen: Any) -> Callable[[BaseException], bool]:
         def handle(error: BaseException) -> bool:
@@ -251,7 +251,7 @@ class KioskApp(LockedDownApp):
     def _ask_identity(self) -> None:
         assert self.service is not None
         domain = getattr(self.service, "default_domain", "") or self.settings.directory.effective_default_domain
-        self.push_screen(IdentifyScreen(domain))
+        self.push_screen(IdentifyScreen(domain, self.identified))
 
     def identified(self, typed: str) -> None:
         service, terminal = self.service, self.terminal
@@ -276,9 +276,9 @@ class KioskApp(LockedDownApp):
         visit, questions = result
         self.visit = visit
         if self.action == "enroll":
-            self.push_screen(CurrentPasswordScreen(self._typed_name))
+            self.push_screen(CurrentPasswordScreen(self._typed_name, self.prove_password))
         else:
-            self.push_screen(ChallengeScreen(questions))
+            self.push_screen(ChallengeScreen(questions, self.verify_answers))
 
     # enrollment
 
@@ -288,7 +288,7 @@ class KioskApp(LockedDownApp):
         screen = self.screen
         self.call_backend(
             lambda: service.prove_password(visit, password),
-            lambda _: self.push_screen(EnrollQuestionsScreen(service.questionnaire)),
+            lambda _: self._ask_questions(service.questionnaire),
             on_error=self._inline("prove", screen),
         )
 
@@ -310,10 +310,14 @@ class KioskApp(LockedDownApp):
         if self.action == "activate":
             self._ask_activation_password()  # no review: the password is next
             return
-        self.push_screen(EnrollReviewScreen([question for _, question, _ in answers]))
+        self.push_screen(EnrollReviewScreen([question for _, question, _ in answers], self.save_enrollment, self._leave_review))
 
-    def discard_enrollment(self) -> None:
+    def _ask_questions(self, questionnaire: Any) -> None:
+        self.push_screen(EnrollQuestionsScreen(questionnaire, self.check_answer, self.review_enrollment))
+
+    def _leave_review(self) -> None:
         self._enroll_answers = None
+        self.go_back()
 
     def save_enrollment(self) -> None:
         service, visit = self.service, self.visit
@@ -345,7 +349,7 @@ class KioskApp(LockedDownApp):
             if action == "unlock":
                 self.show_result(True, text("result.unlocked", account=result))
             else:
-                self.push_screen(NewPasswordScreen(result))
+                self.push_screen(NewPasswordScreen(result, self.reset_password))
 
         self.call_backend(verify_then_act, done, on_error=self._inline("verify", self.screen))
 
@@ -415,7 +419,7 @@ class KioskApp(LockedDownApp):
             self._log_error(labels, reference)
             self.show_result(False, f"{error_text(labels)}\n{text('reference', reference=reference)}")
             return
-        self.push_screen(ActivateProofScreen(labels))
+        self.push_screen(ActivateProofScreen(labels, self.prove_identity))
 
     def prove_identity(self, values: list[str]) -> None:
         activation, visit = self.activation, self.visit
@@ -429,7 +433,7 @@ class KioskApp(LockedDownApp):
 
         self.call_backend(
             prove,
-            lambda _: self.push_screen(EnrollQuestionsScreen(activation.questionnaire)),
+            lambda _: self._ask_questions(activation.questionnaire),
             on_error=self._activation_refused,
         )
 
@@ -445,7 +449,7 @@ class KioskApp(LockedDownApp):
         activation, visit = self.activation, self.visit
         assert activation is not None
         self.call_backend(
-            lambda: activation.password_rules(visit), lambda rules: self.push_screen(NewPasswordScreen(rules))
+            lambda: activation.password_rules(visit), lambda rules: self.push_screen(NewPasswordScreen(rules, self.reset_password))
         )
 
     def _complete_activation(self, password: str) -> None:

@@ -31,12 +31,12 @@ from kiosk.app_base import LockedDownApp, new_reference
 from kiosk.config import Settings
 from kiosk.messages import duration, text
 from kiosk.screens.error import ErrorScreen
-from kiosk.screens.helpdesk_account import HelpdeskAccountScreen
-from kiosk.screens.helpdesk_confirm import HelpdeskConfirmScreen
-from kiosk.screens.helpdesk_search import HelpdeskSearchScreen
-from kiosk.screens.helpdesk_signin import HelpdeskSignInScreen
-from kiosk.screens.helpdesk_temporary_password import HelpdeskTemporaryPasswordScreen
-from kiosk.screens.helpdesk_verify import HelpdeskVerifyScreen
+from kiosk.screens.helpdesk.account import HelpdeskAccountScreen
+from kiosk.screens.helpdesk.confirm import HelpdeskConfirmScreen
+from kiosk.screens.helpdesk.search import HelpdeskSearchScreen
+from kiosk.screens.helpdesk.signin import HelpdeskSignInScreen
+from kiosk.screens.helpdesk.temporary_password import HelpdeskTemporaryPasswordScreen
+from kiosk.screens.helpdesk.verify import HelpdeskVerifyScreen
 
 log = logging.getLogger("kiosk.helpdesk")
 
@@ -100,7 +100,7 @@ class HelpdeskApp(LockedDownApp):
 
     def start(self) -> None:
         if self.settings.helpdesk.require_operator_password:
-            self.push_screen(HelpdeskSignInScreen(self.operator))
+            self.push_screen(HelpdeskSignInScreen(self.operator, self.sign_in, self.ask_sign_out))
         else:
             self._with_service(self._authorize_without_password)
 
@@ -157,7 +157,7 @@ class HelpdeskApp(LockedDownApp):
         self.call_backend(lambda: self.service.authorize(None), self._signed_in, on_error=refused)
 
     def _signed_in(self, _: Any) -> None:
-        search = HelpdeskSearchScreen()
+        search = HelpdeskSearchScreen(self.search, self.open_account, self.ask_sign_out)
         if len(self.screen_stack) > 1:
             self.switch_screen(search)
         else:
@@ -213,7 +213,9 @@ class HelpdeskApp(LockedDownApp):
         def show(result: tuple[Any, bool]) -> None:
             self.card, verified = result
             self._caller_visit = None
-            self.push_screen(HelpdeskAccountScreen(self.card, self.offers(self.card, verified), verified))
+            self.push_screen(
+                HelpdeskAccountScreen(self.card, self.offers(self.card, verified), verified, self.choose, self.go_back)
+            )
 
         self.call_backend(fetch, show)
 
@@ -294,7 +296,9 @@ class HelpdeskApp(LockedDownApp):
 
         def show(result: tuple[Any, Sequence[Any]]) -> None:
             self._caller_visit, questions = result
-            self.push_screen(HelpdeskVerifyScreen(card.account.qualified_name, questions))
+            self.push_screen(
+                HelpdeskVerifyScreen(card.account.qualified_name, questions, self.check_answers, self.leave_verify)
+            )
 
         refused = self._card_refusal("helpdesk.not_enrolled")
         self.call_backend(lambda: desk.caller_questions(card.account), show, on_error=refused)

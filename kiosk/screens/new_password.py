@@ -6,6 +6,7 @@ directory stays the judge and its refusal is shown as words, never codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
@@ -20,8 +21,9 @@ from kiosk.widgets.secret_input import PASSWORD_MAX, SecretInput
 class NewPasswordScreen(KioskScreen):
     title_key = "new_password.title"
 
-    def __init__(self, rules: Any) -> None:
+    def __init__(self, rules: Any, on_submit: Callable[[str], None]) -> None:
         super().__init__()
+        self._on_submit = on_submit
         self._rules = rules
 
     def compose_form(self) -> ComposeResult:
@@ -64,7 +66,7 @@ class NewPasswordScreen(KioskScreen):
         password = new.take()
         confirm.wipe()
         self._refresh_checks()
-        self.kiosk.reset_password(password)
+        self._on_submit(password)
         del password
 
     def show_refusal(self, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
@@ -25,10 +26,23 @@ class WelcomeScreen(KioskScreen):
     WelcomeScreen #demo.-shown { display: block; }
     """
 
-    def __init__(self, features: Any, help_text: str) -> None:
+    def __init__(
+        self,
+        features: Any,
+        help_text: str,
+        on_choose: Callable[[str], None],
+        *,
+        service: object | None = None,
+        actions: tuple[str, ...] = ACTIONS,
+    ) -> None:
+        """``on_choose(action)``: one of ``actions`` the ``features`` switch on;
+        ``service``: already built (its demo banner shows at once)."""
         super().__init__()
         self._features = features
         self._help_text = help_text
+        self._on_choose = on_choose
+        self._service = service
+        self._actions = actions
 
     def screen_title(self) -> str:
         return text("welcome.choose")
@@ -38,17 +52,17 @@ class WelcomeScreen(KioskScreen):
             yield Static(self._help_text, id="help", markup=False)
         options = [
             Option(text(f"welcome.{action}"), id=action)
-            for action in ACTIONS
+            for action in self._actions
             if getattr(self._features, action, False)
         ]
         yield OptionList(*options, id="choices")
         yield Static("", id="demo", markup=False)
 
     def on_mount(self) -> None:
-        if self.kiosk.service is not None:
-            self.show_service(self.kiosk.service)
+        if self._service is not None:
+            self.show_service(self._service)
 
-    def show_service(self, service: Any) -> None:
+    def show_service(self, service: object) -> None:
         """The service is ready: show the demo banner if it is a demo."""
         demo = self.query_one("#demo", Static)
         if getattr(service, "is_demo", False):
@@ -59,7 +73,7 @@ class WelcomeScreen(KioskScreen):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
-            self.kiosk.choose(event.option.id)
+            self._on_choose(event.option.id)
 
     def action_back(self) -> None:
         """Nowhere to go back to."""

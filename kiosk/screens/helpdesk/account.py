@@ -8,7 +8,7 @@ texts are shown, answers never.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from kiosk.messages import text
-from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.screens.helpdesk.base import HelpdeskScreen
 
 LABEL_WIDTH = 15
 #: The card's text width (the screen body is 76 wide with a padding of 1).
@@ -99,8 +99,17 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     HelpdeskAccountScreen #message { margin: 0; }
     """
 
-    def __init__(self, card: Any, offers: Sequence[tuple[str, bool]], verified: bool) -> None:
+    def __init__(
+        self,
+        card: Any,
+        offers: Sequence[tuple[str, bool]],
+        verified: bool,
+        on_action: Callable[[str], None],
+        on_back: Callable[[], None],
+    ) -> None:
         super().__init__()
+        self._on_action = on_action
+        self._on_back = on_back
         self._card = card
         self._offers = list(offers)
         self._verified = verified
@@ -140,7 +149,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id and event.button.id.startswith("action-"):
-            self.desk.choose(event.button.id.removeprefix("action-"))
+            self._on_action(event.button.id.removeprefix("action-"))
 
     def action_back(self) -> None:
-        self.desk.go_back()
+        self._on_back()

@@ -6,14 +6,14 @@ results take the focus; Up/Down choose and Enter opens the account card.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
 from kiosk.messages import text
-from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.screens.helpdesk.base import HelpdeskScreen
 from kiosk.widgets.text_field import TextField
 
 QUERY_MAX = 256
@@ -44,8 +44,13 @@ class HelpdeskSearchScreen(HelpdeskScreen):
     HelpdeskSearchScreen #message { min-height: 0; margin: 0; }
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, on_search: Callable[[str], None], on_open: Callable[[Any], None], on_back: Callable[[], None]
+    ) -> None:
         super().__init__()
+        self._on_search = on_search
+        self._on_open = on_open
+        self._on_back = on_back
         self._cards: dict[str, Any] = {}
 
     def compose_form(self) -> ComposeResult:
@@ -64,7 +69,7 @@ class HelpdeskSearchScreen(HelpdeskScreen):
             self.say(text("helpdesk.search.empty"))
             return
         self.say("")
-        self.desk.search(query)
+        self._on_search(query)
 
     def show_results(self, query: str, cards: Sequence[Any]) -> None:
         table = self.query_one("#results", DataTable)
@@ -94,7 +99,7 @@ class HelpdeskSearchScreen(HelpdeskScreen):
         event.stop()
         card = self._cards.get(str(event.row_key.value))
         if card is not None:
-            self.desk.open_account(card)
+            self._on_open(card)
 
     def action_back(self) -> None:
-        self.desk.ask_sign_out()
+        self._on_back()
