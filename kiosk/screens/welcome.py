@@ -1,9 +1,11 @@
-"""The start screen: title, help text, the enabled choices, a demo banner."""
+"""The start screen: title, help text, the enabled choices, a demo banner.
+
+The choices are the app's actions switched on (``kiosk.flows.FLOWS``), each
+worded by ``welcome.<action>``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.widgets import OptionList, Static
@@ -11,8 +13,6 @@ from textual.widgets.option_list import Option
 
 from kiosk.messages import text
 from kiosk.screens.base import KioskScreen
-
-ACTIONS = ("unlock", "reset", "enroll", "activate")
 
 
 class WelcomeScreen(KioskScreen):
@@ -28,21 +28,19 @@ class WelcomeScreen(KioskScreen):
 
     def __init__(
         self,
-        features: Any,
         help_text: str,
+        actions: Sequence[str],
         on_choose: Callable[[str], None],
         *,
         service: object | None = None,
-        actions: tuple[str, ...] = ACTIONS,
     ) -> None:
-        """``on_choose(action)``: one of ``actions`` the ``features`` switch on;
+        """``on_choose(action)``: one of ``actions``;
         ``service``: already built (its demo banner shows at once)."""
         super().__init__()
-        self._features = features
         self._help_text = help_text
         self._on_choose = on_choose
         self._service = service
-        self._actions = actions
+        self._actions = tuple(actions)
 
     def screen_title(self) -> str:
         return text("welcome.choose")
@@ -53,7 +51,6 @@ class WelcomeScreen(KioskScreen):
         options = [
             Option(text(f"welcome.{action}"), id=action)
             for action in self._actions
-            if getattr(self._features, action, False)
         ]
         yield OptionList(*options, id="choices")
         yield Static("", id="demo", markup=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -18,6 +18,9 @@ from textual.widgets import Button, Static
 
 from kiosk.messages import text
 from kiosk.screens.helpdesk.base import HelpdeskScreen
+
+if TYPE_CHECKING:
+    from kiosk.backend.helpdesk import AccountCard
 
 LABEL_WIDTH = 15
 #: The card's text width (the screen body is 76 wide with a padding of 1).
@@ -32,7 +35,7 @@ def when(value: datetime | float | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def facts(card: Any, verified: bool) -> list[tuple[str, str]]:
+def facts(card: AccountCard, verified: bool) -> list[tuple[str, str]]:
     """(label, value) lines for the card, in the order an operator reads them."""
     account, enrollment, throttle = card.account, card.enrollment, card.throttle
     state = text("helpdesk.card.enabled") if account.enabled else text("helpdesk.card.disabled")
@@ -101,7 +104,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
 
     def __init__(
         self,
-        card: Any,
+        card: AccountCard,
         offers: Sequence[tuple[str, bool]],
         verified: bool,
         on_action: Callable[[str], None],
@@ -133,7 +136,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
         return "\n".join(lines)
 
     def show(
-        self, card: Any, offers: Sequence[tuple[str, bool]], verified: bool, message: str = "", *, error: bool = False
+        self, card: AccountCard, offers: Sequence[tuple[str, bool]], verified: bool, message: str = "", *, error: bool = False
     ) -> None:
         """The card again after an action: the facts, the buttons, a line of news."""
         self._card, self._offers, self._verified = card, list(offers), verified

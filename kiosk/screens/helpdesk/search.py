@@ -7,13 +7,16 @@ results take the focus; Up/Down choose and Enter opens the account card.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
 from kiosk.messages import text
 from kiosk.screens.helpdesk.base import HelpdeskScreen
+
+if TYPE_CHECKING:
+    from kiosk.backend.helpdesk import AccountCard
 from kiosk.widgets.text_field import TextField
 
 QUERY_MAX = 256
@@ -21,13 +24,13 @@ QUERY_MAX = 256
 COLUMNS = (("name", 12), ("display", 16), ("upn", 21), ("locked", 6), ("enrolled", 8))
 
 
-def enrolled_word(card: Any) -> str:
+def enrolled_word(card: AccountCard) -> str:
     return {"enrolled": text("helpdesk.yes"), "partial": text("helpdesk.partly")}.get(
         card.enrollment.state, text("helpdesk.no")
     )
 
 
-def row(card: Any) -> tuple[str, ...]:
+def row(card: AccountCard) -> tuple[str, ...]:
     account = card.account
     locked = text("helpdesk.yes") if account.locked else text("helpdesk.no")
     return (account.sam, account.display_name, account.upn or "", locked, enrolled_word(card))
@@ -45,13 +48,13 @@ class HelpdeskSearchScreen(HelpdeskScreen):
     """
 
     def __init__(
-        self, on_search: Callable[[str], None], on_open: Callable[[Any], None], on_back: Callable[[], None]
+        self, on_search: Callable[[str], None], on_open: Callable[[AccountCard], None], on_back: Callable[[], None]
     ) -> None:
         super().__init__()
         self._on_search = on_search
         self._on_open = on_open
         self._on_back = on_back
-        self._cards: dict[str, Any] = {}
+        self._cards: dict[str, AccountCard] = {}
 
     def compose_form(self) -> ComposeResult:
         yield Static(text("helpdesk.search.label"), classes="label", markup=False)
@@ -71,7 +74,7 @@ class HelpdeskSearchScreen(HelpdeskScreen):
         self.say("")
         self._on_search(query)
 
-    def show_results(self, query: str, cards: Sequence[Any]) -> None:
+    def show_results(self, query: str, cards: Sequence[AccountCard]) -> None:
         table = self.query_one("#results", DataTable)
         table.clear()
         self._cards = {card.account.guid: card for card in cards}
@@ -85,7 +88,7 @@ class HelpdeskSearchScreen(HelpdeskScreen):
         table.move_cursor(row=0)
         self.set_focus(table)  # synchronous: keys after Enter follow (notes §1.4)
 
-    def update_card(self, card: Any) -> None:
+    def update_card(self, card: AccountCard) -> None:
         """An account changed (unlocked, revoked): its row follows."""
         guid = card.account.guid
         if guid not in self._cards:
