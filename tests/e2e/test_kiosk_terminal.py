@@ -231,7 +231,9 @@ def test_a_burst_across_enrollment_steps_never_corrupts_the_step_it_came_from(te
     term.keys("Vermilion", "Tab", "Vermilion", "Enter", "Tab", "Danube", "Tab", "Danube", "Enter")
     time.sleep(1.0)
     screen = term.screen()
-    assert "Security question 2 of 3" in screen, f"step 1 did not accept its own answer:\n{screen}"
+    # Step 2 either got the keys typed ahead (and went on to step 3) or dropped them.
+    moved_on = "Security question 2 of 3" in screen or "Security question 3 of 3" in screen
+    assert moved_on, f"step 1 did not accept its own answer:\n{screen}"
     assert "Security question 1 of 3" not in screen, screen
 
 
