@@ -394,7 +394,7 @@ log_file = "{dir}/kiosk.log"
 
 def test_a_reset_in_the_terminal_changes_the_password_in_samba_ad(term, lab, lab_user, tmp_path):
     from kiosk.backend.wiring import build_service
-    from kiosk.config import load_settings
+    from kiosk.config.loading import load_settings
 
     env = lab.env
     config = tmp_path / "kiosk.toml"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.backend.errors import ConfigError
-from kiosk.config import load_settings, settings_from
+from kiosk.config.loading import load_settings, settings_from
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "kiosk.toml.example"
 
@@ -138,7 +138,8 @@ def test_the_default_domain_must_be_described():
 
 
 def test_activation_defaults_and_the_filter_follows_the_marker():
-    from kiosk.config import default_activation_filter, settings_from
+    from kiosk.config import default_activation_filter
+    from kiosk.config.loading import settings_from
 
     settings = settings_from({"directory": {"kind": "demo"}})
     activation = settings.activation
@@ -165,7 +166,7 @@ def test_activation_defaults_and_the_filter_follows_the_marker():
     ],
 )
 def test_bad_activation_settings_are_named(section, named):
-    from kiosk.config import settings_from
+    from kiosk.config.loading import settings_from
 
     with pytest.raises(ConfigError) as error:
         settings_from({"directory": {"kind": "demo"}, "activation": section})

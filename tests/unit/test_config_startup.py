@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.backend.errors import ConfigError
-from kiosk.config import PendingSettings, load_settings, provisional_settings, read_config
+from kiosk.config.loading import load_settings
+from kiosk.config.startup import PendingSettings, provisional_settings, read_config
 
 DEMO = """
 [directory]
