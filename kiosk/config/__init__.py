@@ -16,6 +16,7 @@ Settings`` never loads pydantic. Loaders come from their modules.
 """
 
 from kiosk.config.schema import (
+    ARGON2_FLOOR_KIB,
     DEFAULT_MARKER_ATTRIBUTE,
     DEFAULT_QUESTIONNAIRE,
     DEFAULT_QUESTIONS,
@@ -41,10 +42,12 @@ from kiosk.config.schema import (
     StoreSettings,
     ThemeName,
     ThrottleSettings,
+    argon2_floor_kib,
     default_activation_filter,
 )
 
 __all__ = [
+    "ARGON2_FLOOR_KIB",
     "DEFAULT_MARKER_ATTRIBUTE",
     "DEFAULT_QUESTIONNAIRE",
     "DEFAULT_QUESTIONS",
@@ -70,5 +73,6 @@ __all__ = [
     "StoreSettings",
     "ThemeName",
     "ThrottleSettings",
+    "argon2_floor_kib",
     "default_activation_filter",
 ]

@@ -292,11 +292,46 @@ class QuestionsSettings:
 
 @_section
 class AnswerHashSettings:
-    """argon2id parameters; the defaults are RFC 9106's low-memory profile."""
+    """argon2id parameters; the defaults are RFC 9106's second recommended
+    option (its low-memory profile: 64 MiB, t=3, p=4).
+
+    A file or the environment cannot go below OWASP's minimum for argon2id
+    (``ARGON2_FLOOR_KIB``): the validator refuses it, naming the key and the
+    floor. Like every bound, the floor is the validator's: Python code that
+    builds an AnswerHashSettings itself (tests and bench that check behaviour,
+    not cost) is trusted with what it asks for."""
 
     time_cost: Annotated[int, Bounds(ge=1, le=100)] = 3
     memory_cost_kib: Annotated[int, Bounds(ge=8, le=4 * 1024 * 1024)] = 65536
     parallelism: Annotated[int, Bounds(ge=1, le=64)] = 4
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        # After the fields and __post_init__: the floor (a plain dict of
+        # pydantic-core's schema, so that this module imports no pydantic).
+        return {"type": "function-after", "function": {"type": "no-info", "function": _argon2_floor}, "schema": handler(source)}
+
+
+#: OWASP Password Storage Cheat Sheet, argon2id: the least memory (KiB) for a
+#: time cost; each pair gives the same defence (46 MiB t=1 ... 7 MiB t>=5).
+ARGON2_FLOOR_KIB = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}
+
+
+def argon2_floor_kib(time_cost: int) -> int:
+    """The least ``memory_cost_kib`` the validator accepts with ``time_cost``."""
+    return ARGON2_FLOOR_KIB[min(max(time_cost, 1), 5)]
+
+
+def _argon2_floor(settings: AnswerHashSettings) -> AnswerHashSettings:
+    floor = argon2_floor_kib(settings.time_cost)
+    if settings.memory_cost_kib < floor:
+        pairs = ", ".join(f"{kib // 1024} MiB at t={t}" for t, kib in ARGON2_FLOOR_KIB.items())
+        raise SettingError(
+            "memory_cost_kib",
+            f"{settings.memory_cost_kib} KiB is below the floor for time_cost = {settings.time_cost}: "
+            f"at least {floor} KiB (OWASP's minimum for argon2id: {pairs} or more)",
+        )
+    return settings
 
 
 @_section

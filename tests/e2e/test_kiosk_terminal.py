@@ -372,8 +372,8 @@ allowed_ous = ["{staff}"]
 denied_groups = ["{denied}"]
 
 [answers]
-time_cost = 1
-memory_cost_kib = 8
+time_cost = 5
+memory_cost_kib = 7168
 parallelism = 1
 
 [throttle]

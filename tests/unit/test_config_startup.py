@@ -123,3 +123,38 @@ base_dn = "DC=example,DC=com"
 """
     with pytest.raises(ConfigError, match="service account's password is missing"):
         PendingSettings(write(tmp_path, text)).result()
+
+
+ENVIRONMENTS = [
+    {"KIOSK_KIOSK__IDLE_TIMEOUT_SECONDS": "30", "KIOSK_FEATURES__ACTIVATE": "true"},
+    {"KIOSK_DIRECTORY__URLS": '["ldaps://dc2", "ldaps://dc3"]', "KIOSK_KIOSK__TEXTS": '{"welcome.reset": "New"}'},
+    {"KIOSK_KIOSK__TEXTS": "[not json", "KIOSK_KIOSK__TITLE": '"quoted"', "KIOSK_KIOSK__ORGANISATION": ""},
+    {"KIOSK_ACTIVATION__MARKER__ATTRIBUTE": "info", "KIOSK_KIOSK__IDEL_TIMEOUT": "3"},
+    {"KIOSK_KIOSK": '{"title": "whole section"}', "KIOSK_CONFIG": "/elsewhere", "KIOSK_SECRETS_DIR": "/s"},
+    {"KIOSK_NOSUCH__KEY": "1", "KIOSK_KIOSK__": "x", "KIOSK_DIRECTORY__SERVICE_PASSWORD": "pw", "OTHER": "1"},
+    {"KIOSK_DIRECTORY__DOMAINS": '[{"netbios": "EX", "dns": "ex.com", "base_dn": "DC=ex,DC=com"}]'},
+]
+
+
+@pytest.mark.parametrize("environ", ENVIRONMENTS)
+def test_the_lean_reading_and_pydantic_settings_read_the_same(tmp_path, environ):
+    """The first frame's hand-written reading and loading's pydantic-settings
+    reading give the same data, so the first frame shows what validation gives."""
+    from kiosk.config.loading import read_config as read_with_pydantic_settings
+
+    path = write(tmp_path, EVERY_DISPLAY_KEY)
+    assert read_config(path, environ) == read_with_pydantic_settings(path, environ)
+
+
+def test_the_first_secrets_directory_that_has_the_file_wins(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory, secret in ((first, "one"), (second, "two")):
+        directory.mkdir()
+        (directory / "kiosk_directory__service_password").write_text(secret + "\n")
+    environ = {"KIOSK_SECRETS_DIR": str(first), "CREDENTIALS_DIRECTORY": str(second)}
+    assert load_settings(write(tmp_path, DEMO), environ).directory.service_password.get_secret_value() == "one"
+    (first / "kiosk_directory__service_password").unlink()
+    assert load_settings(write(tmp_path, DEMO), environ).directory.service_password.get_secret_value() == "two"
+    environ["KIOSK_DIRECTORY__SERVICE_PASSWORD"] = "from the environment"
+    settings = load_settings(write(tmp_path, DEMO), environ)
+    assert settings.directory.service_password.get_secret_value() == "from the environment"

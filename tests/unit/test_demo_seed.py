@@ -16,8 +16,8 @@ from kiosk.config.loading import load_settings
 
 CHEAP = """
 [answers]
-time_cost = 1
-memory_cost_kib = 8
+time_cost = 5
+memory_cost_kib = 7168
 parallelism = 1
 
 [throttle]
