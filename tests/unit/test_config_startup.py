@@ -158,3 +158,12 @@ def test_the_first_secrets_directory_that_has_the_file_wins(tmp_path):
     environ["KIOSK_DIRECTORY__SERVICE_PASSWORD"] = "from the environment"
     settings = load_settings(write(tmp_path, DEMO), environ)
     assert settings.directory.service_password.get_secret_value() == "from the environment"
+
+
+def test_white_space_around_a_secret_file_is_not_part_of_the_password(tmp_path):
+    """pydantic-settings reads secret files: an editor's trailing blank or newline is dropped."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "kiosk_directory__service_password").write_text("  pass word \r\n")
+    settings = load_settings(write(tmp_path, DEMO), {"KIOSK_SECRETS_DIR": str(secrets)})
+    assert settings.directory.service_password.get_secret_value() == "pass word"
