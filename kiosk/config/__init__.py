@@ -6,8 +6,10 @@
   ``ConfigError`` naming every problem;
 - ``sources``: where the file, the environment and the secrets are (standard
   library);
-- ``loading``: the sources read with pydantic-settings, merged, validated
-  (``load_settings``, ``settings_from``, ``preflight``);
+- ``readers``: the sources read with pydantic-settings;
+- ``loading``: reading, merging and validating (``load_settings``,
+  ``settings_from``, ``preflight``); it imports ``readers`` and
+  ``validation`` when it loads, so importing it costs no pydantic;
 - ``startup``: the kiosk's first frame from the raw file without pydantic
   (``provisional_settings``) and validation in a child (``PendingSettings``).
 

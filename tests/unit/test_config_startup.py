@@ -167,3 +167,20 @@ def test_white_space_around_a_secret_file_is_not_part_of_the_password(tmp_path):
     (secrets / "kiosk_directory__service_password").write_text("  pass word \r\n")
     settings = load_settings(write(tmp_path, DEMO), {"KIOSK_SECRETS_DIR": str(secrets)})
     assert settings.directory.service_password.get_secret_value() == "pass word"
+
+
+def test_the_kiosk_command_path_loads_no_pydantic_before_its_first_frame():
+    """Building the command parser imports every command's module (admin_cli
+    imports load_settings): loading must cost no pydantic until it loads."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, kiosk.cli, kiosk.config.loading\n"
+        "kiosk.cli._parser()\n"
+        "from kiosk.config.startup import provisional_settings\n"
+        "provisional_settings({})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core', 'pydantic_settings')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
