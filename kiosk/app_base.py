@@ -3,6 +3,8 @@
 - lockdown: no quit key, no palette, no selection; Ctrl+C/Z/\\/P/S swallowed;
   SIGTSTP ignored; SIGHUP/SIGTERM wipe and exit (notes §1.2, §1.3);
 - synchronous focus moves and the burst-safe Enter of ``KioskScreen`` (§1.4);
+- typeahead: keys typed after a form's Enter, while the next screen is being
+  prepared, go to that screen's first field (``Typeahead``), never elsewhere;
 - idle: every key or mouse event counts as activity; ``idle_timeout()`` fires
   after ``idle_seconds`` (§1.9);
 - crashes: no traceback and no locals on the terminal, a reference instead (§1.6);
@@ -87,6 +89,62 @@ def new_reference() -> str:
     return "K-" + secrets.token_hex(3).upper()
 
 
+#: The buffered Enter, kept in order among the typed characters.
+ENTER = "\r"
+#: At most this many keys are kept (the longest field takes 1024 characters).
+TYPEAHEAD_MAX = 1024
+
+
+@dataclass(eq=False)
+class Typeahead:
+    """Keys typed after a form was submitted, kept for the next screen's first field.
+
+    A terminal keeps what is typed while a program is busy; so does the kiosk,
+    within these rules:
+
+    - only printable characters and Enter are kept (Backspace takes back the
+      last character); any other key ends the typeahead: it is handled as
+      usual, and nothing typed after it is kept;
+    - the keys go only to the first field of the next screen (a new screen,
+      with that field focused), never to the screen that was left, and are
+      dropped on anything else: an error, a refusal, a result, a reset;
+    - after a form with a secret field, they go only into masked fields
+      (they may be more of the secret);
+    - a buffered Enter moves to the next field, as Enter does, but never
+      submits a form: nobody has read the new screen yet, and a blind
+      submission may cost an attempt (throttling, the directory's lockout).
+      What follows such an Enter is dropped.
+
+    ``keys`` is emptied as soon as the keys are delivered or dropped.
+    """
+
+    origin: Any
+    secret: bool
+    generation: int
+    keys: list[str]
+    #: a key that cannot be replayed was typed: keep nothing more
+    stopped: bool = False
+
+    def take(self, event: events.Key) -> bool:
+        """Keep the key (True: it goes nowhere else), or let the app handle it (False)."""
+        if event.key == "backspace":
+            if not self.stopped and self.keys and self.keys[-1] != ENTER:
+                self.keys.pop()
+            return True
+        if event.key != "enter" and not (event.is_printable and event.character):
+            self.stopped = True  # Tab, arrows, Esc, Ctrl+...: handled as usual, and the end
+            return False
+        if self.stopped or len(self.keys) >= TYPEAHEAD_MAX:
+            self.stopped = True  # dropped: it must not reach a field out of order either
+            return True
+        self.keys.append(ENTER if event.key == "enter" else str(event.character))
+        return True
+
+    def drop(self) -> None:
+        self.keys.clear()
+        self.stopped = True
+
+
 @dataclass
 class _Call:
     generation: int
@@ -142,6 +200,7 @@ class LockedDownApp(App[None], inherit_bindings=False):
         self._calls: dict[Worker[Any], _Call] = {}
         self._generation = 0
         self._last_activity = monotonic()
+        self._typeahead: Typeahead | None = None
 
     # --- what a face provides ----------------------------------------------------------
 
@@ -296,8 +355,12 @@ class LockedDownApp(App[None], inherit_bindings=False):
         if isinstance(screen, KioskScreen) and screen.submitting:
             return  # the form is on its way; the rest of the burst goes nowhere
         chain = screen.focus_chain
-        if screen.focused in chain and not 0 <= chain.index(screen.focused) + direction < len(chain):
+        focused = screen.focused
+        if focused in chain and not 0 <= chain.index(focused) + direction < len(chain):
             wraps_to = chain[0] if direction > 0 else chain[-1]
+            if wraps_to is focused and isinstance(focused, Input):
+                self._tab_in_only_field(screen, focused)
+                return
             if isinstance(wraps_to, Input):
                 screen.set_focus(None)
                 return
@@ -305,6 +368,14 @@ class LockedDownApp(App[None], inherit_bindings=False):
             screen.focus_next()  # Screen._move_focus -> set_focus: synchronous
         else:
             screen.focus_previous()
+
+    def _tab_in_only_field(self, screen: Any, field: Input) -> None:
+        """Tab in the only field of a screen: nowhere to go, so the field keeps
+        the focus and what follows goes on into it (``KioskScreen.tab_in_only_field``
+        guards a plain field against a password manager's ``name<Tab>password``)."""
+        if isinstance(field, SecretInput) or not isinstance(screen, KioskScreen):
+            return  # masked: what follows goes on into the same field
+        screen.tab_in_only_field(field)
 
     def action_kiosk_enter(self) -> None:
         screen = self.screen
@@ -318,7 +389,99 @@ class LockedDownApp(App[None], inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseEvent)) and not event.is_forwarded:
             self._last_activity = monotonic()  # the action, never the key, is what we note
+            if isinstance(event, events.Key) and self._typeahead is not None and self._typeahead_takes(event):
+                return
         await super().on_event(event)
+
+    # --- typeahead ---------------------------------------------------------------------------
+
+    def open_typeahead(self, origin: KioskScreen, *, secret: bool) -> None:
+        """``origin``'s form is being submitted: keep what is typed from now on
+        for the next screen (see ``Typeahead``)."""
+        self.drop_typeahead()
+        self._typeahead = Typeahead(origin, secret, self._generation, [])
+
+    def drop_typeahead(self) -> None:
+        ahead, self._typeahead = self._typeahead, None
+        if ahead is not None:
+            ahead.drop()
+
+    def _typeahead_waiting(self, ahead: Typeahead) -> bool:
+        """Is the next screen still being prepared? (the form on its way, a
+        backend call, or a new screen not yet ready for the keys)"""
+        screen = self.screen
+        if ahead.generation != self._generation:
+            return False
+        if screen is ahead.origin:
+            return bool(screen.submitting)
+        return isinstance(screen, (BusyScreen, KioskScreen))
+
+    def _typeahead_takes(self, event: events.Key) -> bool:
+        ahead = self._typeahead
+
+        assert ahead is not None
+        if not self._typeahead_waiting(ahead):
+            self.drop_typeahead()
+            return False
+        screen = self.screen
+        if isinstance(screen, KioskScreen) and screen is not ahead.origin and screen.focused is not None:
+            # The new screen is up and focused (its resume may not have been
+            # handled yet): the kept keys go first, then this one as usual.
+            self.typeahead_ready(screen)
+            return False
+        return ahead.take(event)
+
+    def typeahead_ready(self, screen: KioskScreen) -> None:
+        """``screen`` is shown, its focus set: the kept keys go to its first field,
+        or nowhere (see ``Typeahead``)."""
+        ahead = self._typeahead
+        if ahead is None or self.screen is not screen:
+            return
+        if screen is ahead.origin:
+            if not screen.submitting:  # back where it started (a refusal): the keys were for another screen
+                self.drop_typeahead()
+            return
+        self._deliver_typeahead(screen, ahead, first_only=True)
+
+    def typeahead_kept(self) -> bool:
+        """Were keys typed since the typeahead opened?"""
+        return self._typeahead is not None and bool(self._typeahead.keys)
+
+    def typeahead_back(self, screen: KioskScreen) -> None:
+        """The origin keeps the focus after all (Tab in its only field, with
+        nothing in it yet): what was typed meanwhile goes into its focused field."""
+        ahead = self._typeahead
+        if ahead is None or ahead.origin is not screen or self.screen is not screen:
+            return
+        ahead.secret = False  # nothing came before these keys: they are the field's own
+        self._deliver_typeahead(screen, ahead, first_only=False)
+
+    def _deliver_typeahead(self, screen: KioskScreen, ahead: Typeahead, *, first_only: bool) -> None:
+        self._typeahead = None
+        keys, ahead.keys = ahead.keys, []
+        try:
+            fields = screen.inputs()
+            field = screen.focused
+            if not keys or field not in fields or ahead.generation != self._generation:
+                return
+            if first_only and field is not fields[0]:
+                return
+            for number, part in enumerate("".join(keys).split(ENTER)):
+                if number:  # a buffered Enter: the next field, never a submission
+                    index = fields.index(field)
+                    if index + 1 >= len(fields):
+                        return
+                    field = fields[index + 1]
+                    screen.set_focus(field)
+                if ahead.secret and not isinstance(field, SecretInput):
+                    return
+                room = field.max_length - len(field.value) if field.max_length else len(part)
+                if part and room > 0:
+                    field.insert_text_at_cursor(part[:room])
+                del part
+        finally:
+            keys.clear()
+            ahead.drop()
 
     # --- crashes -------------------------------------------------------------------------
 
@@ -358,6 +521,7 @@ class LockedDownApp(App[None], inherit_bindings=False):
                 else:
                     field.value = ""
         self.wipe_state()
+        self.drop_typeahead()
         self._clipboard = ""
         self.clear_notifications()
 
@@ -393,13 +557,22 @@ class LockedDownApp(App[None], inherit_bindings=False):
             return
         if call.busy is not None and self.screen is call.busy:
             self.pop_screen()
-        if worker.state == WorkerState.SUCCESS:
-            call.on_success(worker.result)
-            return
-        error = worker.error or RuntimeError("cancelled")
-        if call.on_error is not None and call.on_error(error):
-            return
-        self.show_error(error)
+        try:
+            if worker.state == WorkerState.SUCCESS:
+                call.on_success(worker.result)
+                return
+            error = worker.error or RuntimeError("cancelled")
+            if call.on_error is not None and call.on_error(error):
+                return
+            self.show_error(error)
+        finally:
+            # Typeahead waits only for a new screen that came of this call.
+            ahead = self._typeahead
+            waits = isinstance(self.screen, BusyScreen) or (
+                isinstance(self.screen, KioskScreen) and self.screen is not ahead.origin
+            ) if ahead is not None else False
+            if ahead is not None and not waits:
+                self.drop_typeahead()
 
     def _log_error(self, error: BaseException, reference: str) -> None:
         code = getattr(error, "code", None)

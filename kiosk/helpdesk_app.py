@@ -29,7 +29,7 @@ from textual.binding import Binding
 
 from kiosk.app_base import LockedDownApp, new_reference
 from kiosk.config import Settings
-from kiosk.messages import text
+from kiosk.messages import duration, text
 from kiosk.screens.error import ErrorScreen
 from kiosk.screens.helpdesk_account import HelpdeskAccountScreen
 from kiosk.screens.helpdesk_confirm import HelpdeskConfirmScreen
@@ -106,8 +106,9 @@ class HelpdeskApp(LockedDownApp):
 
     def idle_timeout(self) -> None:
         log.info("helpdesk idle timeout: signing out %s", self.operator)
+        # {minutes} stays for overrides written before {duration} (rounded up, as it was).
         minutes = max(1, math.ceil(self.idle_seconds / 60))
-        self.sign_out(text("helpdesk.idle_signed_out", minutes=minutes))
+        self.sign_out(text("helpdesk.idle_signed_out", duration=duration(self.idle_seconds), minutes=minutes))
 
     def wipe_state(self) -> None:
         for screen in self.screen_stack:

@@ -173,7 +173,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "helpdesk.temporary.must_change": "They must change it at their next logon.",
     "helpdesk.temporary.done": "Done - hide it",
     "helpdesk.signed_out": "Helpdesk: signed out.",
-    "helpdesk.idle_signed_out": "Helpdesk: signed out after {minutes} minute(s) without activity.",
+    "helpdesk.idle_signed_out": "Helpdesk: signed out after {duration} without activity.",
     "busy.searching": "Searching, please wait...",
     # --- errors by code (KioskError.code) -----------------------------------
     "error.error": "Sorry - something went wrong. Please try again later or contact the help desk.",
@@ -239,6 +239,20 @@ def text(key: str, /, **values: Any) -> str:
         return _formatter.vformat(template, (), _Lenient(values))
     except (ValueError, IndexError, AttributeError):  # a broken override: show it as written
         return template
+
+
+def duration(seconds: float) -> str:
+    """Seconds in words, as exact as the setting: "30 seconds", "1 minute",
+    "1 minute 30 seconds", "2 hours"."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [
+        f"{count} {unit}{'' if count == 1 else 's'}"
+        for count, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second"))
+        if count
+    ]
+    return " ".join(parts) or "0 seconds"
 
 
 def error_text(exc: BaseException) -> str:

@@ -105,8 +105,9 @@ class KioskScreen(Screen[None]):
     def inputs(self) -> list[Input]:
         return [w for w in self.focus_chain if isinstance(w, Input)]
 
-    def enter_pressed(self, focused: Input) -> None:
-        """Enter in a field: go to the next field, or submit from the last one."""
+    def enter_pressed(self, focused: Input, *, secret_ahead: bool = False) -> None:
+        """Enter in a field: go to the next field, or submit from the last one.
+        ``secret_ahead``: what is typed next may be a secret (see ``Typeahead``)."""
         fields = self.inputs()
         if focused in fields and fields.index(focused) < len(fields) - 1:
             self.set_focus(fields[fields.index(focused) + 1])
@@ -114,8 +115,10 @@ class KioskScreen(Screen[None]):
         # Keys typed before this Enter may still sit in the field's queue, and keys
         # typed after it must not reach any field: take the focus away now, and
         # submit once the field has caught up with what was typed into it.
+        # What is typed from now on is kept for the next screen (typeahead).
         self.submitting = True
         self.set_focus(None)
+        self.kiosk.open_typeahead(self, secret=secret_ahead or any(isinstance(f, SecretInput) for f in fields))
         focused.call_later(self._submit_when_caught_up, focused)
 
     def _submit_when_caught_up(self, focused: Input) -> None:
@@ -123,8 +126,42 @@ class KioskScreen(Screen[None]):
         if self.app.screen is not self:
             return
         self.submit()
-        if self.app.screen is self and self.focused is None and focused.is_attached:
-            self.set_focus(focused)
+        if self.app.screen is self:
+            self.kiosk.drop_typeahead()  # still here (a field to fill): nothing typed ahead lands
+            if self.focused is None and focused.is_attached:
+                self.set_focus(focused)
+
+    def tab_in_only_field(self, field: Input) -> None:
+        """Tab in the only (plain) field: the keys typed after it in the same
+        burst are held until the field has caught up with the keys before it.
+        Then, with a name in the field and keys after the Tab, it is a
+        password manager's ``name<Tab>password``: go on as Enter does, and the
+        rest is typeahead for the next screen, for masked fields only (never in
+        clear here). Otherwise the field keeps the focus and gets those keys."""
+        self.submitting = True
+        self.set_focus(None)
+        self.kiosk.open_typeahead(self, secret=True)
+        field.call_later(self._tab_when_caught_up, field)
+
+    def _tab_when_caught_up(self, field: Input) -> None:
+        self.submitting = False
+        if self.app.screen is not self or not field.is_attached:
+            self.kiosk.drop_typeahead()
+            return
+        if field.value and self.kiosk.typeahead_kept():
+            self.submit()
+            if self.app.screen is self:
+                self.kiosk.drop_typeahead()
+                if self.focused is None:
+                    self.set_focus(field)
+            return
+        self.set_focus(field)
+        self.kiosk.typeahead_back(self)
+
+    def on_screen_resume(self) -> None:
+        # After Textual's own resume handling (auto focus) and one refresh, the
+        # focus is where a person finds it: typeahead may land now.
+        self.call_after_refresh(self.kiosk.typeahead_ready, self)
 
     def submit(self) -> None:
         """The form is complete: hand it to the app."""

@@ -19,6 +19,7 @@ from textual.widgets import Select, Static
 
 from kiosk.messages import error_text, text
 from kiosk.screens.base import KioskScreen
+from kiosk.widgets.question_picker import QuestionPicker
 from kiosk.widgets.secret_input import ANSWER_MAX, SecretInput
 
 
@@ -51,7 +52,7 @@ class EnrollQuestionsScreen(KioskScreen):
 
     def compose_form(self) -> ComposeResult:
         yield Static("", id="group", classes="label", markup=False)
-        yield Select[str]([], id="picker", prompt=text("enroll.pick_prompt"))
+        yield QuestionPicker([], id="picker", prompt=text("enroll.pick_prompt"))
         yield Static("", id="question", markup=False)
         yield Static(text("enroll.answer"), classes="label", markup=False)
         yield SecretInput(id="answer", max_length=ANSWER_MAX)

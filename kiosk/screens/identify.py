@@ -21,7 +21,7 @@ class IdentifyScreen(KioskScreen):
 
     def compose_form(self) -> ComposeResult:
         yield Static(text("identify.label"), classes="label", markup=False)
-        yield TextField(id="user", max_length=NAME_MAX, placeholder=text("identify.hint"), select_on_focus=False)
+        yield TextField(id="user", max_length=NAME_MAX, select_on_focus=False)  # the hint is under it, once
         yield Static(text("identify.hint"), classes="hint", markup=False)
         if self._default_domain:
             yield Static(text("identify.default_domain", domain=self._default_domain), classes="hint", markup=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
@@ -26,6 +28,7 @@ class ResultScreen(KioskScreen):
         self._success = success
         self._message = message
         self._seconds = seconds
+        self._left = math.ceil(seconds)
 
     def compose_form(self) -> ComposeResult:
         outcome = Static(
@@ -35,10 +38,17 @@ class ResultScreen(KioskScreen):
         yield outcome
         yield Static(self._message, id="detail", markup=False)
         yield Button(text("done"), id="done")
-        yield Static(text("result.back_in", seconds=int(self._seconds)), classes="hint", markup=False)
+        yield Static(text("result.back_in", seconds=self._left), id="back-in", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         self.set_timer(self._seconds, self.kiosk.request_reset)
+        self.set_interval(1, self._count_down, name="back-in")
+
+    def _count_down(self) -> None:
+        """Once a second: the seconds left, as the hint says them."""
+        self._left = max(0, self._left - 1)
+        for hint in self.query("#back-in").results(Static):  # none once the screen is going away
+            hint.update(text("result.back_in", seconds=self._left))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -482,3 +482,15 @@ def test_the_operator_is_the_login_not_an_environment_variable(tmp_path, monkeyp
     app = HelpdeskApp(helpdesk_settings(tmp_path), environ={"SSH_CLIENT": "192.0.2.7 50000 22"})
     assert app.operator == pwd.getpwuid(os.getuid()).pw_name
     assert app.terminal == "demo"  # [kiosk] terminal_id wins over the SSH client
+
+
+async def test_idle_sign_out_says_the_real_duration(make_app, capsys):
+    """30 seconds of idle time is said as such, not "1 minute" (issue 12)."""
+    app = make_app(idle_timeout_seconds=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        app._last_activity -= 31
+        await wait_until(pilot, lambda: not app.is_running or app._exit_renderables)
+    said = capsys.readouterr().err
+    assert "signed out after 30 seconds without activity" in said
+    assert "minute" not in said

@@ -72,12 +72,17 @@ async def test_key_burst_ending_in_enter_submits_everything_typed(app, fake):
 
 
 async def test_key_burst_after_enter_never_lands_in_the_name_field(app, fake):
+    """Typed ahead after Enter: into the next screen's (masked) field, never the name field."""
     async with app.run_test(size=SIZE) as pilot:
         await choose(pilot, "enroll")
         burst(app, [*"bob", "enter", *"secret"])
         await settle(pilot)
         assert ("begin", "bob") in fake.calls
-        assert all("secret" not in value for value in field_values(app).values())
+        values = field_values(app)
+        assert values["IdentifyScreen#user"] == "bob"
+        assert values["CurrentPasswordScreen#password"] == "secret"
+        assert app.screen.query_one("#password", SecretInput).password
+        assert "secret" not in screen_text(app)
 
 
 async def test_key_burst_user_tab_secret_on_enrollment(app, fake):

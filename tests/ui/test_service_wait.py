@@ -7,6 +7,7 @@ import threading
 
 from kiosk.app import KioskApp
 from kiosk.screens.busy import BusyScreen
+from kiosk.screens.challenge import ChallengeScreen
 from kiosk.screens.error import ErrorScreen
 from kiosk.screens.identify import IdentifyScreen
 from kiosk.screens.welcome import WelcomeScreen
@@ -62,12 +63,16 @@ async def test_busy_screen_while_a_call_runs(app, fake):
             await pilot.press(key)
         burst(app, ["enter"])
         await wait_until(pilot, lambda: isinstance(app.screen, BusyScreen))
-        burst(app, ["x", "y"])  # typed while busy: dropped, never in a field
+        burst(app, ["x", "y"])  # typed while busy: kept for the next screen, in no field yet
         await asyncio.sleep(0.1)
         assert isinstance(app.screen, BusyScreen)
+        assert all("xy" not in f.value for s in app.screen_stack for f in s.query("Input"))
         fake.gate.set()
         await settle(pilot)
-        assert all("xy" not in f.value for s in app.screen_stack for f in s.query("Input"))
+        assert isinstance(app.screen, ChallengeScreen)
+        values = {f"{type(s).__name__}#{f.id}": f.value for s in app.screen_stack for f in s.query("Input")}
+        assert values["IdentifyScreen#user"] == "alice"
+        assert values["ChallengeScreen#answer-1"] == "xy"  # typeahead: the next screen's first field
 
 
 async def test_the_first_frame_comes_before_validation_and_nobody_is_served_before_it():

@@ -295,11 +295,10 @@ class ActiveDirectory:
         known: dict[bytes, str] = {}
         for domain in list(self._domains.values()):
             for entries in self._pages(domain, USER_FILTER, self.account_attributes):
-                yield from self.connection.run(
-                    lambda connection, entries=entries, domain=domain: [
-                        self.to_account(connection, domain, e, known) for e in entries
-                    ]
-                )
+                def accounts(connection: Any, entries: list[Any] = entries, domain: Any = domain) -> list[Account]:
+                    return [self.to_account(connection, domain, e, known) for e in entries]
+
+                yield from self.connection.run(accounts)
 
     # --- attributes ----------------------------------------------------------------
 
