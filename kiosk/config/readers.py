@@ -50,7 +50,8 @@ class _Raw(BaseSettings):
 
 #: Settings' sections as pydantic-settings sees its sources: raw values (never
 #: instantiated: its sources are called one by one, validation is ours).
-_Sections = create_model("_Sections", __base__=_Raw, **{name: (dict[str, RawValue] | str | None, None) for name in SECTIONS})
+_FIELDS: dict[str, Any] = {name: (dict[str, RawValue] | str | None, None) for name in SECTIONS}
+_Sections = create_model("_Sections", __base__=_Raw, **_FIELDS)
 
 
 class _ServicePassword(BaseSettings):

@@ -6,7 +6,6 @@ about 13 MiB and 150 ms."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -18,9 +17,14 @@ from kiosk.config.schema import ActivationSettings, SettingError, Settings
 T = TypeVar("T")
 
 
-@cache
-def _adapter(kind: type) -> TypeAdapter[Any]:
-    return TypeAdapter(kind)
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    """One TypeAdapter per kind: building one costs more than validating."""
+    if kind not in _adapters:
+        _adapters[kind] = TypeAdapter(kind)
+    return _adapters[kind]
 
 
 def validate(kind: type[T], data: Any, source: str) -> T:
