@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kiosk.backend.errors import ConfigError, KioskError
-from kiosk.config import Settings, config_path, load_settings, questions_path
+from kiosk.config import Settings
+from kiosk.config.loading import load_settings
+from kiosk.config.sources import config_path, questions_path
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 

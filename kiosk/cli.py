@@ -138,7 +138,8 @@ def _cmd_kiosk(args: argparse.Namespace) -> int:
     a child process (``PendingSettings``, started after that frame so the two
     do not compete on a one-core thin client), and no one is served before it
     has: the screen comes sooner and the long-lived process stays small."""
-    from kiosk.config import PendingSettings, config_path, provisional_settings, read_config
+    from kiosk.config.sources import config_path
+    from kiosk.config.startup import PendingSettings, provisional_settings, read_config
 
     file = config_path(args.config, os.environ)
     data = read_config(file, os.environ)  # a missing or broken file is named at once
@@ -150,7 +151,7 @@ def _cmd_kiosk(args: argparse.Namespace) -> int:
 
 
 def _cmd_helpdesk(args: argparse.Namespace) -> int:
-    from kiosk.config import load_settings, preflight
+    from kiosk.config.loading import load_settings, preflight
 
     settings = load_settings(args.config)
     preflight(settings)
@@ -222,7 +223,7 @@ def _log_to_file(path: Path | None) -> None:
 def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
     """Settings for the pretend directory, with the store and logs in ``workdir``."""
     from kiosk.backend.directory.demo import DEMO_BASE_DN, DEMO_DNS, DEMO_NETBIOS
-    from kiosk.config import settings_from
+    from kiosk.config.loading import settings_from
 
     return settings_from(
         {
@@ -276,7 +277,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from kiosk.check import print_checks, run_checks
-    from kiosk.config import load_settings, preflight
+    from kiosk.config.loading import load_settings, preflight
 
     try:
         settings = load_settings(args.config)

@@ -148,6 +148,6 @@ def import_questions(text: str) -> QuestionsSettings:
         if extra:
             raise ConfigError(f"questions: unexpected top-level key(s) {', '.join(extra)}; only [questions]")
         section = data["questions"]
-    from kiosk.config_validation import validate
+    from kiosk.config.validation import validate
 
     return validate(QuestionsSettings, section, "questions")

@@ -404,8 +404,8 @@ allowed_ous = ["{staff}"]
 denied_groups = ["{denied}"]
 
 [answers]
-time_cost = 1
-memory_cost_kib = 8
+time_cost = 5
+memory_cost_kib = 7168
 parallelism = 1
 
 [throttle]
@@ -426,7 +426,7 @@ log_file = "{dir}/kiosk.log"
 
 def test_a_reset_in_the_terminal_changes_the_password_in_samba_ad(term, lab, lab_user, tmp_path):
     from kiosk.backend.wiring import build_service
-    from kiosk.config import load_settings
+    from kiosk.config.loading import load_settings
 
     env = lab.env
     config = tmp_path / "kiosk.toml"

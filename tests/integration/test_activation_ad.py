@@ -24,7 +24,7 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend.wiring import build_service
 from kiosk.config import ActivationSettings
-from kiosk.config_validation import validate
+from kiosk.config.validation import validate
 from kiosk.lab import lab_settings_from_env
 from support import fast
 

@@ -26,7 +26,7 @@ from kiosk.backend.errors import (
 from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from kiosk.config import ActivationSettings
-from kiosk.config_validation import validate
+from kiosk.config.validation import validate
 from support import fast
 
 USERS = (
