@@ -957,7 +957,10 @@ class ActiveDirectory:
         value = encode_password(new_password)
 
         def write(connection: Connection) -> dict[str, Any]:
-            changes = {"unicodePwd": [(MODIFY_REPLACE, [value])]}
+            changes: dict[str, Any] = {"unicodePwd": [(MODIFY_REPLACE, [value])]}
+            if must_change:
+                # One modify: the password never stands without must-change.
+                changes["pwdLastSet"] = [(MODIFY_REPLACE, [0])]
             if self._policy_hints is not False:
                 connection.modify(account.dn, changes, controls=[(POLICY_HINTS_OID, True, POLICY_HINTS_VALUE)])
                 result = dict(connection.result or {})
@@ -981,18 +984,6 @@ class ActiveDirectory:
         result = self._with_service(write)
         if result.get("result") != _SUCCESS:
             _raise_for_password_write(_result_detail("password reset of", account.dn, result), result)
-        if must_change:
-
-            def expire(connection: Connection) -> dict[str, Any]:
-                connection.modify(account.dn, {"pwdLastSet": [(MODIFY_REPLACE, [0])]})
-                return dict(connection.result or {})
-
-            result = self._with_service(expire)
-            if result.get("result") != _SUCCESS:
-                _raise_for_result(
-                    _result_detail("password was reset, but setting must-change (pwdLastSet=0) on", account.dn, result),
-                    result,
-                )
 
     @property
     def policy_hints_supported(self) -> bool | None:
