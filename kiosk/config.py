@@ -366,6 +366,8 @@ class HelpdeskSettings:
     require_operator_password: bool = True
     #: Unlock and reset only after the caller answered their questions.
     require_verification: bool = True
+    #: How long a caller's verification allows one action (it is used up by that action).
+    verification_seconds: Annotated[int, Bounds(ge=30, le=3600)] = 300
     unlock: bool = True
     reset: bool = True
     revoke: bool = True
