@@ -435,9 +435,11 @@ class ActivationSettings:
     #: Who may activate (AND the [eligibility] rules); empty = the default:
     #: enabled, never logged on, no marker (built from marker.attribute).
     filter: str = ""
-    proof: Annotated[list[ProofSettings], Bounds(min_length=1)] = field(
-        default_factory=lambda: [ProofSettings(attribute="employeeID", label="Employee ID")]
-    )
+    #: The proof is always an activation code (``kiosk activation issue USER``);
+    #: these directory attributes are asked for as well (optional).
+    proof: list[ProofSettings] = field(default_factory=list)
+    #: How long an issued activation code stays valid.
+    code_valid_hours: Annotated[int, Bounds(ge=1, le=720)] = 72
     marker: MarkerSettings = field(default_factory=MarkerSettings)
     #: Written together with the marker, last: attribute -> value ("" deletes it).
     extra_updates: dict[str, str] = field(default_factory=dict)

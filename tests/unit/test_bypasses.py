@@ -3,6 +3,8 @@ demo directory and a real SQLite store, as the use cases meet them.
 
 1. a temporary password is no proof for enrollment; replacing answers is
    audited; the helpdesk card says whether answers predate the password
+3. activation needs an issued, expiring, single-use code; only accounts with
+   pwdLastSet=0; a missing attribute looks like a wrong value
 6. the helpdesk checks eligibility on every action; a verification expires and
    is used up; operators' accounts must be enabled
 7. no password oracle: eligibility before any bind
@@ -24,6 +26,7 @@ from kiosk.backend.errors import (
     InvalidCredentials,
     NotAllowed,
     PasswordMustChange,
+    VerificationFailed,
 )
 from kiosk.backend.helpdesk import Helpdesk
 from kiosk.backend.model import Identity
@@ -312,3 +315,137 @@ def test_a_temporary_password_that_would_not_expire_is_never_handed_out(settings
     event = audit(tmp_path)[-1]
     assert (event["event"], event["outcome"]) == ("helpdesk_reset", "error")
     assert "must-change" in event["reason"]
+
+
+# --- 3. activation is not claimed by guessing ------------------------------------------------------------
+
+NEWCOMERS = (
+    DemoUser("erin", "Erin", "Early", "", never_logged_on=True, attributes={"employeeID": "E2001"}),
+    DemoUser("fred", "Fred", "Fresh", "", never_logged_on=True),  # no employeeID
+)
+
+
+@pytest.fixture
+def activation(tmp_path):
+    from kiosk.backend.wiring import build_activation
+
+    settings = fast(demo_settings(tmp_path), features={"activate": True})
+    return build_activation(settings, directory=ChangingDirectory(NEWCOMERS))
+
+
+def newcomer(activation, sam):
+    return activation.backend.directory.find_account(Identity(sam, "DEMO", sam=sam))
+
+
+def test_the_employee_id_alone_no_longer_activates(activation):
+    visit = activation.begin("erin", "tty1")
+    assert activation.proof_labels(visit) == ("Activation code",)
+    for guess in ("E2001", "E2000", "E2002"):
+        with pytest.raises(VerificationFailed):
+            activation.prove(visit, [guess])
+
+
+def test_an_issued_code_activates_once_and_is_stored_only_as_a_digest(activation, tmp_path):
+    erin = newcomer(activation, "erin")
+    code, expires_at = activation.issue_code(erin, "root")
+    assert len(code.replace("-", "")) == 16
+    digest, kept_until, issued_by = activation.backend.store.activation_code(erin.guid)
+    assert code.encode() not in digest and kept_until == expires_at and issued_by == "root"
+    assert code not in (tmp_path / "audit.jsonl").read_text()
+    visit = activation.begin("erin", "tty1")
+    activation.prove(visit, [code.lower()])
+    activation.complete(visit, ANSWERS, "Fresh#Start-2026")
+    assert activation.backend.store.activation_code(erin.guid) is None  # used up
+    again = activation.begin("erin", "tty1")
+    with pytest.raises(VerificationFailed):
+        activation.prove(again, [code])
+
+
+def test_a_code_expires(activation, tmp_path):
+    from datetime import timedelta
+
+    erin = newcomer(activation, "erin")
+    code, expires_at = activation.issue_code(erin, "root")
+    activation._clock = lambda: expires_at + timedelta(seconds=1)
+    with pytest.raises(VerificationFailed):
+        activation.prove(activation.begin("erin", "tty1"), [code])
+    assert audit(tmp_path)[-1]["reason"] == "no valid activation code"
+
+
+def test_one_code_cannot_complete_two_visits(activation):
+    erin = newcomer(activation, "erin")
+    code, _ = activation.issue_code(erin, "root")
+    first, second = activation.begin("erin", "tty1"), activation.begin("erin", "tty2")
+    activation.prove(first, [code])
+    activation.prove(second, [code])
+    activation.backend.store.take_activation_code(erin.guid, first.code[0], first.code[1] - timedelta_s(1))
+    with pytest.raises(NotAllowed):
+        activation.complete(second, ANSWERS, "Fresh#Start-2026")
+    directory = activation.backend.directory
+    assert directory.refresh(erin).must_change_password  # nothing written
+
+
+def timedelta_s(seconds):
+    from datetime import timedelta
+
+    return timedelta(seconds=seconds)
+
+
+def test_a_password_someone_set_ends_claimability(activation):
+    erin = newcomer(activation, "erin")
+    code, _ = activation.issue_code(erin, "root")
+    activation.backend.directory.reset_password(erin, "Known#Pass-2026")  # pwdLastSet is no longer 0
+    with pytest.raises(VerificationFailed):
+        activation.prove(activation.begin("erin", "tty1"), [code])
+    with pytest.raises(NotAllowed):
+        activation.issue_code(erin, "root")
+
+
+def test_a_missing_attribute_and_a_wrong_value_look_the_same(tmp_path):
+    from kiosk.backend.wiring import build_activation
+
+    settings = fast(
+        demo_settings(tmp_path), features={"activate": True},
+        activation={"proof": [{"attribute": "employeeID", "label": "Employee ID"}]},
+    )
+    directory = ChangingDirectory(NEWCOMERS)
+    activation = build_activation(settings, directory=directory)
+    outcomes = []
+    for sam, value in (("fred", "E2001"), ("erin", "E9999")):
+        code, _ = activation.issue_code(newcomer(activation, sam), "root")
+        visit = activation.begin(sam, "tty1")
+        labels = activation.proof_labels(visit)  # no ProofUnavailable for fred
+        with pytest.raises(VerificationFailed) as failure:
+            activation.prove(visit, [code, value])
+        outcomes.append((labels, type(failure.value), str(failure.value)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_kiosk_activation_issue_prints_a_code_once(tmp_path, capsys):
+    from kiosk.cli import main
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f"""
+[directory]
+kind = "demo"
+domains = [{{ netbios = "DEMO", dns = "demo.example", base_dn = "DC=demo,DC=example" }}]
+default_domain = "DEMO"
+[features]
+activate = true
+[store]
+url = "sqlite://{tmp_path}/kiosk.db"
+[audit]
+file = "{tmp_path}/audit.jsonl"
+[kiosk]
+log_file = "{tmp_path}/kiosk.log"
+"""
+    )
+    assert main(["--config", str(config), "activation", "issue", "erin", "--json"]) == 0
+    issued = json.loads(capsys.readouterr().out)
+    assert issued["issued"] and len(issued["code"]) == 19
+    assert issued["code"] not in (tmp_path / "audit.jsonl").read_text()
+    assert main(["--config", str(config), "activation", "issue", "alice"]) == 1  # has logged on: refused
+    assert "cannot activate" in capsys.readouterr().out
+    events = [(e["event"], e["outcome"]) for e in audit(tmp_path)]
+    assert events[-2:] == [("activation_code", "issued"), ("activation_code", "refused")]

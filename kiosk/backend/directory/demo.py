@@ -77,7 +77,7 @@ DEMO_HINT = (
     "DEMO - not a real domain. Try: alice (answers Paris / Rex / Hillside), "
     "carol (locked; Lyon / Misty / Oak Lane), bob (password Demo!Bob22: set up questions), "
     "dana (an admin: always refused), "
-    "erin (new account: activate it with Employee ID E2001)."
+    "erin (new account: activate it with the code DEMO-E2001)."
 )
 
 
