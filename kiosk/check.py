@@ -153,37 +153,28 @@ def _check_database_server(url: str) -> list[CheckResult]:
     from kiosk.backend.store import common
 
     try:
-        from kiosk.backend.store.postgres import probe_server
+        from kiosk.backend.store.postgres import probe_server, tls_refusal
     except ImportError:
         return [CheckResult("store server", False, "psycopg is not installed: pip install 'sspr-kiosk[postgresql]'")]
+    refusal = tls_refusal(url)
+    if refusal is not None:  # said before connecting: not even the login crosses in clear
+        return [CheckResult("store tls", False, refusal)]
     try:
         facts = probe_server(url)
     except (StoreError, ConfigError) as exc:
         return [CheckResult("store server", False, f"{exc.detail or exc}")]
     results = [CheckResult("store server", True, f"{facts.where}: PostgreSQL {facts.server_version}, logged in")]
 
-    verified = facts.sslmode in ("verify-full", "verify-ca")
+    # A remote server without sslmode=verify-full was refused above, so only a local one may be in clear.
     if facts.tls_protocol is None:
-        if facts.sslmode == "disable" and not facts.loopback:
-            tls = CheckResult(
-                "store tls", True,
-                "not encrypted: sslmode=disable in store.url (answer hashes cross the network in clear)",
-            )
-        elif facts.loopback:
-            tls = CheckResult("store tls", True, "not encrypted: a local connection (a Unix socket or loopback)")
-        else:
-            tls = CheckResult(
-                "store tls", False,
-                f"not encrypted (sslmode={facts.sslmode or 'prefer, the default'}): answer hashes would cross the "
-                "network in clear; enable TLS on the server and add ?sslmode=verify-full to store.url",
-            )
-    elif verified:
-        tls = CheckResult("store tls", True, f"{facts.tls_protocol}, server certificate verified (sslmode={facts.sslmode})")
+        tls = CheckResult("store tls", True, "not encrypted: a local connection (a Unix socket or loopback)")
+    elif facts.sslmode == "verify-full":
+        tls = CheckResult("store tls", True, f"{facts.tls_protocol}, server certificate verified (sslmode=verify-full)")
     else:
         tls = CheckResult(
             "store tls", True,
-            f"{facts.tls_protocol}, but the server's certificate is not verified (sslmode={facts.sslmode or 'prefer'}); "
-            "use sslmode=verify-full with sslrootcert",
+            f"{facts.tls_protocol}, the server's certificate not verified (sslmode={facts.sslmode or 'prefer'}): "
+            "a local connection",
         )
     results.append(tls)
 
@@ -437,7 +428,7 @@ def _cert_names(cert: dict[str, Any]) -> list[str]:
 
 
 def _check_directory(settings: DirectorySettings, where: str, results: list[CheckResult], state: _State) -> bool:
-    from kiosk.backend.directory.ad import ActiveDirectory, ad_data_code
+    from kiosk.backend.directory.ad import ActiveDirectory, ActiveDirectoryProbe, ad_data_code
     from kiosk.backend.errors import DirectoryError, ServiceAccountError
 
     user = settings.service_user or "(not set)"
@@ -452,9 +443,10 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
         )
         return False
     directory = ActiveDirectory(settings)
+    probe = ActiveDirectoryProbe(directory)
     try:
         try:
-            directory.check_service_bind()
+            probe.service_bind()
         except ServiceAccountError as exc:
             code = ad_data_code(exc.detail)
             template = _SERVICE_BIND_CODES.get(code or "")
@@ -470,7 +462,7 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
         all_ok = True
         for domain in settings.domains:
             try:
-                directory.check_base_dn(domain)
+                probe.base_dn(domain)
                 results.append(CheckResult(f"base dn {domain.netbios} @ {where}", True, f"{domain.base_dn} is readable"))
             except DirectoryError as exc:
                 all_ok = False
@@ -484,7 +476,7 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
                 )
                 continue
             try:
-                policy = directory.check_domain_policy(domain)
+                policy = probe.domain_policy(domain)
             except DirectoryError as exc:
                 all_ok = False
                 results.append(
@@ -505,7 +497,7 @@ def _check_directory(settings: DirectorySettings, where: str, results: list[Chec
 
 
 def _check_rights(settings: DirectorySettings, test_account: str) -> CheckResult:
-    from kiosk.backend.directory.ad import ActiveDirectory
+    from kiosk.backend.directory.ad import ActiveDirectory, ActiveDirectoryProbe
     from kiosk.backend.errors import DirectoryError
     from kiosk.backend.identity import parse_identity
 
@@ -518,7 +510,7 @@ def _check_rights(settings: DirectorySettings, test_account: str) -> CheckResult
         account = directory.find_account(identity)
         if account is None:
             return CheckResult(name, False, f"no single account {identity.display} was found in its domain")
-        writable = directory.writable_attributes(account)
+        writable = ActiveDirectoryProbe(directory).writable_attributes(account)
     except DirectoryError as exc:
         return CheckResult(name, False, f"could not check: {exc.detail or exc.code}")
     finally:
@@ -542,7 +534,7 @@ def _check_rights(settings: DirectorySettings, test_account: str) -> CheckResult
 # --- what the configuration asks of the domain ------------------------------------------
 #
 # Asked once, of the first DC that works, through the adapter's public probes
-# (kiosk.backend.directory.ad, "probes" section): the domains and the default
+# (kiosk.backend.directory.ad.probe): the domains and the default
 # domain, the service account's groups, fine-grained password policies, the
 # policy-hints control, and whether the eligibility rules name real objects
 # and leave anyone eligible.

@@ -28,9 +28,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Never a traceback: Ctrl+C anywhere (even while the commands' modules
+    load) ends the command quietly. Kiosk sessions never get that far: their
+    launcher ignores the terminal's signals before Python starts."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     from kiosk.backend.errors import ConfigError, KioskError
@@ -47,8 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except BrokenPipeError:
         return EXIT_OK
-    except KeyboardInterrupt:
-        return EXIT_FAILURE
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -91,7 +91,10 @@ def lab_user(lab, lab_admin):
 #   pg_url      function: a fresh database owned by `kiosk`, as the URL the
 #               kiosk would use (postgresql://kiosk:<password>@127.0.0.1:<port>/<db>);
 #               dropped after the test (WITH FORCE: leftover connections too).
-# Tests that use `pg_cluster` get the `postgresql` marker automatically.
+#   pg_tls_cluster  session: another such cluster with ssl = on and a server
+#               certificate (localhost, 127.0.0.1, db.kiosk.test) from a CA it
+#               made (.ca_file); started only when a test requests it.
+# Tests that use `pg_cluster` or `pg_tls_cluster` get the `postgresql` marker automatically.
 import itertools
 import re
 
@@ -104,18 +107,29 @@ _pg_databases = itertools.count(1)
 
 
 def pytest_itemcollected(item):
-    if "pg_cluster" in getattr(item, "fixturenames", ()):
+    if {"pg_cluster", "pg_tls_cluster"} & set(getattr(item, "fixturenames", ())):
         item.add_marker(pytest.mark.postgresql)
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
+def _start_pg(**options):
     try:
-        cluster = pglib.PgCluster.start()
+        return pglib.PgCluster.start(**options)
     except (pglib.PgUnavailable, OSError) as e:
         if _lab_required():
             pytest.fail(f"PostgreSQL required (CI / KIOSK_REQUIRE_LAB=1) but unavailable: {e}", pytrace=False)
         pytest.skip(f"PostgreSQL unavailable: {e}")
+
+
+@pytest.fixture(scope="session")
+def pg_tls_cluster():
+    cluster = _start_pg(tls=True)
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    cluster = _start_pg()
     yield cluster
     cluster.remove()
 

@@ -8,11 +8,19 @@ Importable without pytest (``bench/store_scale.py`` uses it too):
     cluster.drop_database("t1")
     cluster.remove()                     # stops the server, deletes the directory
 
+    tls = PgCluster.start(tls=True)      # ssl = on, with a certificate from a CA made here
+    tls.url("t1", host="localhost", sslmode="verify-full", sslrootcert=tls.ca_file)
+
 initdb and postgres refuse to run as root: as root they run as the ``postgres``
 system user (which the Debian package creates) in a directory that user owns.
 The cluster trades durability for speed (fsync off): it lives for one run.
 The kiosk connects over TCP with a password (scram-sha-256), as it would to a
 real server; administration goes over the Unix socket in the temp dir.
+
+With ``tls=True`` the server also speaks TLS, with a certificate for
+``localhost``, 127.0.0.1 and ``SERVER_NAMES`` issued by a CA made for the
+cluster (``ca_file``); ``make_ca`` makes another CA, e.g. a wrong one. The
+``openssl`` program makes them (Debian's ``openssl`` package).
 """
 
 from __future__ import annotations
@@ -61,18 +69,67 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+#: Names besides localhost that the TLS cluster's certificate is issued for (none resolve:
+#: a URL names one as ``host`` and reaches the server by ``hostaddr=127.0.0.1``).
+SERVER_NAMES = ("db.kiosk.test",)
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    if not shutil.which("openssl"):
+        raise PgUnavailable("no openssl program to make test certificates (install the Debian package openssl)")
+    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise PgUnavailable(f"openssl {args[0]} failed: {result.stderr.strip()[-2000:]}")
+
+
+def make_ca(directory: Path, name: str = "kiosk test CA") -> tuple[Path, Path]:
+    """A new certificate authority in ``directory``: (its certificate, its key), PEM files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = name.replace(" ", "-")
+    cert, key = directory / f"{stem}.pem", directory / f"{stem}.key"
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key), "-out", str(cert), "-days", "7", "-subj", f"/CN={name}",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=directory,
+    )
+    return cert, key
+
+
+def make_server_certificate(
+    directory: Path, ca: tuple[Path, Path], names: tuple[str, ...] = ("localhost", *SERVER_NAMES),
+    addresses: tuple[str, ...] = ("127.0.0.1",),
+) -> tuple[Path, Path]:
+    """A server certificate for ``names`` and ``addresses``, issued by ``ca``: (certificate, key)."""
+    ca_cert, ca_key = ca
+    cert, key, request = directory / "server.pem", directory / "server.key", directory / "server.csr"
+    extensions = directory / "server.ext"
+    alt = ",".join([*(f"DNS:{n}" for n in names), *(f"IP:{a}" for a in addresses)])
+    extensions.write_text(f"subjectAltName={alt}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    _openssl(
+        "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", str(key), "-out", str(request), "-subj", f"/CN={names[0]}", cwd=directory,
+    )
+    _openssl(
+        "x509", "-req", "-in", str(request), "-CA", str(ca_cert), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "7", "-extfile", str(extensions), cwd=directory,
+    )
+    return cert, key
+
+
 @dataclass
 class PgCluster:
     bin_dir: Path
-    base: Path  # data/, sockets/, server.log
+    base: Path  # data/, sockets/, server.log, tls/
     port: int
     password: str  # the kiosk role's
     run_as: str | None  # "postgres" when we are root
+    ca_file: Path | None = None  # the CA of the server's certificate, when started with tls=True
 
     # --- life cycle ----------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> PgCluster:
+    def start(cls, *, tls: bool = False) -> PgCluster:
         bin_dir = find_bin_dir()
         run_as = None
         if os.geteuid() == 0:
@@ -85,6 +142,8 @@ class PgCluster:
         cluster = cls(bin_dir, base, _free_port(), "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(20)) + "%@:/", run_as)
         try:
             cluster._init()
+            if tls:
+                cluster._enable_tls()
             cluster.start_server()
             from psycopg import sql
 
@@ -117,6 +176,22 @@ class PgCluster:
         conf = "".join(f"{key} = {value}\n" for key, value in settings.items())
         self._run(["sh", "-c", f"cat >> '{self.data}/postgresql.conf'"], stdin=conf)
 
+    def _enable_tls(self) -> None:
+        """ssl = on, with a server certificate from a CA made here (``ca_file``)."""
+        tls_dir = self.base / "tls"
+        ca = make_ca(tls_dir)
+        cert, key = make_server_certificate(tls_dir, ca)
+        # The server wants its key private to the user it runs as: kept in its data directory.
+        for source, name in ((cert, "server.crt"), (key, "server.key")):
+            target = self.data / name
+            shutil.copyfile(source, target)
+            os.chmod(target, 0o600)
+            if self.run_as:
+                shutil.chown(target, self.run_as, self.run_as)
+        conf = "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+        self._run(["sh", "-c", f"cat >> '{self.data}/postgresql.conf'"], stdin=conf)
+        self.ca_file = ca[0]
+
     def start_server(self) -> None:
         self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "server.log"),
                    "-w", "-t", "60", "start"])
@@ -144,11 +219,13 @@ class PgCluster:
     def data(self) -> Path:
         return self.base / "data"
 
-    def url(self, database: str) -> str:
-        """How the kiosk reaches ``database``: TCP on loopback, with the role's password."""
-        from urllib.parse import quote
+    def url(self, database: str, host: str = "127.0.0.1", **params: object) -> str:
+        """How the kiosk reaches ``database``: TCP to ``host`` (loopback), with the
+        role's password; ``params`` become the URL's query (``sslmode=…``)."""
+        from urllib.parse import quote, urlencode
 
-        return f"postgresql://{ROLE}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{database}"
+        query = f"?{urlencode({k: str(v) for k, v in params.items()})}" if params else ""
+        return f"postgresql://{ROLE}:{quote(self.password, safe='')}@{host}:{self.port}/{database}{query}"
 
     def create_database(self, name: str) -> str:
         self._admin(f'CREATE DATABASE "{name}" OWNER {ROLE}')

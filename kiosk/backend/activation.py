@@ -134,6 +134,7 @@ class Activation(UseCase):
         self._require(self._settings.features.activate, "activation is switched off")
         visit = ActivationVisit(typed_name=typed_name[:256], terminal=terminal, started_at=self._monotonic())
         identity = self._identity(typed_name)
+        visit.name_key = self.name_key(typed_name)
         if identity is not None:
             visit.account = self._directory.find_account(identity)
         if visit.account is not None:

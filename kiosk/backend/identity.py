@@ -2,10 +2,21 @@
 
 Pure and total: any text gives an Identity or ``None`` (empty, impossible
 names). The result is only a lookup key; directories escape it themselves.
+
+One normalisation for every use of a typed name (``normalise_name``: NFKC,
+trimmed), and one key for everything derived from it (``name_key``: throttle
+rows, decoy questions, the audit's ``unknown:`` digest). The key is an HMAC
+under a site secret of the name's canonical form, so forms that would reach
+the same account if it existed (``zed``, ``CORP\\zed``, ``zed@corp.example``)
+share it, text that names no account the directory could find
+(``NOSUCHDOMAIN\\zed``, ``zed@elsewhere``) is keyed by all of it, and what was
+typed (often a password) is never kept as typed, nor as an unkeyed digest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import unicodedata
 from collections.abc import Iterable
 
@@ -27,7 +38,7 @@ def parse_identity(
     ``sam@suffix`` is kept as a UPN (any suffix: AD allows alternative UPN
     suffixes) and searched in the domain whose DNS name matches, else the default.
     """
-    text = unicodedata.normalize("NFC", typed).strip()
+    text = normalise_name(typed)
     # Cs: lone surrogates (e.g. undecodable argv bytes) cannot be encoded to send to a directory.
     if not text or len(text) > MAX_TYPED or any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
         return None
@@ -53,3 +64,42 @@ def parse_identity(
 def _valid_sam(sam: str) -> bool:
     # AD's limit is 20 characters for user objects (the schema allows 256).
     return 0 < len(sam) <= 64 and not (set(sam) & _SAM_FORBIDDEN) and not sam.endswith(".")
+
+
+#: How much of what was typed is keyed (it is cut before anything else).
+_MAX_KEYED = 4 * MAX_TYPED
+
+
+def normalise_name(typed: str) -> str:
+    """The one normalisation of a typed name: NFKC (composed and decomposed
+    accents, full-width and ordinary letters agree) and trimmed. What the
+    directory is asked for and what is keyed are both made from this form."""
+    return unicodedata.normalize("NFKC", typed[:_MAX_KEYED]).strip()
+
+
+def canonical_name(typed: str, domains: Iterable[tuple[str, str]], default_domain: str) -> str:
+    """The text a typed name is keyed by (case-insensitive, as AD's names are).
+
+    ``sam``, ``DOMAIN\\sam`` and ``sam@dns`` of a configured domain give
+    ``DOMAIN\\sam``; a UPN with another suffix gives ``upn:name@suffix``;
+    anything ``parse_identity`` refuses (an unknown domain, a forbidden
+    character, a password) is keyed by its whole normalised text.
+    """
+    domains = tuple(domains)
+    identity = parse_identity(typed, domains, default_domain)
+    if identity is None:
+        return "text:" + normalise_name(typed).lower()
+    if identity.sam is not None:
+        return f"sam:{identity.domain}\\{identity.sam}".lower()
+    assert identity.upn is not None
+    local, _, suffix = identity.upn.rpartition("@")
+    if suffix.lower() in {dns.lower() for _, dns in domains}:
+        return f"sam:{identity.domain}\\{local}".lower()
+    return f"upn:{identity.upn}".lower()
+
+
+def name_key(secret: bytes, typed: str, domains: Iterable[tuple[str, str]], default_domain: str) -> str:
+    """The key of everything derived from a typed name that names no account:
+    HMAC-SHA256 under the site ``secret`` of ``canonical_name``, in hex."""
+    canonical = canonical_name(typed, domains, default_domain)
+    return hmac.new(secret, b"kiosk-name\x00" + canonical.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()

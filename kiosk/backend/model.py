@@ -49,6 +49,9 @@ class Account:
     must_change_password: bool = False
     expired: bool = False  # accountExpires in the past
     admin_count: bool = False
+    #: Why the directory itself finds the account privileged, by SID (well-known
+    #: administrative groups in its token) or as the kiosk's own service account.
+    privileged: tuple[str, ...] = ()
     groups: frozenset[str] = frozenset()
     never_logged_on: bool = False
     attributes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

@@ -5,18 +5,25 @@ answers; a *group* step lets the person pick ``pick`` questions of those
 listed. An enrollment therefore holds every single plus ``pick`` answers from
 each group, in the order of the steps.
 
-At verification a person is asked the questions they enrolled, with today's
-wording (ids are stable, texts may be edited). Someone unknown, not enrolled
-or not eligible is asked ``decoys``: a plausible set of the same shape,
-always the same for the same name, that can't be predicted without the
-site secret.
+At verification everybody is asked a set of today's shape (``challenge``):
+each single step's question, then ``pick`` of each group, in configured order,
+with today's wording (ids are stable, texts may be edited). An enrolled person
+is asked their own questions where they fit today's steps; a slot their
+enrollment cannot fill (a question added since they enrolled, a group that
+now asks for more) is filled like a decoy and its answer is not compared.
+Someone unknown, not enrolled or not eligible is asked ``decoys``: all slots
+filled that way, always the same for the same subject, unpredictable without
+the site secret. So the number and kind of questions asked never tells an
+enrolled person from anybody else, before or after the questionnaire changes
+(asking decoys in the shape of older questionnaires instead would need a
+record of every past shape, and the mix of shapes among enrolled people would
+still tell them apart).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -27,6 +34,7 @@ from kiosk.backend.model import Enrollment, Question
 from kiosk.config import QuestionsSettings
 
 __all__ = [
+    "Challenge",
     "GroupStep",
     "Questionnaire",
     "SingleStep",
@@ -48,6 +56,19 @@ class GroupStep:
 
 
 Step = SingleStep | GroupStep
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """What to ask, and whether an enrollment can be verified by it.
+
+    ``own`` holds the ids among ``questions`` that the enrollment answered (the
+    only ones compared); the others fill today's shape.
+    """
+
+    questions: tuple[Question, ...]
+    own: frozenset[str] = frozenset()
+    verifiable: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,24 +167,57 @@ class Questionnaire:
 
     # --- verification ----------------------------------------------------------
 
-    def challenge_for(self, enrollment: Enrollment) -> tuple[Question, ...] | None:
-        """The enrolled questions that are still configured, in configured order,
-        with their current wording; None if too few remain to verify.
+    def challenge(self, key: bytes, subject: str, enrollment: Enrollment | None) -> Challenge:
+        """Today's shape for everyone: the enrollment's own questions where they
+        fit a step, decoys (``key``, ``subject``) in the slots it cannot fill.
 
-        With ``min_remaining_to_verify == 0`` every enrolled question must remain.
+        ``verifiable`` follows ``min_remaining_to_verify``: with 0 every
+        enrolled question must still be asked; otherwise at least that many
+        (or all, if fewer were enrolled). An enrolled question that is in no
+        step any more, or beyond a group's ``pick``, is not asked.
         """
-        enrolled = list(dict.fromkeys(a.question_id for a in enrollment.answers))
-        if not enrolled:
-            return None
-        order = self._order()
-        remaining = sorted((i for i in enrolled if i in self.questions), key=order.__getitem__)
+        enrolled = list(dict.fromkeys(a.question_id for a in enrollment.answers)) if enrollment else []
+        questions, own = self._shaped(key, subject, enrolled)
         if self.min_remaining_to_verify == 0:
             needed = len(enrolled)
         else:
             needed = min(self.min_remaining_to_verify, len(enrolled))
-        if len(remaining) < needed:
+        verifiable = bool(enrolled) and len(own) >= needed
+        return Challenge(questions, frozenset(own) if verifiable else frozenset(), verifiable)
+
+    def challenge_for(self, enrollment: Enrollment) -> tuple[Question, ...] | None:
+        """The enrolled questions that would be asked (and compared), in
+        configured order, with their current wording; None if too few remain to
+        verify (see ``challenge``)."""
+        found = self.challenge(b"", "", enrollment)
+        if not found.verifiable:
             return None
-        return tuple(self.questions[i] for i in remaining)
+        return tuple(q for q in found.questions if q.id in found.own)
+
+    def _shaped(self, key: bytes, subject: str, enrolled: Sequence[str]) -> tuple[tuple[Question, ...], list[str]]:
+        """(today's shape filled with ``enrolled`` first, then decoys; the
+        enrolled ids used)."""
+        mine = set(enrolled)
+        chosen: list[Question] = []
+        own: list[str] = []
+        for index, step in enumerate(self.steps):
+            if isinstance(step, SingleStep):
+                chosen.append(step.question)
+                if step.question.id in mine:
+                    own.append(step.question.id)
+                continue
+            kept = [q.id for q in step.choices if q.id in mine][: step.pick]
+            others = [q.id for q in step.choices if q.id not in mine]
+            rank = {qid: self._rank(key, subject, index, qid) for qid in others}
+            picked = set(kept) | set(sorted(others, key=rank.__getitem__)[: step.pick - len(kept)])
+            chosen.extend(q for q in step.choices if q.id in picked)
+            own.extend(kept)
+        return tuple(chosen), own
+
+    @staticmethod
+    def _rank(key: bytes, subject: str, index: int, question_id: str) -> bytes:
+        parts = [b"kiosk-decoy", subject.encode("utf-8", "surrogatepass"), str(index).encode(), question_id.encode()]
+        return hmac.new(key, b"\x00".join(parts), hashlib.sha256).digest()
 
     def needs_reenrollment(self, enrollment: Enrollment) -> bool:
         """True if an enrolled question was removed or the questionnaire's shape
@@ -173,33 +227,16 @@ class Questionnaire:
             return True
         return not self._fits(ids)
 
-    def decoys(self, key: bytes, name: str) -> tuple[Question, ...]:
+    def decoys(self, key: bytes, subject: str) -> tuple[Question, ...]:
         """Questions to ask someone with nothing enrolled (or unknown).
 
-        Same shape as a real enrollment (each single, then ``pick`` of each
-        group, in configured order), the same for the same ``key`` and name
-        (case and width do not matter), chosen by HMAC-SHA256 so that without
-        the key nobody can tell decoys from a real person's questions.
+        Today's shape (each single, then ``pick`` of each group, in configured
+        order), the same for the same ``key`` and ``subject`` (an objectGUID,
+        or ``identity.name_key`` of a typed name: already normalised and
+        keyed), chosen by HMAC-SHA256 so that without the key nobody can tell
+        decoys from a real person's questions.
         """
-        folded = unicodedata.normalize("NFKC", name).strip().casefold()
-        chosen: list[Question] = []
-        for index, step in enumerate(self.steps):
-            if isinstance(step, SingleStep):
-                chosen.append(step.question)
-                continue
-            rank = {
-                q.id: hmac.new(
-                    key,
-                    b"\x00".join(
-                        [b"kiosk-decoy", folded.encode(), str(index).encode(), q.id.encode()]
-                    ),
-                    hashlib.sha256,
-                ).digest()
-                for q in step.choices
-            }
-            picked = set(sorted(rank, key=rank.__getitem__)[: step.pick])
-            chosen.extend(q for q in step.choices if q.id in picked)
-        return tuple(chosen)
+        return self._shaped(key, subject, ())[0]
 
 
 def _choose_words(step: GroupStep) -> str:
@@ -208,6 +245,31 @@ def _choose_words(step: GroupStep) -> str:
 
 
 # --- enrollment rules -----------------------------------------------------------
+
+
+#: Non-answers: what people type when they do not want to answer. Compared by
+#: their letters and digits only ("N/A", "n.a." and "na" are one). Kept small
+#: on purpose: a real answer ("none" to "your middle name") is still refused,
+#: but the person is told why and can write it out.
+NON_ANSWERS = frozenset(
+    """
+    na nope none nothing null nil no yes ok okay unknown dunno idk idc dontknow idontknow
+    notknown noidea notapplicable notsure nosuch pass password secret answer test testing
+    abc abcd abcdef asdf asdfgh qwerty qwertz azerty xxx xyz same whatever blank empty
+    question skip
+    """.split()
+)
+
+
+def _non_answer(letters: str) -> bool:
+    """A non-answer, one character over and over ("aaa", "0000"), or a run
+    of consecutive digits ("123", "9876")."""
+    if letters in NON_ANSWERS or (letters and len(set(letters)) == 1):
+        return True
+    if letters.isdecimal() and len(letters) >= 2:
+        steps = {int(b) - int(a) for a, b in zip(letters, letters[1:])}
+        return steps in ({1}, {-1})
+    return False
 
 
 def _letters(text: str) -> str:
@@ -237,6 +299,10 @@ def check_answer(
         raise AnswerRejected(f"Your answer must be at least {question.min_length} {unit}.")
     folded = normalise(answer)
     letters = _letters(answer)
+    if _non_answer(letters):
+        raise AnswerRejected(
+            "That answer is one anybody could guess. Please give the real answer, one only you would know."
+        )
     if letters and letters == _letters(question.text):
         raise AnswerRejected("Your answer must not repeat the question.")
     if folded in _name_forms(account_names):

@@ -41,14 +41,12 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer
 from kiosk.backend.policy import PasswordRules, evaluate
-from kiosk.backend.usecase import REJECTION_BY_CHECK, Backend, UseCase, Visit, name_key
+from kiosk.backend.usecase import DECOY_SECRET, REJECTION_BY_CHECK, Backend, UseCase, Visit
 
 if TYPE_CHECKING:
     from kiosk.config import Settings
 
 __all__ = ["DECOY_SECRET", "SelfService", "Visit"]
-
-DECOY_SECRET = "decoy-questions"
 
 #: Trouble with the kiosk's own machinery, not the person: audited as errors
 #: by every step of a visit (the person gets plain words for its code).
@@ -102,12 +100,13 @@ class SelfService(UseCase):
         """Look the person up. Never says whether they exist."""
         visit = Visit(typed_name=typed_name[:256], terminal=terminal)
         identity = self._identity(typed_name)
-        if identity is not None:
-            try:
+        try:
+            visit.name_key = self.name_key(typed_name)
+            if identity is not None:
                 visit.account = self._directory.find_account(identity)
-            except _FAULTS as exc:
-                self._record("identify", "error", visit, reason=f"{exc.code}: {exc.detail}")
-                raise
+        except _FAULTS as exc:
+            self._record("identify", "error", visit, reason=f"{exc.code}: {exc.detail}")
+            raise
         if visit.account is not None:
             visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
         return visit
@@ -193,19 +192,16 @@ class SelfService(UseCase):
 
     @_audit_faults("challenge")
     def challenge(self, visit: Visit) -> tuple[Question, ...]:
-        """The questions to ask: the person's own, or decoys of the same shape."""
-        questions: tuple[Question, ...] | None = None
+        """The questions to ask, in today's shape for everyone: the person's
+        own where they fit, decoys elsewhere (see ``Questionnaire.challenge``)."""
         account = visit.account
+        enrollment = None
         if account is not None and visit.eligibility.allowed:
-            visit.enrollment = self._store.get(account.guid)
-            if visit.enrollment is not None:
-                questions = self.questionnaire.challenge_for(visit.enrollment)
-        if questions is None:
-            visit.enrollment = None
-            key = account.guid if account is not None else name_key(visit.typed_name)
-            questions = self.questionnaire.decoys(self._store.site_secret(DECOY_SECRET), key)
-        visit.questions = questions
-        return questions
+            enrollment = self._store.get(account.guid)
+        found = self.questionnaire.challenge(self._store.site_secret(DECOY_SECRET), visit.subject, enrollment)
+        visit.enrollment = enrollment if found.verifiable else None
+        visit.questions = found.questions
+        return found.questions
 
     @_audit_faults("verify")
     def verify(self, visit: Visit, answers: Sequence[str]) -> None:
@@ -221,13 +217,16 @@ class SelfService(UseCase):
         enrollment = visit.enrollment
         hashes = {a.question_id: a.answer_hash for a in enrollment.answers} if enrollment else {}
         padded = list(answers[: len(questions)]) + [""] * (len(questions) - len(answers))
-        matches = [
+        # One argon2 computation per question for everyone; only the person's
+        # own questions are compared (the others fill today's shape).
+        own = [
             self._hasher.verify(question, hashes[question.id], answer)
             if question.id in hashes
             else self._hasher.decoy_verify(question, answer)
             for question, answer in zip(questions, padded, strict=True)
         ]
-        if enrollment is not None and len(answers) == len(questions) and all(matches):
+        own = [ok for question, ok in zip(questions, own, strict=True) if question.id in hashes]
+        if enrollment is not None and len(answers) == len(questions) and own and all(own):
             self._throttle.succeeded(attempt)
             visit.verified = True
             self._record("verify", "success", visit)
@@ -253,7 +252,7 @@ class SelfService(UseCase):
             self._store.mark_used(enrollment.account_guid, self._clock())
             stored = {a.question_id: a.answer_hash for a in enrollment.answers}
             for question, answer in zip(questions, answers, strict=True):
-                if self._hasher.needs_rehash(stored[question.id]):
+                if question.id in stored and self._hasher.needs_rehash(stored[question.id]):
                     self._store.replace_hash(
                         enrollment.account_guid, question.id, self._hasher.hash(question, answer)
                     )

@@ -77,6 +77,12 @@ class Throttle:
         self._clock = clock
         self._sleep = sleep
 
+    def _now(self) -> float:
+        """The store's clock when several hosts share it (the database server's),
+        so one host's skew cannot widen the window; else this host's."""
+        shared = self._store.shared_time()
+        return self._clock() if shared is None else shared
+
     def _limit(self, key: str) -> int:
         if key.startswith("terminal:"):
             return self._settings.terminal_max_failures
@@ -99,7 +105,7 @@ class Throttle:
     def begin_attempt(self, account_key: str, terminal: str) -> Attempt:
         """Refuse (Throttled) if the account or the terminal is locked; else
         count this attempt as a failure for both, before anything is checked."""
-        now = self._clock()
+        now = self._now()
         keys = (_account(account_key), _terminal(terminal))
         locked = [until for key in keys if (until := self._locked_until(key, now)[1]) is not None]
         if locked:
@@ -160,11 +166,11 @@ class Throttle:
         return delay
 
     def status(self, account_key: str) -> ThrottleStatus:
-        count, until = self._locked_until(_account(account_key), self._clock())
+        count, until = self._locked_until(_account(account_key), self._now())
         return ThrottleStatus(failures=count, locked_until=until)
 
     def terminal_status(self, terminal: str) -> ThrottleStatus:
-        count, until = self._locked_until(_terminal(terminal), self._clock())
+        count, until = self._locked_until(_terminal(terminal), self._now())
         return ThrottleStatus(failures=count, locked_until=until)
 
     def clear(self, account_key: str) -> None:

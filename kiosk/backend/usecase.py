@@ -9,7 +9,6 @@ the configured domains and questionnaire, the answer rules, ``_require`` and
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.backend.audit import new_reference
 from kiosk.backend.errors import NotAllowed
-from kiosk.backend.identity import parse_identity
+from kiosk.backend.identity import name_key, parse_identity
 from kiosk.backend.model import Account, Eligibility, Enrollment, Identity, Question
 from kiosk.backend.questions import Questionnaire, check_answer
 
@@ -33,6 +32,9 @@ if TYPE_CHECKING:
 #: The checklist's failed check (``policy.evaluate``) -> PasswordRejected's reason.
 #: Samba does not enforce AD's "no account name in the password" rule; we do.
 REJECTION_BY_CHECK = {"length": "too_short", "complexity": "not_complex", "name": "contains_name"}
+
+#: The site secret that keys decoy questions and everything derived from a typed name.
+DECOY_SECRET = "decoy-questions"
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,11 @@ class Backend:
 @dataclass(eq=False)
 class Visit:
     """One person's pass through the kiosk. Opaque to the screens: they hand it
-    back to the use case. It holds no secret; its fields say what was proven."""
+    back to the use case. Its fields say what was proven. What was typed as the
+    name (people type passwords there) stays out of its repr, and every key
+    and log line made from it goes through ``identity.name_key``."""
 
-    typed_name: str
+    typed_name: str = field(repr=False)
     terminal: str
     #: The helpdesk operator acting for the person, if any (audited).
     operator: str | None = None
@@ -67,28 +71,31 @@ class Visit:
     verified: bool = False
     questions: tuple[Question, ...] | None = field(default=None, repr=False)
     enrollment: Enrollment | None = field(default=None, repr=False)
+    #: ``identity.name_key`` of the typed name (HMAC under the site secret);
+    #: "" until the use case's ``begin`` made it (``UseCase.name_key``).
+    name_key: str = field(default="", repr=False)
+
+    @property
+    def subject(self) -> str:
+        """Who the decoys and the throttle are about: the account's objectGUID,
+        else the keyed name (never the typed text)."""
+        if self.account is not None:
+            return self.account.guid
+        return self.name_key or "unkeyed"
 
     @property
     def throttle_key(self) -> str:
         if self.account is not None:
             return f"account:{self.account.guid}"
-        return f"name:{name_key(self.typed_name)}"
+        return f"name:{self.subject}"
 
     @property
     def audit_name(self) -> str:
-        # People type passwords into the user-name field: never log unknown
-        # names in clear, only a digest that still correlates repeated tries.
+        # People type passwords into the user-name field: unknown names are
+        # logged only as their keyed digest, which still correlates repeated tries.
         if self.account is not None:
             return self.account.qualified_name
-        digest = hashlib.sha256(self.typed_name.strip().casefold().encode()).hexdigest()[:12]
-        return f"unknown:{digest}"
-
-
-def name_key(typed: str) -> str:
-    """The same key for 'zed', 'DOMAIN\\zed' and 'zed@domain' (decoys, throttle)."""
-    text = typed.strip().casefold()
-    text = text.rpartition("\\")[2]
-    return text.partition("@")[0] if "@" in text else text
+        return f"unknown:{self.subject[:16]}"
 
 
 class UseCase:
@@ -119,18 +126,23 @@ class UseCase:
         """Who ``typed_name`` names in the configured domains (None: nobody it could be)."""
         return parse_identity(typed_name, self._domains, self.default_domain)
 
+    def name_key(self, typed_name: str) -> str:
+        """The keyed form of a typed name (``identity.name_key`` under the
+        site secret ``DECOY_SECRET``): what a Visit's ``name_key`` holds."""
+        secret = self._store.site_secret(DECOY_SECRET)
+        return name_key(secret, typed_name, self._domains, self.default_domain)
+
     def check_answer(
         self, visit: Visit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()
     ) -> None:
         """One answer against the enrollment rules (AnswerRejected says why)."""
         question = self.questionnaire.questions[question_id]
         names = visit.account.name_parts() if visit.account else ()
-        typed = name_key(visit.typed_name)
         check_answer(
             question,
             answer,
             earlier_answers=earlier_answers,
-            account_names=tuple(dict.fromkeys((*names, typed))),
+            account_names=tuple(dict.fromkeys((*names, visit.typed_name))),
         )
 
     @staticmethod

@@ -4,11 +4,13 @@
     demo_config   function: write a kiosk.toml for the demo directory in tmp_path
                   (cheap hashing, no throttle delay, three single questions);
                   demo_config(idle_timeout_seconds=5) overrides [kiosk] keys
+    in_fresh_run  argv for a command run with a new, empty /run (nothing ever started)
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,14 @@ def demo_config(tmp_path):
         return write_demo_config(tmp_path, **kiosk)
 
     return make
+
+
+def in_fresh_run(argv: Sequence[str], *, sshd_dir: bool = True) -> list[str]:
+    """``argv`` in a private mount namespace whose ``/run`` is a new, empty tmpfs:
+    the state of a machine where nothing was ever started (sshd installed with
+    its service off has no ``/run/sshd``). With ``sshd_dir`` the test makes
+    ``/run/sshd`` there itself, as the ssh service would; the host's ``/run`` is
+    neither used nor changed. Needs root (``unshare``)."""
+    make = "mkdir -m 0755 /run/sshd && " if sshd_dir else ""
+    script = f'mount -t tmpfs -o mode=0755 kiosk-e2e-run /run && {make}exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", *argv]

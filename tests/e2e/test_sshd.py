@@ -10,6 +10,11 @@ free port, its own host key); its config Includes a copy of the project's
 kiosk.conf in which only the ForceCommand path is changed, to run this
 checkout's launcher with ``KIOSK_PYTHON`` and ``KIOSK_CONFIG`` (a demo config).
 
+Every sshd here (``-t``, ``-T`` and the daemon) runs with a new, empty ``/run``
+(``in_fresh_run``) in which the test makes ``/run/sshd`` itself: the tests pass
+on a machine where sshd was installed and never started, and do not touch the
+host's ``/run``.
+
 Needs root (a user, a privileged daemon) and openssh-server (scripts/bootstrap
 --test installs it); otherwise the tests skip, saying why.
 """
@@ -29,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LAUNCHER, PYTHON, REPO, write_demo_config
+from conftest import LAUNCHER, PYTHON, REPO, in_fresh_run, write_demo_config
 from tmuxdriver import TmuxDriver, descendants, process_state, tmux_available
 
 pytestmark = pytest.mark.e2e
@@ -48,21 +53,39 @@ def _need_root_and_sshd() -> None:
         pytest.fail(f"{SSHD} missing: run scripts/bootstrap --test (installs openssh-server)", pytrace=False)
 
 
+def test_sshd_t_on_a_machine_where_sshd_never_started(tmp_path):
+    """What a fresh Debian machine looks like (openssh-server installed, its
+    service off): no /run/sshd, and sshd -t refuses to run. The tests' private,
+    empty /run reproduces that whatever the host's /run holds, and the tests
+    pass only because they make the directory there themselves."""
+    _need_root_and_sshd()
+    config = tmp_path / "sshd_config"
+    config.write_text(f"HostKey {_host_key(tmp_path)}\nInclude {KIOSK_CONF}\n")
+    bare = subprocess.run(
+        in_fresh_run([SSHD, "-t", "-f", str(config)], sshd_dir=False), capture_output=True, text=True, timeout=20
+    )
+    assert bare.returncode != 0 and "Missing privilege separation directory: /run/sshd" in bare.stderr, bare
+    made = subprocess.run(in_fresh_run([SSHD, "-t", "-f", str(config)]), capture_output=True, text=True, timeout=20)
+    assert made.returncode == 0, made.stderr
+
+
 def test_the_shipped_kiosk_conf_passes_sshd_t(tmp_path, kiosk_user):
     """``-T -C user=kiosk`` evaluates the Match blocks; it needs the user to exist."""
     key = _host_key(tmp_path)
     config = tmp_path / "sshd_config"
     config.write_text(f"HostKey {key}\nUsePAM yes\nInclude {KIOSK_CONF}\n")
-    checked = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True, timeout=20)
+    checked = subprocess.run(
+        in_fresh_run([SSHD, "-t", "-f", str(config)]), capture_output=True, text=True, timeout=20
+    )
     assert checked.returncode == 0, checked.stderr
 
     effective = subprocess.run(
-        [SSHD, "-T", "-f", str(config), "-C", f"user={USER},host=client,addr=127.0.0.1"],
+        in_fresh_run([SSHD, "-T", "-f", str(config), "-C", f"user={USER},host=client,addr=127.0.0.1"]),
         capture_output=True, text=True, timeout=20,
     )
     assert effective.returncode == 0, effective.stderr
     values = dict(line.split(" ", 1) for line in effective.stdout.splitlines() if " " in line)
-    assert values["forcecommand"] == "/usr/local/libexec/kiosk-launcher"
+    assert values["forcecommand"] == "exec /usr/local/libexec/kiosk-launcher"
     assert values["permittty"] == "yes"
     assert values["permitemptypasswords"] == "yes"
     assert values["disableforwarding"] == "yes"
@@ -70,6 +93,14 @@ def test_the_shipped_kiosk_conf_passes_sshd_t(tmp_path, kiosk_user):
     assert values["x11forwarding"] == "no"
     assert values["permituserrc"] == "no"
     assert values["maxsessions"] == "1"
+    assert values["unusedconnectiontimeout"] == "10", "a connection without a session (ssh -N) must not stay open"
+
+    helpdesk = subprocess.run(
+        in_fresh_run([SSHD, "-T", "-f", str(config), "-C", "user=someone,host=client,addr=127.0.0.1"]),
+        capture_output=True, text=True, timeout=20,
+    )
+    assert helpdesk.returncode == 0, helpdesk.stderr
+    assert "unusedconnectiontimeout none" in helpdesk.stdout, "the snippet changes only its own Match blocks"
 
 
 # --- a live sshd ---------------------------------------------------------------------------
@@ -126,7 +157,7 @@ def sshd(kiosk_user, kiosk_python):
     os.chown(config, kiosk_user.pw_uid, kiosk_user.pw_gid)
     forced = f"/usr/bin/env KIOSK_PYTHON={kiosk_python} KIOSK_CONFIG={config} {LAUNCHER}"
     conf = KIOSK_CONF.read_text()
-    ours = conf.replace("ForceCommand /usr/local/libexec/kiosk-launcher\n", f"ForceCommand {forced}\n", 1)
+    ours = conf.replace("ForceCommand exec /usr/local/libexec/kiosk-launcher\n", f"ForceCommand exec {forced}\n", 1)
     assert ours != conf, "kiosk.conf no longer has the ForceCommand line this test rewrites"
     (work / "kiosk.conf").write_text(ours)
     port = _free_port()
@@ -136,10 +167,9 @@ def sshd(kiosk_user, kiosk_python):
         "PubkeyAuthentication no\nPermitRootLogin no\nAllowUsers kiosk\nLogLevel VERBOSE\n"
         f"Include {work / 'kiosk.conf'}\n"
     )
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
     log = (work / "sshd.log").open("w")
-    daemon = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(work / "sshd_config")], stdout=log, stderr=subprocess.STDOUT
+    daemon = subprocess.Popen(  # unshare and sh exec: daemon.pid is sshd's
+        in_fresh_run([SSHD, "-D", "-e", "-f", str(work / "sshd_config")]), stdout=log, stderr=subprocess.STDOUT
     )
     try:
         _wait_port(port, daemon, work / "sshd.log")
@@ -242,6 +272,24 @@ def test_port_forwarding_is_refused(sshd):
         except subprocess.TimeoutExpired:
             client.kill()
             client.wait(5)
+
+
+def test_a_connection_that_opens_no_session_is_closed(sshd):
+    """``ssh -N`` authenticates and asks for nothing: no session, so no kiosk.
+    UnusedConnectionTimeout (10 s in the snippet) ends it instead of for ever."""
+    port, _, work = sshd
+    client = subprocess.Popen(
+        ssh_argv(port, "-N"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        client.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        client.wait(5)
+        raise AssertionError("ssh -N is still connected after 90 s: UnusedConnectionTimeout did not apply") from None
+    assert client.returncode == 255, client.stderr.read()
+    _wait(lambda: "terminating inactive connection from user kiosk" in (work / "sshd.log").read_text(),
+          "sshd's reason in its log", 10)
 
 
 # --- helpers ----------------------------------------------------------------------------------

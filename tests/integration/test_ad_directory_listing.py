@@ -83,9 +83,9 @@ def test_search_finds_users_only(directory, lab):
 
 
 def test_accounts_lists_every_user_across_pages(directory, lab, people, monkeypatch):
-    import kiosk.backend.directory.ad as ad
+    import kiosk.backend.directory.ad.adapter as adapter
 
-    monkeypatch.setattr(ad, "PAGE_SIZE", 2)  # force several pages on a small lab
+    monkeypatch.setattr(adapter, "PAGE_SIZE", 2)  # force several pages on a small lab
     pages = []
     real_pages = directory._pages
     monkeypatch.setattr(directory, "_pages", lambda *a: (pages.append(p) or p for p in real_pages(*a)))

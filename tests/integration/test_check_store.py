@@ -9,6 +9,11 @@ from kiosk.backend.store import common
 from kiosk.check import run_checks
 from kiosk.cli import main
 
+try:
+    import pg as pglib
+except ImportError:  # tests/ became a package
+    from tests import pg as pglib
+
 
 def _config(tmp_path, store_url: str):
     path = tmp_path / "kiosk.toml"
@@ -69,3 +74,46 @@ def test_a_wrong_password_or_a_dead_server_is_named(pg_cluster, pg_url, tmp_path
     Whole.store.url = pg_url.replace(f":{pg_cluster.port}/", ":1/")
     [server] = [r for r in run_checks(Whole()) if r.name == "store server"]
     assert "127.0.0.1:1/" in server.message and "refused the connection" in server.message
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+def test_a_remote_server_without_verify_full_fails_before_any_connection(tmp_path, capsys):
+    # What kiosk check itself used to pass to a remote host, and libpq's default.
+    for query in ("?sslmode=disable", "?sslmode=require", ""):
+        config = _config(tmp_path, f"postgresql://kiosk@db.corp.example:5432/kiosk{query}")
+        code, lines = _check(capsys, config)
+        assert code == 1
+        assert lines["store tls"].startswith("FAIL store.url: the database server db.corp.example is on another host")
+        assert "add ?sslmode=verify-full&sslrootcert=" in lines["store tls"]
+        # Refused before connecting: the name was never even looked up.
+        assert "store server" not in lines and "store" not in lines
+
+
+def test_verify_full_against_the_servers_ca_is_reported_verified(tmp_path, capsys, pg_tls_cluster):
+    pg_tls_cluster.create_database("check_tls")
+    try:
+        url = pg_tls_cluster.url("check_tls", host="localhost", sslmode="verify-full", sslrootcert=pg_tls_cluster.ca_file)
+        config = _config(tmp_path, url)
+        assert main(["--config", str(config), "store", "migrate"]) == 0
+        capsys.readouterr()
+        code, lines = _check(capsys, config)
+        assert lines["store server"].startswith(f"ok localhost:{pg_tls_cluster.port}/check_tls: PostgreSQL 1")
+        assert lines["store tls"].startswith("ok TLSv1.")  # the protocol the server and libpq agreed on
+        assert lines["store tls"].endswith(", server certificate verified (sslmode=verify-full)")
+        assert lines["store"].endswith("readable and writable, 0 enrolled, schema version " f"{common.SCHEMA_VERSION}")
+        assert code == 0
+    finally:
+        pg_tls_cluster.drop_database("check_tls")
+
+
+def test_a_certificate_from_another_ca_fails_in_plain_words(tmp_path, capsys, pg_tls_cluster):
+    wrong_ca, _ = pglib.make_ca(tmp_path / "wrong", "someone else's CA")
+    url = pg_tls_cluster.url("postgres", host="localhost", sslmode="verify-full", sslrootcert=wrong_ca)
+    code, lines = _check(capsys, _config(tmp_path, url))
+    assert code == 1
+    assert lines["store server"] == (
+        f"FAIL TLS to localhost:{pg_tls_cluster.port}/postgres: the server certificate is not trusted "
+        "(set sslrootcert to its CA)"
+    )

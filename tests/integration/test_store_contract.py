@@ -151,13 +151,68 @@ def test_clearing_failures_forgets_only_that_key(store):
     assert store.failures("b", 10.0, 100)[0] == 1
 
 
-def test_old_failures_of_other_keys_are_pruned_eventually(store, monkeypatch):
-    monkeypatch.setattr(common, "PRUNE_EVERY", 1)
-    store.add_failure("gone", 0.0, 10)
+def _old_failure(store, key: str, at: float) -> None:
+    """A failure record written behind the store's back (no add_failure, so no prune)."""
+    store._run(lambda conn: store._insert_failure(conn, key, at))
+
+
+def test_old_failures_of_keys_never_seen_again_are_pruned_by_the_next_process(store_url):
+    # A kiosk process serves one session: it counts a failure or two in its whole life.
+    with _opened(store_url) as one_visit:
+        one_visit.add_failure("account:typed-once", 0.0, 900)  # a name nobody types again
+        one_visit.add_failure("terminal:gone", 0.0, 900)  # a terminal taken away
+    later = common.FAILURE_RETENTION_SECONDS + 1.0
+    with _opened(store_url) as next_visit:
+        next_visit.add_failure("terminal:tty1", later, 900)
+        assert next_visit.failures("account:typed-once", later, 10**9) == (0, None)
+        assert next_visit.failures("terminal:gone", later, 10**9) == (0, None)
+        assert next_visit.failures("terminal:tty1", later, 900) == (1, later)
+
+
+def test_the_store_is_pruned_at_most_once_an_interval_whoever_adds(store_url):
+    start = common.FAILURE_RETENTION_SECONDS + 1000.0
+    with _opened(store_url) as first:
+        first.add_failure("terminal:tty1", start, 900)  # prunes: never pruned before
+    with _opened(store_url) as second:
+        _old_failure(second, "account:old", 1.0)
+        second.add_failure("terminal:tty2", start + common.PRUNE_INTERVAL_SECONDS - 1, 900)
+        assert second.failures("account:old", 1.0, 10)[0] == 1  # not yet: pruned moments ago
+    with _opened(store_url) as third:
+        third.add_failure("terminal:tty3", start + common.PRUNE_INTERVAL_SECONDS + 1, 900)
+        assert third.failures("account:old", 1.0, 10)[0] == 0
+
+
+def test_one_prune_is_bounded_and_the_next_adds_go_on_until_done(store_url, monkeypatch):
+    monkeypatch.setattr(common, "PRUNE_BATCH", 2)
     later = common.FAILURE_RETENTION_SECONDS + 100.0
-    store.add_failure("new", later, 10)
-    assert store.failures("gone", later, 10**9) == (0, None)
-    assert store.failures("new", later, 10**9) == (1, later)
+    with _opened(store_url) as store:
+        for n in range(5):
+            _old_failure(store, f"account:old-{n}", float(n))
+        left = []
+        for step in range(4):
+            store.add_failure("terminal:tty1", later + step, 900)
+            left.append(sum(store.failures(f"account:old-{n}", 0.0, 10**9)[0] for n in range(5)))
+        assert left == [3, 1, 0, 0]
+        assert store.failures("terminal:tty1", later + 3, 900)[0] == 4  # recent records are kept
+
+
+def test_a_failed_prune_never_fails_the_count(store, monkeypatch, caplog):
+    from kiosk.backend.errors import StoreError as Refused
+
+    calls = []
+    real_run = type(store)._run
+
+    def run(self, operation):
+        calls.append(operation)
+        if len(calls) == 2:  # the prune, after the count
+            raise Refused("disk full")
+        return real_run(self, operation)
+
+    monkeypatch.setattr(type(store), "_run", run)
+    assert store.add_failure("k", 10.0, 100)[1] == 1
+    assert len(calls) == 2 and "could not prune old failure records: disk full" in caplog.text
+    monkeypatch.undo()
+    assert store.failures("k", 10.0, 100)[0] == 1
 
 
 def test_threads_at_once_all_see_the_same_data(store):

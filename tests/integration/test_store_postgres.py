@@ -155,3 +155,39 @@ def test_hosts_starting_together_migrate_once(pg_url):
     with open_store(pg_url) as store:
         store.put(enrollment())
         assert store.get(GUID) == enrollment()
+
+
+# --- whose clock ------------------------------------------------------------------------------
+
+
+def test_hosts_with_skewed_clocks_still_count_exactly(pg_url):
+    """Failure times are the database server's: two hosts 1,000 s either side of
+    it, guessing one person's answers in turn, get the limit and no more."""
+    from kiosk.backend.errors import Throttled
+    from kiosk.backend.throttle import Throttle
+    from kiosk.config import ThrottleSettings
+
+    limits = ThrottleSettings(
+        account_max_failures=5, terminal_max_failures=1000, window_seconds=900, lock_seconds=900, delay_seconds=0
+    )
+    stores = [open_store(pg_url) for _ in range(2)]
+    hosts = [
+        Throttle(store, limits, clock=lambda skew=skew: time.time() + skew, sleep=lambda s: None)
+        for store, skew in zip(stores, (1000.0, -1000.0))
+    ]
+    went_ahead = 0
+    for guess in range(40):
+        host = hosts[guess % 2]
+        try:
+            attempt = host.begin_attempt("alice", f"tty-{guess % 2}")
+        except Throttled as refused:
+            assert 0 < refused.retry_after <= limits.lock_seconds
+            continue
+        went_ahead += 1
+        host.failed(attempt)
+    assert went_ahead == limits.account_max_failures
+    for host in hosts:
+        status = host.status("alice")
+        assert status.failures == limits.account_max_failures and status.locked_until is not None
+    for store in stores:
+        store.close()

@@ -143,7 +143,7 @@ def _directory(recorder: _Recorder) -> ActiveDirectory:
             domains=[DomainSettings(netbios="KIOSK", dns="kiosk.test", base_dn="DC=kiosk,DC=test")],
         )
     )
-    directory._with_service = lambda operation, retry=True: operation(recorder)
+    directory.connection.run = lambda operation, retry=True: operation(recorder)  # type: ignore[method-assign]
     return directory
 
 

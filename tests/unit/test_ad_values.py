@@ -101,3 +101,24 @@ def test_tls_context_always_verifies():
     context = ad.tls_context(None)
     assert context.verify_mode.name == "CERT_REQUIRED"
     assert context.check_hostname
+
+
+def test_identity_filter_with_an_implicit_upn_suffix():
+    from kiosk.backend.model import Identity
+
+    zoe = Identity(typed="zoe*@Kiosk.Test", domain="KIOSK", upn="zoe*@Kiosk.Test")
+    assert ad.identity_filter(zoe, {"kiosk.test"}) == (
+        "(&(objectCategory=person)(objectClass=user)"
+        "(|(userPrincipalName=zoe\\2a@Kiosk.Test)(sAMAccountName=zoe\\2a)))"
+    )
+    assert ad.identity_filter(zoe, {"corp.example"}) == ad.identity_filter(zoe)
+    assert "sAMAccountName" not in ad.identity_filter(zoe)
+
+
+def test_dns_name_and_naming_context_of_a_base_dn():
+    from kiosk.backend.directory.ad.codec import dns_name
+    from kiosk.backend.directory.ad.groups import naming_context
+
+    assert naming_context("OU=Staff, DC=kiosk,DC=test") == "DC=kiosk,DC=test"
+    assert dns_name(naming_context("OU=Staff,DC=Kiosk,DC=Test")) == "kiosk.test"
+    assert dns_name("OU=Staff") == ""

@@ -35,9 +35,20 @@ class EnrollmentStore(Protocol):
 
     # --- failure counters, for kiosk.backend.throttle --------------------------
 
+    def shared_time(self) -> float | None:
+        """Now (seconds since the epoch) by the clock every host sharing this store
+        reads (PostgreSQL: the database server's), so that failure times written
+        and compared by several hosts agree whatever their own clocks say; None
+        for a store of one host (SQLite), whose own clock is then everyone's."""
+
     def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
         """Atomically record one failure for ``key`` and forget those older than
-        the window. Returns (id of this failure, failures now in the window)."""
+        the window. Returns (id of this failure, failures now in the window).
+        Records of every key older than ``common.FAILURE_RETENTION_SECONDS`` are
+        pruned too, on a schedule kept in the store (``prune_failures``)."""
+
+    def prune_failures(self, now: float) -> None:
+        """Forget old failure records of every key, if the store is due for it."""
 
     def remove_failure(self, key: str, failure_id: int) -> None:
         """Take back one recorded failure (the attempt turned out to succeed)."""

@@ -65,10 +65,19 @@ POSTGRES_TYPES = {
     "never_reused_id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 }
 
-#: Failure records older than this are pruned whatever their key ...
+#: Failure records older than this are pruned whatever their key (a key's own
+#: records are pruned by its window each time a failure is added to it) ...
 FAILURE_RETENTION_SECONDS = 30 * 86400
-#: ... once every this many add_failure calls of one store object.
-PRUNE_EVERY = 256
+#: ... by the first add_failure, of any process on any host, once the store's
+#: last prune is this old: the schedule lives in the store, not in a process
+#: (a kiosk process serves one session and seldom adds many failures).
+PRUNE_INTERVAL_SECONDS = 600
+#: At most this many records are pruned by one add_failure; more left over are
+#: pruned by the next ones (the "last pruned" time is kept only once all are).
+PRUNE_BATCH = 1000
+#: The failure-table key whose one record holds the time of the store's last
+#: prune (the table serves as it is: no schema change). No throttle key looks like it.
+PRUNED_KEY = "store:last-pruned"
 
 
 def schema_version() -> int:

@@ -16,6 +16,9 @@ pays for it at start-up.
   both count "limit − 1" and both go ahead). Ids come from an identity
   sequence and are never reused.
 - ``site_secret`` is made once whoever asks first (INSERT … ON CONFLICT DO NOTHING).
+- A server on another host is used only with ``sslmode=verify-full``
+  (``tls_refusal``, decided from the URL's text before any connection).
+- Failure times are the server's clock (``shared_time``), not each host's.
 - A small ``psycopg_pool.ConnectionPool`` per store object, opened on first
   use; a forked child opens its own and leaves the parent's alone.
 - Every psycopg error becomes ``StoreError`` in plain words: never SQL, never
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import logging
 import os
 import threading
@@ -43,12 +47,12 @@ import psycopg.errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from kiosk.backend.errors import StoreError
+from kiosk.backend.errors import ConfigError, StoreError
 from kiosk.backend.store import common
 from kiosk.backend.store.common import APPLICATION_ID, POSTGRES_TYPES, redact_url
 from kiosk.backend.store.sql import SqlStore
 
-__all__ = ["PostgresStore", "ServerFacts", "probe_server"]
+__all__ = ["PostgresStore", "ServerFacts", "probe_server", "tls_refusal"]
 
 log = logging.getLogger("kiosk.store")
 # The pool logs every connection request at INFO, which would flood the kiosk's log.
@@ -94,6 +98,9 @@ class PostgresStore(SqlStore[psycopg.Connection]):
         self.url = redact_url(url)  # the only form kept in plain sight
         self._conninfo = _conninfo(url)
         params = conninfo_to_dict(self._conninfo)
+        refusal = tls_refusal(params)
+        if refusal is not None:
+            raise ConfigError(refusal)  # before any connection: not even a login crosses in clear
         self._where = _where(params)
         self._wait_seconds = WAIT_SECONDS if wait_seconds is None else wait_seconds
         self._guard = threading.Lock()
@@ -197,6 +204,11 @@ class PostgresStore(SqlStore[psycopg.Connection]):
     def _insert_failure(self, conn: psycopg.Connection, key: str, at: float) -> int:
         return int(_one(conn, "INSERT INTO failure (key, at) VALUES (%s, %s) RETURNING id", (key, at)))
 
+    def shared_time(self) -> float:
+        """The database server's clock: every host writes and compares failure
+        times by it, so one host's skew cannot widen another's window."""
+        return float(self._run(lambda conn: _one(conn, "SELECT extract(epoch FROM clock_timestamp())::float8")))
+
     # --- schema ------------------------------------------------------------------------
 
     def _migrate(self, conn: psycopg.Connection) -> None:
@@ -263,7 +275,7 @@ class PostgresStore(SqlStore[psycopg.Connection]):
 class ServerFacts:
     where: str  # host:port/database, no user, no password
     server_version: str
-    sslmode: str  # as configured ("" when the URL does not say; libpq then means "prefer")
+    sslmode: str  # as configured (the URL's, else $PGSSLMODE's; "" when neither says: libpq then means "prefer")
     tls_protocol: str | None  # None: not encrypted
     loopback: bool  # a Unix socket or a loopback address
     schema_version: int
@@ -274,17 +286,19 @@ def probe_server(url: str, *, timeout_seconds: float = 5.0) -> ServerFacts:
     conninfo = _conninfo(url, connect_timeout=str(max(1, round(timeout_seconds))))
     params = conninfo_to_dict(conninfo)
     where = _where(params)
+    refusal = tls_refusal(params)
+    if refusal is not None:
+        raise ConfigError(refusal)
     try:
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            pgconn = conn.pgconn
-            protocol = pgconn.ssl_attribute(b"protocol") if pgconn.ssl_in_use else None
+            protocol = _tls_protocol(conn)
             found = _read_schema(conn)
             return ServerFacts(
                 where=where,
                 server_version=str(conn.info.parameter_status("server_version") or "?"),
-                sslmode=str(params.get("sslmode", "")),
-                tls_protocol=protocol.decode() if protocol else None,
-                loopback=_is_loopback(str(conn.info.host)),
+                sslmode=_sslmode(params),
+                tls_protocol=protocol,
+                loopback=_is_local(str(conn.info.hostaddr or conn.info.host)),
                 schema_version=0 if found is None else found[1],
             )
     except psycopg.Error as exc:
@@ -292,6 +306,16 @@ def probe_server(url: str, *, timeout_seconds: float = 5.0) -> ServerFacts:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _tls_protocol(conn: psycopg.Connection) -> str | None:
+    """"TLSv1.3" and the like, or None when the connection is not encrypted (asked
+    of the server: psycopg's libpq wrapper does not expose PQsslAttribute)."""
+    if not conn.pgconn.ssl_in_use:
+        return None
+    row = conn.execute("SELECT version FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()").fetchone()
+    return str(row[0]) if row and row[0] else "TLS"
+
 
 
 def _conninfo(url: str, **overrides: str) -> str:
@@ -331,8 +355,64 @@ def _where(params: dict[str, Any]) -> str:
     return f"{host}:{port}/{params.get('dbname') or params.get('user') or '?'}"
 
 
-def _is_loopback(host: str) -> bool:
-    return host.startswith("/") or host in ("localhost", "::1") or host.startswith("127.")
+def _is_local(host: str) -> bool:
+    """A Unix socket (its directory, or an abstract ``@name``), ``localhost``, or a
+    loopback address literal (127.0.0.0/8, ::1). Decided by the text alone, never
+    by resolving it: a name like ``127.example.com`` or one that DNS maps to
+    127.0.0.1 today is remote."""
+    host = host.strip()
+    if not host or host.startswith(("/", "@")):
+        return True
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _sslmode(params: dict[str, Any]) -> str:
+    """The sslmode libpq will use: the URL's, else $PGSSLMODE's ("" when neither: "prefer")."""
+    return str(params.get("sslmode") or os.environ.get("PGSSLMODE") or "")
+
+
+def _targets(params: dict[str, Any]) -> list[str]:
+    """Where libpq will connect, one entry per host of the URL (a comma-separated
+    list): ``hostaddr`` where given (``host`` then only names the certificate),
+    else ``host``; with neither, $PGHOSTADDR / $PGHOST, else the default socket ("")."""
+    hosts = str(params.get("host") or os.environ.get("PGHOST") or "").split(",")
+    addrs = str(params.get("hostaddr") or os.environ.get("PGHOSTADDR") or "").split(",")
+    count = max(len(hosts), len(addrs))
+    hosts = hosts * count if len(hosts) == 1 else hosts
+    addrs = addrs * count if len(addrs) == 1 else addrs
+    return [addr.strip() or host.strip() for host, addr in zip(hosts, addrs)]
+
+
+def tls_refusal(params: dict[str, Any] | str) -> str | None:
+    """Why this store URL (or its parameters) must not be used, or None.
+
+    A database server on another host is reached only with ``sslmode=verify-full``:
+    encrypted, and the server's certificate checked against the CA and the host
+    name, so nobody in between can read answer hashes and failure counters, nor
+    pose as the server. Local connections (a Unix socket, localhost, a loopback
+    address) are exempt. Decided before any connection is made."""
+    if isinstance(params, str):
+        try:
+            params = conninfo_to_dict(params)
+        except psycopg.Error:
+            return None  # not a URL at all: opening it says so
+    remote = [target for target in _targets(params) if not _is_local(target)]
+    sslmode = _sslmode(params)
+    if not remote or sslmode == "verify-full":
+        return None
+    said = f"sslmode={sslmode}" if sslmode else "no sslmode, so libpq's default prefer"
+    return (
+        f"store.url: the database server {', '.join(remote)} is on another host and store.url does not "
+        f"ask for verified TLS ({said}): answer hashes and failure counters could be read or changed on "
+        "the way, or a stranger could pose as the server. Enable TLS on the server and add "
+        "?sslmode=verify-full&sslrootcert=/path/to/its-ca.pem to store.url "
+        "(only a Unix socket, localhost or a loopback address may go without)"
+    )
 
 
 def _one(conn: psycopg.Connection, query: str, params: tuple = ()) -> Any:

@@ -16,6 +16,8 @@ with ``?`` placeholders. The engines subclass it and supply a small dialect:
 - ``_insert_failure(conn, key, at)``: the new row's id (``lastrowid`` |
   ``RETURNING id``);
 - ``FOR_UPDATE``: the row lock of a read-modify-write (PostgreSQL only);
+- ``shared_time``: the clock every host reads (the server's on PostgreSQL;
+  SQLite has none: one host, whose own clock is everyone's);
 - the schema: ``_migrate`` and ``schema_version`` (``PRAGMA user_version`` |
   the ``kiosk_schema`` table), sharing ``_apply_migrations``;
 - ``close`` and ``_shown`` (how the store names itself in a repr).
@@ -31,6 +33,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
+from kiosk.backend.errors import StoreError
 from kiosk.backend.model import Enrollment
 from kiosk.backend.store import common
 from kiosk.backend.store.common import (
@@ -61,7 +64,6 @@ class SqlStore(ABC, Generic[C]):
 
     def __init__(self) -> None:
         self._secrets: dict[str, bytes] = {}
-        self._writes = 0
 
     # --- the dialect -------------------------------------------------------------------
 
@@ -186,22 +188,57 @@ class SqlStore(ABC, Generic[C]):
     # --- failure counters ------------------------------------------------------------------
 
     def add_failure(self, key: str, now: float, window_seconds: float) -> tuple[int, int]:
-        self._writes += 1
-        prune = self._writes % common.PRUNE_EVERY == 0
-
-        def op(conn: C) -> tuple[int, int]:
+        def op(conn: C) -> tuple[tuple[int, int], bool]:
             with self._write(conn):
                 self._lock_failures(conn, key)
                 self._execute(conn, "DELETE FROM failure WHERE key = ? AND at < ?", (key, now - window_seconds))
-                if prune:
-                    self._execute(conn, "DELETE FROM failure WHERE at < ?", (now - common.FAILURE_RETENTION_SECONDS,))
                 failure_id = self._insert_failure(conn, key, now)
                 count = self._execute(
                     conn, "SELECT count(*) FROM failure WHERE key = ? AND at >= ?", (key, now - window_seconds)
                 ).fetchone()[0]
-            return int(failure_id), int(count)
+            return (int(failure_id), int(count)), self._prune_due(conn, now)
 
-        return self._run(op)
+        counted, due = self._run(op)
+        if due:
+            self.prune_failures(now)
+        return counted
+
+    def prune_failures(self, now: float) -> None:
+        """Forget failure records of every key older than ``FAILURE_RETENTION_SECONDS``,
+        at most ``PRUNE_BATCH`` of them, unless another process did within
+        ``PRUNE_INTERVAL_SECONDS``. Housekeeping: a failure is logged, never raised
+        (the failure that was just counted stays counted)."""
+
+        def op(conn: C) -> None:
+            with self._write(conn):
+                # One process prunes; one arriving meanwhile waits, then finds it done.
+                self._lock_failures(conn, common.PRUNED_KEY)
+                if not self._prune_due(conn, now):
+                    return
+                pruned = self._execute(
+                    conn,
+                    "DELETE FROM failure WHERE id IN "
+                    f"(SELECT id FROM failure WHERE at < ? AND key <> ? LIMIT {int(common.PRUNE_BATCH)})",
+                    (now - common.FAILURE_RETENTION_SECONDS, common.PRUNED_KEY),
+                ).rowcount
+                if pruned < common.PRUNE_BATCH:  # all done; else the next add_failure goes on
+                    self._execute(conn, "DELETE FROM failure WHERE key = ?", (common.PRUNED_KEY,))
+                    self._insert_failure(conn, common.PRUNED_KEY, now)
+
+        try:
+            self._run(op)
+        except StoreError as exc:
+            log.warning("store %s: could not prune old failure records: %s", self._shown, exc.detail)
+
+    def _prune_due(self, conn: C, now: float) -> bool:
+        """Is the store's last prune (by anyone) more than ``PRUNE_INTERVAL_SECONDS``
+        ago, or never, or in the future (a clock was set back)?"""
+        last = self._execute(conn, "SELECT max(at) FROM failure WHERE key = ?", (common.PRUNED_KEY,)).fetchone()[0]
+        return last is None or not (now - common.PRUNE_INTERVAL_SECONDS <= float(last) <= now)
+
+    def shared_time(self) -> float | None:
+        """See ``EnrollmentStore.shared_time``: a store of one host has no clock of its own."""
+        return None
 
     def remove_failure(self, key: str, failure_id: int) -> None:
         self._run(lambda conn: self._write_one(conn, "DELETE FROM failure WHERE id = ? AND key = ?", (failure_id, key)))

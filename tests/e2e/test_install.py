@@ -1,0 +1,258 @@
+"""scripts/install on this machine, into a temporary prefix, then the kiosk and
+the helpdesk through a real sshd using what it installed.
+
+The install runs as on a fresh machine: in a new, empty ``/run`` (no
+``/run/sshd``: sshd installed, never started), with ``--demo`` so no AD is
+needed, and every path it writes under one temporary directory (prefix,
+config, state, logs, launcher, sshd snippet, systemd unit). The account
+``kiosk`` and the groups ``kiosk-helpdesk`` and ``kiosk`` are the system's (the
+install is idempotent, so they may stay); the helpdesk operator is a throwaway
+account, removed afterwards. Then an sshd of our own on a loopback port
+includes the installed snippet unchanged: ``ssh -tt kiosk@127.0.0.1`` reaches
+the kiosk's first screen, and the operator (key login) the helpdesk's.
+
+Needs root, openssh-server and tmux (scripts/bootstrap --test), and the
+network or a package index for the venv's packages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, in_fresh_run
+from test_sshd import SSHD, WELCOME, _free_port, _host_key, _kill, _wait, _wait_port, kiosk_processes
+from tmuxdriver import TmuxDriver, descendants, tmux_available
+
+pytestmark = pytest.mark.e2e
+
+INSTALL = REPO / "scripts" / "install"
+OPERATOR = "kiosk-e2e-operator"
+HELPDESK_FIRST_SCREEN = "Helpdesk sign-in"
+#: A held key repeats about 30 times a second.
+REPEAT = 1 / 30
+
+
+def _need_root_sshd_tmux() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: scripts/install creates accounts and system files")
+    if not os.access(SSHD, os.X_OK):
+        pytest.fail(f"{SSHD} missing: run scripts/bootstrap --test (installs openssh-server)", pytrace=False)
+    if not tmux_available():
+        pytest.skip("tmux is not installed")
+
+
+def _install(root: Path) -> subprocess.CompletedProcess[str]:
+    argv = [
+        str(INSTALL), "--demo", "--helpdesk", OPERATOR,
+        "--prefix", str(root / "opt" / "kiosk"),
+        "--config-dir", str(root / "etc" / "kiosk"),
+        "--state-dir", str(root / "var" / "lib" / "kiosk"),
+        "--log-dir", str(root / "var" / "log" / "kiosk"),
+        "--launcher", str(root / "libexec" / "kiosk-launcher"),
+        "--sshd-dir", str(root / "etc" / "ssh" / "sshd_config.d"),
+        "--systemd-dir", str(root / "etc" / "systemd" / "system"),
+    ]
+    # No /run/sshd in there: the install must make what its sshd -t needs.
+    return subprocess.run(in_fresh_run(argv, sshd_dir=False), capture_output=True, text=True, timeout=900, cwd="/")
+
+
+@pytest.fixture(scope="module")
+def installed():
+    """(root, first run, second run): scripts/install run twice into a temporary root."""
+    _need_root_sshd_tmux()
+    root = Path(tempfile.mkdtemp(prefix="kiosk-e2e-install-"))
+    os.chmod(root, 0o755)  # the kiosk account reaches its files through it
+    made_operator = False
+    try:
+        try:
+            pwd.getpwnam(OPERATOR)
+        except KeyError:
+            subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", OPERATOR], check=True, timeout=60)
+            made_operator = True
+        first = _install(root)
+        assert first.returncode == 0, first.stderr[-4000:]
+        second = _install(root)
+        assert second.returncode == 0, second.stderr[-4000:]
+        yield root, first, second
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        if made_operator:
+            subprocess.run(["userdel", "--remove", OPERATOR], capture_output=True, timeout=60)
+
+
+def test_install_twice_changes_nothing_the_second_time(installed):
+    root, first, second = installed
+    assert "install: done:" in first.stderr, first.stderr[-3000:]
+    assert second.stderr.strip().splitlines() == ["install: nothing to change"], second.stderr
+
+    def mode(path: Path) -> tuple[str, str, str]:
+        st = path.stat()
+        return oct(stat.S_IMODE(st.st_mode)), pwd.getpwuid(st.st_uid).pw_name, _group(st.st_gid)
+
+    etc = root / "etc" / "kiosk"
+    assert mode(etc) == ("0o750", "root", "kiosk")
+    assert mode(etc / "secrets") == ("0o750", "root", "kiosk")
+    assert mode(etc / "secrets" / "kiosk_directory__service_password") == ("0o640", "root", "kiosk")
+    assert mode(etc / "kiosk.toml") == ("0o640", "root", "kiosk")
+    assert mode(root / "var" / "lib" / "kiosk") == ("0o2770", "kiosk", "kiosk")
+    assert mode(root / "var" / "log" / "kiosk") == ("0o2770", "kiosk", "kiosk")
+    for shared in ("var/lib/kiosk/kiosk.db", "var/log/kiosk/audit.jsonl", "var/log/kiosk/kiosk.log"):
+        assert mode(root / shared) == ("0o660", "kiosk", "kiosk"), "kiosk and operators share it"
+    launcher = root / "libexec" / "kiosk-launcher"
+    assert mode(launcher) == ("0o755", "root", "root")
+    text = launcher.read_text()
+    assert text.splitlines()[1] == "trap '' INT QUIT TSTP"
+    assert f'KIOSK_PYTHON="${{KIOSK_PYTHON:-{root}/opt/kiosk/.venv/bin/python}}"' in text
+    assert f'KIOSK_SECRETS_DIR="${{KIOSK_SECRETS_DIR:-{etc}/secrets}}"' in text
+    assert "home = /usr/bin\n" in (root / "opt" / "kiosk" / ".venv" / "pyvenv.cfg").read_text()
+    unit = (root / "etc" / "systemd" / "system" / "kiosk@.service").read_text()
+    assert f"ExecStart={launcher}\n" in unit
+    assert f"ReadWritePaths={root}/var/lib/kiosk {root}/var/log/kiosk\n" in unit
+
+    kiosk = pwd.getpwnam("kiosk")
+    assert kiosk.pw_shell == "/bin/sh"
+    status = subprocess.run(["passwd", "-S", "kiosk"], capture_output=True, text=True, timeout=20).stdout.split()
+    assert status[1] == "NP", "the kiosk account has an empty password"
+    groups = subprocess.run(["id", "-nG", OPERATOR], capture_output=True, text=True, timeout=20).stdout.split()
+    assert {"kiosk-helpdesk", "kiosk"} <= set(groups)
+
+
+@pytest.fixture(scope="module")
+def sshd(installed):
+    """Our sshd on 127.0.0.1 with the installed snippet, unchanged; yields (port, pid, key)."""
+    root, _, _ = installed
+    work = Path(tempfile.mkdtemp(prefix="kiosk-e2e-install-sshd-"))
+    os.chmod(work, 0o755)
+    keys = work / "authorized"
+    keys.mkdir(mode=0o755)
+    client_key = work / "operator_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client_key)], check=True, timeout=60)
+    shutil.copy(work / "operator_ed25519.pub", keys / OPERATOR)
+    os.chmod(keys / OPERATOR, 0o644)
+    port = _free_port()
+    snippet = root / "etc" / "ssh" / "sshd_config.d" / "kiosk.conf"
+    (work / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {_host_key(work)}\nPidFile {work / 'sshd.pid'}\n"
+        "UsePAM yes\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n"
+        "StrictModes no\n"  # the operator's key sits under /tmp (world-writable)
+        f"PubkeyAuthentication yes\nAuthorizedKeysFile {keys}/%u\n"
+        f"PermitRootLogin no\nAllowUsers kiosk {OPERATOR}\nLogLevel VERBOSE\n"
+        "PrintMotd no\nPrintLastLog no\n"  # as Debian's sshd_config (pam_motd shows the motd)
+        f"Include {snippet}\n"
+    )
+    log = (work / "sshd.log").open("w")
+    daemon = subprocess.Popen(
+        in_fresh_run([SSHD, "-D", "-e", "-f", str(work / "sshd_config")]), stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait_port(port, daemon, work / "sshd.log")
+        yield port, daemon.pid, client_key, work
+    finally:
+        for pid in descendants(daemon.pid):
+            _kill(pid)
+        daemon.terminate()
+        try:
+            daemon.wait(5)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait(5)
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def ssh_argv(port: int, user: str, *extra: str) -> list[str]:
+    return [
+        "ssh", "-F", "/dev/null", "-p", str(port), "-tt",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
+        *extra, f"{user}@127.0.0.1",
+    ]
+
+
+def test_the_installed_kiosk_over_ssh(installed, sshd):
+    root, _, _ = installed
+    port, sshd_pid, _, _ = sshd
+    with TmuxDriver() as term:
+        term.start(ssh_argv(port, "kiosk"))
+        screen = term.wait_for(WELCOME, timeout=60)
+        assert "DEMO" in screen
+        kiosk = _wait(lambda: kiosk_processes(sshd_pid), "the kiosk process under sshd")
+        assert pwd.getpwuid(os.stat(f"/proc/{kiosk[0]}").st_uid).pw_name == "kiosk"
+        assert os.readlink(f"/proc/{kiosk[0]}/exe").startswith("/usr/bin/python3"), "the venv is on Debian's Python"
+        argv = Path(f"/proc/{kiosk[0]}/cmdline").read_bytes().split(b"\0")
+        assert argv[0] == str(root / "opt" / "kiosk" / ".venv" / "bin" / "python").encode()
+        term.signal(signal.SIGHUP)
+    _wait(lambda: not kiosk_processes(sshd_pid), "the kiosk to exit", 20)
+
+
+def test_the_installed_helpdesk_over_ssh_for_a_member_of_kiosk_helpdesk(installed, sshd):
+    port, sshd_pid, client_key, _ = sshd
+    with TmuxDriver() as term:
+        term.start(ssh_argv(port, OPERATOR, "-i", str(client_key), "-o", "IdentitiesOnly=yes"))
+        screen = term.wait_for(HELPDESK_FIRST_SCREEN, timeout=60)
+        assert f"You are connected as {OPERATOR}" in screen
+        helpdesk = _wait(lambda: kiosk_processes(sshd_pid), "the helpdesk process under sshd")
+        assert pwd.getpwuid(os.stat(f"/proc/{helpdesk[0]}").st_uid).pw_name == OPERATOR
+        assert "Traceback" not in term.scrollback()
+        term.signal(signal.SIGHUP)
+    _wait(lambda: not kiosk_processes(sshd_pid), "the helpdesk to exit", 20)
+
+
+def test_keys_held_while_connecting_leave_the_installed_kiosk_running(sshd):
+    """Ctrl+C and Ctrl+\\ held from the moment ssh has the terminal in raw mode
+    (so they travel to the server) until the kiosk's first screen: the session
+    starts anyway, and nothing but the kiosk reaches the screen. A key can
+    still land in the few milliseconds between sshd giving the session its
+    terminal and the launcher's first line (sshd's own child, then ``sh -c
+    'exec …'``), more often on a loaded machine: never a traceback, and sessions
+    do come up (before the fix: none of 8)."""
+    port, sshd_pid, _, work = sshd
+    tries, up = 10, 0
+    held = itertools.cycle(("C-c", "C-\\"))
+    for _ in range(tries):
+        with TmuxDriver() as term:
+            term.start(ssh_argv(port, "kiosk"))
+            tty = term.display("#{pane_tty}")
+            _wait(lambda: "-isig" in _stty(tty), "ssh to put the terminal in raw mode", 30)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and term.alive() and WELCOME not in term.screen():
+                term.keys(next(held))
+                time.sleep(REPEAT)
+            for _ in range(20):  # and after: the kiosk's own lockdown holds
+                if not term.alive():
+                    break
+                term.keys("C-c", "C-\\")
+            time.sleep(0.3)
+            shown = term.scrollback()
+            assert "Traceback" not in shown and "KeyboardInterrupt" not in shown, shown
+            if term.alive() and WELCOME in term.screen() and kiosk_processes(sshd_pid):
+                up += 1
+            if term.alive():
+                term.signal(signal.SIGHUP)
+        _wait(lambda: not kiosk_processes(sshd_pid), "the kiosk to exit", 20)
+    print(f"kiosk up after {up} of {tries} tries")
+    # The share that comes up depends on the machine's load (the window is
+    # sshd's, before the launcher runs); test_launch_signals.py holds the
+    # launcher itself to "most tries".
+    assert up >= 1, f"the kiosk was up after none of {tries} tries"
+
+
+def _stty(tty: str) -> str:
+    return subprocess.run(["stty", "-a", "-F", tty], capture_output=True, text=True, timeout=10).stdout
+
+
+def _group(gid: int) -> str:
+    import grp
+
+    return grp.getgrgid(gid).gr_name
