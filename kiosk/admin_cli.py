@@ -163,6 +163,45 @@ def enrollment_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def activation_issue(args: argparse.Namespace) -> int:
+    """A new activation code for USER, printed once (kept only as a keyed digest)."""
+    from kiosk.backend.activation import Activation
+    from kiosk.backend.wiring import open_backend
+
+    settings = _settings(args)
+    backend = open_backend(settings)
+    try:
+        activation = Activation(settings, backend)
+        identity = activation._identity(args.user)
+        account = backend.directory.find_account(identity) if identity else None
+        if account is None:
+            _emit(args, {"user": args.user, "found": False}, f"no account matches {args.user!r}")
+            return EXIT_FAILURE
+        try:
+            code, expires_at = activation.issue_code(account, _operator())
+        except KioskError as exc:
+            reason = getattr(exc, "detail", "") or str(exc)
+            _emit(
+                args,
+                {"user": account.qualified_name, "found": True, "issued": False, "reason": reason},
+                f"{account.qualified_name} cannot activate ({reason}); no code issued",
+            )
+            return EXIT_FAILURE
+    finally:
+        backend.close()
+    when = expires_at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    text = (
+        f"activation code for {account.qualified_name}: {code}\n"
+        f"valid until {when}, once; give it to the person by a channel you trust (it is not shown again)"
+    )
+    _emit(
+        args,
+        {"user": account.qualified_name, "found": True, "issued": True, "code": code, "expires_at": expires_at.isoformat()},
+        text,
+    )
+    return EXIT_OK
+
+
 REPORT_COLUMNS = ["account", "display_name", "state", "enrolled_at", "last_used_at", "can_verify"]
 
 

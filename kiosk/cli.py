@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--json", action="store_true")
     revoke.set_defaults(handler=admin_cli.enrollment_revoke)
 
+    activation = commands.add_parser("activation", help="activation codes for new accounts")
+    activation_commands = activation.add_subparsers(title="activation commands", metavar="ACTION", required=True)
+    issue = activation_commands.add_parser("issue", help="issue a one-time activation code for USER and print it")
+    issue.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
+    issue.add_argument("--json", action="store_true")
+    issue.set_defaults(handler=admin_cli.activation_issue)
+
     audit = commands.add_parser("audit", help="read the audit log")
     audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
     tail = audit_commands.add_parser("tail", help="the last events (and new ones with --follow)")

@@ -384,6 +384,8 @@ class HelpdeskSettings:
     require_operator_password: bool = True
     #: Unlock and reset only after the caller answered their questions.
     require_verification: bool = True
+    #: How long a caller's verification allows one action (it is used up by that action).
+    verification_seconds: Annotated[int, Bounds(ge=30, le=3600)] = 300
     unlock: bool = True
     reset: bool = True
     revoke: bool = True
@@ -452,9 +454,11 @@ class ActivationSettings:
     #: enabled, never logged on, no marker (built from marker.attribute).
     #: An LDAP filter (RFC 4515): kiosk.config.validation parses it.
     filter: str = ""
-    proof: Annotated[list[ProofSettings], Bounds(min_length=1)] = field(
-        default_factory=lambda: [ProofSettings(attribute="employeeID", label="Employee ID")]
-    )
+    #: The proof is always an activation code (``kiosk activation issue USER``);
+    #: these directory attributes are asked for as well (optional).
+    proof: list[ProofSettings] = field(default_factory=list)
+    #: How long an issued activation code stays valid.
+    code_valid_hours: Annotated[int, Bounds(ge=1, le=720)] = 72
     marker: MarkerSettings = field(default_factory=MarkerSettings)
     #: Written together with the marker, last: attribute -> value ("" deletes it).
     extra_updates: dict[str, str] = field(default_factory=dict)

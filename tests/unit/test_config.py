@@ -145,9 +145,8 @@ def test_activation_defaults_and_the_filter_follows_the_marker():
     activation = settings.activation
     assert activation.filter == default_activation_filter("comment")
     assert "(!(comment=*))" in activation.filter and "(!(lastLogonTimestamp=*))" in activation.filter
-    assert [(p.attribute, p.label, p.match) for p in activation.proof] == [
-        ("employeeID", "Employee ID", "casefold_nospace")
-    ]
+    # The proof is an issued activation code; directory attributes are an optional addition.
+    assert activation.proof == [] and activation.code_valid_hours == 72
     assert activation.updates == {"comment": "kiosk-activated"}
     moved = settings_from({"directory": {"kind": "demo"}, "activation": {"marker": {"attribute": "info"}}})
     assert moved.activation.filter.endswith("(!(info=*)))")
@@ -156,7 +155,7 @@ def test_activation_defaults_and_the_filter_follows_the_marker():
 @pytest.mark.parametrize(
     ("section", "named"),
     [
-        ({"proof": []}, "activation.proof"),
+        ({"code_valid_hours": 0}, "activation.code_valid_hours"),
         ({"filter": "(sAMAccountName=a"}, "activation.filter"),
         ({"extra_updates": {"unicodePwd": "x"}}, "activation.extra_updates"),
         ({"extra_updates": {"comment": "x"}}, "marker"),
