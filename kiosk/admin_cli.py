@@ -223,7 +223,7 @@ def enrollment_report(args: argparse.Namespace) -> int:
     try:
         for account in directory.accounts():
             progress.step()
-            if not check_eligibility(account, settings.eligibility).allowed:
+            if not check_eligibility(account, settings.eligibility, operator_groups=settings.helpdesk.operator_groups).allowed:
                 continue
             status = enrollment_status(store, questionnaire, account.guid)
             rows.append(

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountNotFound,
     ActivationIncomplete,
@@ -320,7 +319,7 @@ class Activation(UseCase):
 
     def _eligibility(self, account: Account, values: dict[str, list[str]]) -> Eligibility:
         """The eligibility rules AND the activation filter (checked by the directory)."""
-        eligibility = check_eligibility(account, self._settings.eligibility)
+        eligibility = self._account_eligibility(account)
         if not eligibility.allowed:
             return eligibility
         if not self._directory.matches(account, f"(&{self._config.filter}{NEW_PASSWORD_FILTER})"):

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.backend.admin import EnrollmentStatus, enrollment_status, revoke
-from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountLocked,
     AccountNotFound,
@@ -161,7 +160,7 @@ class Helpdesk(UseCase):
     def card(self, account: Account) -> AccountCard:
         self._require_authorized()
         account = self._directory.refresh(account)
-        eligibility = check_eligibility(account, self._settings.eligibility)
+        eligibility = self._account_eligibility(account)
         status = enrollment_status(self._store, self.questionnaire, account.guid)
         questions = self.questionnaire.questions
         texts = tuple(questions[q].text if q in questions else f"(removed: {q})" for q in status.question_ids)
@@ -185,7 +184,7 @@ class Helpdesk(UseCase):
         self._require_authorized()
         visit = Visit(typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator)
         visit.account = self._directory.refresh(account)
-        visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
+        visit.eligibility = self._account_eligibility(visit.account)
         if self._store.get(account.guid) is None:
             raise NotAllowed("the caller has not set up security questions")
         return visit, self._verification.challenge(visit)
@@ -275,7 +274,7 @@ class Helpdesk(UseCase):
         except AccountNotFound:
             self._record_action(f"helpdesk_{action}", "refused", account, reason="account is gone")
             raise NotAllowed("the account is gone") from None
-        eligibility = check_eligibility(account, self._settings.eligibility)
+        eligibility = self._account_eligibility(account)
         if not eligibility.allowed:
             self._verified.pop(account.guid, None)
             self._record_action(f"helpdesk_{action}", "refused", account, reason=f"ineligible: {eligibility.reason}")

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountDisabled,
     AccountExpired,
@@ -108,7 +107,7 @@ class SelfService(UseCase):
             self._record("identify", "error", visit, reason=f"{exc.code}: {exc.detail}")
             raise
         if visit.account is not None:
-            visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
+            visit.eligibility = self._account_eligibility(visit.account)
         return visit
 
     def end(self, visit: Visit) -> None:
@@ -328,7 +327,7 @@ class SelfService(UseCase):
             raise NotAllowed("not verified")
         if refresh:
             visit.account = self._directory.refresh(visit.account)
-            visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
+            visit.eligibility = self._account_eligibility(visit.account)
             if not visit.eligibility.allowed:
                 visit.verified = False
                 self._record(event, "refused", visit, reason=f"ineligible before the write: {visit.eligibility.reason}")

@@ -195,6 +195,17 @@ def test_a_privileged_account_gets_the_wrong_password_answer_without_a_bind(serv
     assert service.backend.throttle.status(f"account:{account(directory, 'dana').guid}").failures == 2
 
 
+def test_a_helpdesk_operator_is_refused_at_the_kiosk_like_a_wrong_password(settings, directory):
+    """Issue 14 item 5: members of helpdesk.operator_groups count as privileged
+    in every use case (the rule is applied in one place, UseCase._eligibility)."""
+    kiosk = build_service(fast(settings, helpdesk={"operator_groups": [OPERATORS]}), directory=directory)
+    visit = kiosk.begin("olga", "tty1")
+    assert not visit.eligibility.allowed
+    with pytest.raises(InvalidCredentials):
+        kiosk.prove_password(visit, "Demo!Olga55")
+    assert directory.binds == []
+
+
 def test_a_disabled_account_is_refused_like_a_wrong_password(service, directory):
     directory.change("bob", enabled=False)
     visit = service.begin("bob", "tty1")
