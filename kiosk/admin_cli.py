@@ -36,7 +36,7 @@ def _emit(args: argparse.Namespace, payload: object, text: str) -> None:
 
 
 def questions_export(args: argparse.Namespace) -> int:
-    from kiosk.backend.admin import export_questions
+    from kiosk.config.questions_file import export_questions
 
     text = export_questions(_settings(args).questions)
     if args.file == "-":
@@ -50,7 +50,7 @@ def questions_export(args: argparse.Namespace) -> int:
 def questions_import(args: argparse.Namespace) -> int:
     """Validate a questions file, show what changes, and (unless --dry-run)
     install it as questions.toml beside the config file."""
-    from kiosk.backend.admin import export_questions, import_questions
+    from kiosk.config.questions_file import export_questions, import_questions
 
     try:
         text = Path(args.file).read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kiosk.backend.admin import export_questions, import_questions
+from kiosk.config.questions_file import export_questions, import_questions
 from kiosk.backend.answers import MAX_ANSWER_CHARS, normalise
 from kiosk.backend.errors import ConfigError
 from kiosk.config import QuestionsSettings
