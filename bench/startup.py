@@ -248,8 +248,8 @@ def main() -> int:
     if not args.no_importtime:
         n = 1 if args.quick else max(3, args.n // 2)
         print(f"\nimport medians ({n} fresh interpreters, wall time incl. ~15 ms interpreter start):")
-        for module in ("textual.app", "kiosk.config", "kiosk.app", "kiosk.config_validation"):
-            print(f"  import {module:18} {import_median(module, n) * 1000:6.0f} ms")
+        for module in ("textual.app", "kiosk.config", "kiosk.app", "kiosk.config.loading"):
+            print(f"  import {module:20} {import_median(module, n) * 1000:6.0f} ms")
         print("\npython -X importtime -c 'import kiosk.app': biggest cumulative (us, up to 3 levels deep)")
         for us, name in importtime_top("kiosk.app", 18):
             print(f"  {us:8d}  {name}")

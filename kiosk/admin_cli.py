@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kiosk.backend.errors import ConfigError, KioskError
-from kiosk.config import Settings, config_path, load_settings, questions_path
+from kiosk.config import Settings
+from kiosk.config.loading import load_settings
+from kiosk.config.sources import config_path, questions_path
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
@@ -34,7 +36,7 @@ def _emit(args: argparse.Namespace, payload: object, text: str) -> None:
 
 
 def questions_export(args: argparse.Namespace) -> int:
-    from kiosk.backend.admin import export_questions
+    from kiosk.config.questions_file import export_questions
 
     text = export_questions(_settings(args).questions)
     if args.file == "-":
@@ -48,7 +50,7 @@ def questions_export(args: argparse.Namespace) -> int:
 def questions_import(args: argparse.Namespace) -> int:
     """Validate a questions file, show what changes, and (unless --dry-run)
     install it as questions.toml beside the config file."""
-    from kiosk.backend.admin import export_questions, import_questions
+    from kiosk.config.questions_file import export_questions, import_questions
 
     try:
         text = Path(args.file).read_text(encoding="utf-8")
@@ -161,6 +163,45 @@ def enrollment_revoke(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def activation_issue(args: argparse.Namespace) -> int:
+    """A new activation code for USER, printed once (kept only as a keyed digest)."""
+    from kiosk.backend.activation import Activation
+    from kiosk.backend.wiring import open_backend
+
+    settings = _settings(args)
+    backend = open_backend(settings)
+    try:
+        activation = Activation(settings, backend)
+        identity = activation._identity(args.user)
+        account = backend.directory.find_account(identity) if identity else None
+        if account is None:
+            _emit(args, {"user": args.user, "found": False}, f"no account matches {args.user!r}")
+            return EXIT_FAILURE
+        try:
+            code, expires_at = activation.issue_code(account, _operator())
+        except KioskError as exc:
+            reason = getattr(exc, "detail", "") or str(exc)
+            _emit(
+                args,
+                {"user": account.qualified_name, "found": True, "issued": False, "reason": reason},
+                f"{account.qualified_name} cannot activate ({reason}); no code issued",
+            )
+            return EXIT_FAILURE
+    finally:
+        backend.close()
+    when = expires_at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    text = (
+        f"activation code for {account.qualified_name}: {code}\n"
+        f"valid until {when}, once; give it to the person by a channel you trust (it is not shown again)"
+    )
+    _emit(
+        args,
+        {"user": account.qualified_name, "found": True, "issued": True, "code": code, "expires_at": expires_at.isoformat()},
+        text,
+    )
+    return EXIT_OK
+
+
 REPORT_COLUMNS = ["account", "display_name", "state", "enrolled_at", "last_used_at", "can_verify"]
 
 
@@ -182,7 +223,7 @@ def enrollment_report(args: argparse.Namespace) -> int:
     try:
         for account in directory.accounts():
             progress.step()
-            if not check_eligibility(account, settings.eligibility).allowed:
+            if not check_eligibility(account, settings.eligibility, operator_groups=settings.helpdesk.operator_groups).allowed:
                 continue
             status = enrollment_status(store, questionnaire, account.guid)
             rows.append(

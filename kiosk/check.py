@@ -17,7 +17,7 @@ import ssl
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
     from kiosk.backend.directory.ad import ActiveDirectoryProbe
@@ -80,11 +80,13 @@ _SERVICE_BIND_CODES = {
 def run_checks(settings: Settings | DirectorySettings, *, test_account: str | None = None) -> list[CheckResult]:
     """Check every configured DC; ``test_account`` (as a person would type it)
     adds a rights check on that account."""
-    directory: DirectorySettings = getattr(settings, "directory", settings)
-    rules: EligibilitySettings | None = getattr(settings, "eligibility", None)
+    # Whole settings, or just a directory section (tests, the lab): read by shape.
+    directory = cast("DirectorySettings", getattr(settings, "directory", settings))
+    rules = cast("EligibilitySettings | None", getattr(settings, "eligibility", None))
     local: list[CheckResult] = []
     if hasattr(settings, "store"):
-        local = [*_check_store(settings.store.url), _check_audit(settings)]
+        whole = cast("Settings", settings)
+        local = [*_check_store(whole.store.url), _check_audit(whole)]
     if directory.kind == "demo":
         return [*_check_demo(directory, rules), *local]
     if not directory.urls:
@@ -252,7 +254,7 @@ def _check_dc(url: str, settings: DirectorySettings, results: list[CheckResult],
             CheckResult(f"dns {endpoint.host}", False, f"cannot resolve {endpoint.host} ({exc.strerror}); check directory.urls and DNS")
         )
         return False
-    shown = ", ".join(dict.fromkeys(a[4][0] for a in addresses))
+    shown = ", ".join(dict.fromkeys(str(a[4][0]) for a in addresses))
     results.append(CheckResult(f"dns {endpoint.host}", True, f"resolves to {shown}"))
 
     # TCP

@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--json", action="store_true")
     revoke.set_defaults(handler=admin_cli.enrollment_revoke)
 
+    activation = commands.add_parser("activation", help="activation codes for new accounts")
+    activation_commands = activation.add_subparsers(title="activation commands", metavar="ACTION", required=True)
+    issue = activation_commands.add_parser("issue", help="issue a one-time activation code for USER and print it")
+    issue.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
+    issue.add_argument("--json", action="store_true")
+    issue.set_defaults(handler=admin_cli.activation_issue)
+
     audit = commands.add_parser("audit", help="read the audit log")
     audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
     tail = audit_commands.add_parser("tail", help="the last events (and new ones with --follow)")
@@ -138,7 +145,8 @@ def _cmd_kiosk(args: argparse.Namespace) -> int:
     a child process (``PendingSettings``, started after that frame so the two
     do not compete on a one-core thin client), and no one is served before it
     has: the screen comes sooner and the long-lived process stays small."""
-    from kiosk.config import PendingSettings, config_path, provisional_settings, read_config
+    from kiosk.config.sources import config_path
+    from kiosk.config.startup import PendingSettings, provisional_settings, read_config
 
     file = config_path(args.config, os.environ)
     data = read_config(file, os.environ)  # a missing or broken file is named at once
@@ -150,7 +158,7 @@ def _cmd_kiosk(args: argparse.Namespace) -> int:
 
 
 def _cmd_helpdesk(args: argparse.Namespace) -> int:
-    from kiosk.config import load_settings, preflight
+    from kiosk.config.loading import load_settings, preflight
 
     settings = load_settings(args.config)
     preflight(settings)
@@ -222,7 +230,7 @@ def _log_to_file(path: Path | None) -> None:
 def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
     """Settings for the pretend directory, with the store and logs in ``workdir``."""
     from kiosk.backend.directory.demo import DEMO_BASE_DN, DEMO_DNS, DEMO_NETBIOS
-    from kiosk.config import settings_from
+    from kiosk.config.loading import settings_from
 
     return settings_from(
         {
@@ -276,7 +284,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from kiosk.check import print_checks, run_checks
-    from kiosk.config import load_settings, preflight
+    from kiosk.config.loading import load_settings, preflight
 
     try:
         settings = load_settings(args.config)

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kiosk.backend.errors import ConfigError
-from kiosk.config import Settings, settings_from
+from kiosk.config import Settings
+from kiosk.config.loading import settings_from
 
 REPO = Path(__file__).resolve().parent.parent
 LAB_SCRIPT = REPO / "scripts" / "ad-lab"

@@ -188,7 +188,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "error.account_disabled": "This account is disabled. Please contact the help desk.",
     "error.account_expired": "This account has expired. Please contact the help desk.",
     "error.password_expired": "Your password has expired. Choose \"Reset my password\" on the start screen.",
-    "error.password_must_change": "Your password must be changed first. Choose \"Reset my password\" on the start screen.",
+    "error.password_must_change": "Your password is temporary or has expired. Change it first when you next sign in to a computer, or ask the help desk; then set up your questions here.",
     "error.account_not_found": "That user name and password do not match. Please try again.",
     "error.password_rejected": "The directory did not accept this password. Please choose another one.",
     "error.store_unavailable": "Your security questions cannot be reached just now. Please try again later.",

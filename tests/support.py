@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from kiosk.config import AnswerHashSettings, DirectorySettings, Settings
-from kiosk.config_validation import validate
+from kiosk.config.validation import validate
 
 #: argon2id at its cheapest: the tests check behaviour, bench/ measures cost.
 CHEAP_HASHING = AnswerHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1)

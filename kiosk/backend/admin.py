@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 
 from kiosk.backend.audit import AuditLog
-from kiosk.backend.errors import ConfigError, StoreError
+from kiosk.backend.errors import StoreError
 from kiosk.backend.questions import Questionnaire
 from kiosk.backend.store.base import EnrollmentStore
 from kiosk.config import QuestionsSettings
@@ -19,8 +16,6 @@ from kiosk.config import QuestionsSettings
 __all__ = [
     "EnrollmentStatus",
     "enrollment_status",
-    "export_questions",
-    "import_questions",
     "revoke",
 ]
 
@@ -74,80 +69,3 @@ def enrollment_status(store: EnrollmentStore, questionnaire: Questionnaire, guid
         account_name=enrollment.account_name,
         can_verify=questionnaire.challenge_for(enrollment) is not None,
     )
-
-
-# --- questions as TOML ---------------------------------------------------------------
-
-
-def _toml_string(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
-
-
-def export_questions(settings: QuestionsSettings) -> str:
-    """The questions and questionnaire as a ``[questions]`` section of kiosk.toml."""
-    lines = [
-        "# Security questions for the kiosk: paste into kiosk.toml, or `kiosk questions import`.",
-        "# A question's id is its identity: edit the text freely, but a new id is a new question.",
-        "",
-        "[questions]",
-        f"min_remaining_to_verify = {settings.min_remaining_to_verify}",
-    ]
-    for q in settings.questions:
-        lines += ["", "[[questions.questions]]"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in dataclasses.asdict(q).items()]
-    for step in settings.questionnaire:
-        lines += ["", "[[questions.questionnaire]]"]
-        if step.question is not None:
-            lines.append(f"question = {_toml_value(step.question)}")
-        else:
-            assert step.group is not None
-            lines.append(f"group = {_toml_value(step.group)}")
-            lines.append(f"pick = {step.pick}")
-            lines.append(f"choose_from = {_toml_value(step.choose_from)}")
-    return "\n".join(lines) + "\n"
-
-
-def import_questions(text: str) -> QuestionsSettings:
-    """Read questions exported by ``export_questions`` (a ``[questions]``
-    section, or the same keys at the top level); ConfigError names any problem."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"questions: not valid TOML: {exc}") from None
-    section: Any = data
-    if isinstance(data.get("questions"), Mapping):
-        extra = sorted(set(data) - {"questions"})
-        if extra:
-            raise ConfigError(f"questions: unexpected top-level key(s) {', '.join(extra)}; only [questions]")
-        section = data["questions"]
-    from kiosk.config_validation import validate
-
-    return validate(QuestionsSettings, section, "questions")

@@ -34,6 +34,8 @@ def seed_demo(service: SelfService, directory: DemoDirectory) -> None:
     for user in directory.users:
         if user.locked:
             directory.lock_out(user.sam)
+        if user.never_logged_on and user.attributes.get("employeeID"):
+            _issue_demo_code(service, user)
     if len(enrolled) < sum(1 for user in directory.users if user.answers):
         directory.demo_hint = _hint_without_enrollments(directory.users)
 
@@ -68,6 +70,24 @@ def _enroll(service: SelfService, directory: DemoDirectory, user: DemoUser) -> b
         service.end(visit)
 
 
+def demo_activation_code(user: DemoUser) -> str:
+    """The demo's published activation code for a new account (a real one is random)."""
+    return f"DEMO-{user.attributes['employeeID']}"
+
+
+def _issue_demo_code(service: SelfService, user: DemoUser) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.backend.activation import code_digest
+
+    visit = service.begin(f"{user.sam}@{DEMO_DNS}", "demo-setup")
+    if visit.account is not None:
+        store = service.backend.store
+        expires = datetime.now(UTC) + timedelta(days=3650)
+        store.put_activation_code(visit.account.guid, code_digest(store, demo_activation_code(user)), expires, "demo")
+    service.end(visit)
+
+
 def _hint_without_enrollments(users: tuple[DemoUser, ...]) -> str:
     """The hint when the demo's answers could not be enrolled (other questions)."""
     tries = []
@@ -79,7 +99,7 @@ def _hint_without_enrollments(users: tuple[DemoUser, ...]) -> str:
         elif user.password:
             tries.append(f"{user.sam} (password {user.password}: set up questions)")
         elif user.attributes.get("employeeID"):
-            tries.append(f"{user.sam} (new account: activate it with Employee ID {user.attributes['employeeID']})")
+            tries.append(f"{user.sam} (new account: activate it with the code {demo_activation_code(user)})")
     return (
         "DEMO - not a real domain. Nobody is enrolled: the configured questions are not the demo's. "
         f"Try: {', '.join(tries)}."

@@ -1,24 +1,30 @@
 """Helpdesk: support staff acting for a caller, every action attributed to them.
 
 The operator is who the SSH login says, optionally proven by their own AD
-password and membership of an operator group. Verifying a caller goes through
+password and membership of an operator group; their account must be enabled
+(checked again before every action). Verifying a caller goes through
 the kiosk's own verification (``SelfService``, handed in by the wiring: same
 questions, same throttle, same audit, with the operator named). The operator never chooses a password: a reset sets a generated
 temporary one, shown once, that must be changed at next logon (ASVS 5.0 6.4.6).
+
+Every action reads the account again and checks its eligibility (the same
+rules as self-service): the caller check alone is not enough. A verification
+allows one action, within ``helpdesk.verification_seconds``.
 """
 
 from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.backend.admin import EnrollmentStatus, enrollment_status, revoke
-from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountLocked,
+    AccountNotFound,
     DirectoryError,
     InvalidCredentials,
     NotAllowed,
@@ -59,6 +65,10 @@ class AccountCard:
     enrollment: EnrollmentStatus
     enrolled_questions: tuple[str, ...]  # question texts, never answers
     throttle: ThrottleStatus
+    #: Whether the answers were enrolled before the password was last set
+    #: (True), after it (False: whoever enrolled knew that password, perhaps a
+    #: temporary one read out), or unknown (None: not enrolled, no pwdLastSet).
+    enrolled_before_password_set: bool | None = None
 
     @property
     def name(self) -> str:
@@ -83,14 +93,20 @@ class Helpdesk(UseCase):
         verification: CallerVerification,
         operator: str,
         terminal: str,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(settings, backend)
         self._rules = settings.helpdesk
         self._verification = verification
         self.operator = operator
         self.terminal = terminal
-        self.authorized = not self._rules.require_operator_password and not self._rules.operator_groups
-        self._verified: set[str] = set()  # GUIDs of callers verified in this session
+        self._monotonic = monotonic
+        self._operator_account: Account | None = None
+        #: Set by ``authorize`` (also without a password: the operator's
+        #: directory account must exist and be enabled).
+        self.authorized = False
+        #: GUID of a verified caller -> when (monotonic) the verification was made.
+        self._verified: dict[str, float] = {}
 
     @property
     def needs_operator_password(self) -> bool:
@@ -99,8 +115,8 @@ class Helpdesk(UseCase):
     # --- the operator -------------------------------------------------------------------
 
     def authorize(self, password: str | None = None) -> None:
-        """Prove the operator: their AD account (by SSH login name), their
-        password if required, their membership of an operator group."""
+        """Prove the operator: their AD account (by SSH login name), enabled and
+        not expired, their password if required, their membership of an operator group."""
         identity = self._identity(self.operator)
         account = self._directory.find_account(identity) if identity else None
         try:
@@ -116,12 +132,24 @@ class Helpdesk(UseCase):
                 raise InvalidCredentials(exc.code) from None
             raise
         assert account is not None
-        groups = {g.lower() for g in account.groups}
-        if self._rules.operator_groups and not any(g.lower() in groups for g in self._rules.operator_groups):
-            self._record_action("helpdesk_login", "refused", None, reason="not in an operator group")
+        refusal = self._operator_refusal(account)
+        if refusal:
+            self._record_action("helpdesk_login", "refused", None, reason=refusal)
             raise NotAllowed("not a helpdesk operator")
+        self._operator_account = account
         self.authorized = True
         self._record_action("helpdesk_login", "success", None)
+
+    def _operator_refusal(self, account: Account) -> str:
+        """Why this account may not operate ("" if it may)."""
+        if not account.enabled:
+            return "operator account is disabled"
+        if account.expired:
+            return "operator account has expired"
+        groups = {g.lower() for g in account.groups}
+        if self._rules.operator_groups and not any(g.lower() in groups for g in self._rules.operator_groups):
+            return "not in an operator group"
+        return ""
 
     # --- looking up --------------------------------------------------------------------------
 
@@ -132,10 +160,13 @@ class Helpdesk(UseCase):
     def card(self, account: Account) -> AccountCard:
         self._require_authorized()
         account = self._directory.refresh(account)
-        eligibility = check_eligibility(account, self._settings.eligibility)
+        eligibility = self._account_eligibility(account)
         status = enrollment_status(self._store, self.questionnaire, account.guid)
         questions = self.questionnaire.questions
         texts = tuple(questions[q].text if q in questions else f"(removed: {q})" for q in status.question_ids)
+        before: bool | None = None
+        if status.enrolled_at is not None and account.password_last_set is not None:
+            before = status.enrolled_at < account.password_last_set
         return AccountCard(
             account=account,
             eligible=eligibility.allowed,
@@ -143,6 +174,7 @@ class Helpdesk(UseCase):
             enrollment=status,
             enrolled_questions=texts,
             throttle=self._throttle.status(f"account:{account.guid}"),
+            enrolled_before_password_set=before,
         )
 
     # --- verifying the caller -------------------------------------------------------------------
@@ -152,7 +184,7 @@ class Helpdesk(UseCase):
         self._require_authorized()
         visit = Visit(typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator)
         visit.account = self._directory.refresh(account)
-        visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
+        visit.eligibility = self._account_eligibility(visit.account)
         if self._store.get(account.guid) is None:
             raise NotAllowed("the caller has not set up security questions")
         return visit, self._verification.challenge(visit)
@@ -162,15 +194,22 @@ class Helpdesk(UseCase):
         self._require_authorized()
         self._verification.verify(visit, answers)
         assert visit.account is not None
-        self._verified.add(visit.account.guid)
+        self._verified[visit.account.guid] = self._monotonic()
 
     def is_verified(self, account: Account) -> bool:
-        return account.guid in self._verified
+        """Verified, and not longer ago than ``helpdesk.verification_seconds``."""
+        at = self._verified.get(account.guid)
+        if at is None:
+            return False
+        if self._monotonic() - at > self._rules.verification_seconds:
+            del self._verified[account.guid]
+            return False
+        return True
 
     # --- actions -----------------------------------------------------------------------------------
 
     def unlock(self, account: Account) -> None:
-        self._require_action(self._rules.unlock, account, "unlock")
+        account = self._require_action(self._rules.unlock, account, "unlock")
         try:
             self._directory.unlock(account)
         except DirectoryError as exc:
@@ -178,21 +217,34 @@ class Helpdesk(UseCase):
             raise
         self._record_action("helpdesk_unlock", "success", account)
 
-    def reset(self, account: Account) -> str:
+    def reset(self, account: Account, *, revoke_answers: bool = False) -> str:
         """Set a generated temporary password (must change at next logon) and
-        return it, to be shown once. Clears a lockout too."""
-        self._require_action(self._rules.reset, account, "reset")
+        return it, to be shown once. Clears a lockout too. ``revoke_answers``
+        also forgets the person's enrolled answers in the same step (the card's
+        ``enrolled_before_password_set`` helps the operator decide).
+
+        The password and must-change are one directory write. The password is
+        returned only once the directory shows must-change: a temporary
+        password that would not expire is never shown to anyone (nobody knows
+        it: it is random), and the reset is an error."""
+        account = self._require_action(self._rules.reset, account, "reset")
+        if revoke_answers:
+            self._require(self._rules.revoke, "revoking enrollments is switched off")
         policy = self._directory.password_policy(account)
         password = temporary_password(max(self._rules.temporary_password_length, policy.min_length))
         try:
             self._directory.reset_password(account, password, must_change=True)
-            if self._directory.refresh(account).locked:
-                self._directory.unlock(account)
+            current = self._directory.refresh(account)
+            if not (current.must_change_password or current.password_last_set is None):
+                raise DirectoryError("the password was set but must-change was not; the password is withheld")
+            if current.locked:
+                self._directory.unlock(current)
         except DirectoryError as exc:
             self._record_action("helpdesk_reset", "error", account, reason=f"{exc.code}: {exc.detail}")
             raise
-        self._record_action("helpdesk_reset", "success", account, must_change=True)
-        self._verified.discard(account.guid)
+        self._record_action("helpdesk_reset", "success", account, must_change=True, revoked_enrollment=revoke_answers)
+        if revoke_answers:
+            revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
         return password
 
     def revoke(self, account: Account) -> bool:
@@ -202,11 +254,36 @@ class Helpdesk(UseCase):
 
     # --- helpers ----------------------------------------------------------------------------------------
 
-    def _require_action(self, enabled: bool, account: Account, action: str) -> None:
+    def _require_action(self, enabled: bool, account: Account, action: str) -> Account:
+        """The account, read again, if the operator may act on it now: the
+        operator's own account still enabled, the action switched on, the
+        account eligible (self-service's rules) and the caller verified within
+        the time allowed. The verification is used up here, by this action."""
         self._require_authorized()
         self._require(enabled, f"{action} is switched off for the helpdesk")
-        if self._rules.require_verification and not self.is_verified(account):
+        operator = self._operator_account
+        try:
+            if operator is not None:
+                current = self._directory.refresh(operator)
+                refusal = self._operator_refusal(current)
+                if refusal:
+                    self.authorized = False
+                    self._record_action(f"helpdesk_{action}", "refused", account, reason=refusal)
+                    raise NotAllowed("the operator is not signed in")
+            account = self._directory.refresh(account)
+        except AccountNotFound:
+            self._record_action(f"helpdesk_{action}", "refused", account, reason="account is gone")
+            raise NotAllowed("the account is gone") from None
+        eligibility = self._account_eligibility(account)
+        if not eligibility.allowed:
+            self._verified.pop(account.guid, None)
+            self._record_action(f"helpdesk_{action}", "refused", account, reason=f"ineligible: {eligibility.reason}")
+            raise NotAllowed(f"not available for this account: {eligibility.reason}")
+        verified = self.is_verified(account)
+        if self._rules.require_verification and not verified:
             raise NotAllowed(f"verify the caller before {action}")
+        self._verified.pop(account.guid, None)  # one verification, one action
+        return account
 
     def _require_authorized(self) -> None:
         if not self.authorized:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import (
     AccountDisabled,
     AccountExpired,
@@ -108,7 +107,7 @@ class SelfService(UseCase):
             self._record("identify", "error", visit, reason=f"{exc.code}: {exc.detail}")
             raise
         if visit.account is not None:
-            visit.eligibility = check_eligibility(visit.account, self._settings.eligibility)
+            visit.eligibility = self._account_eligibility(visit.account)
         return visit
 
     def end(self, visit: Visit) -> None:
@@ -121,34 +120,40 @@ class SelfService(UseCase):
 
     @_audit_faults("enroll")
     def prove_password(self, visit: Visit, password: str) -> None:
-        """Enrollment starts with the current password. Wrong password, unknown
-        user and locked account give the same InvalidCredentials."""
+        """Enrollment starts with the current password. Eligibility is decided
+        first, without a bind: an unknown, ineligible or disabled account, a
+        wrong password and a locked account all give the same InvalidCredentials
+        (no password oracle for privileged accounts, no AD lockout count).
+
+        A right but temporary or expired password (AD 773/532) is no proof: who
+        knows a temporary password (the operator who read it out, a site's
+        starting password) is not yet the owner. PasswordMustChange says so."""
         self._require(self.features.enroll, "enrollment is switched off")
         attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
         account = visit.account
         try:
             if account is None:
                 raise InvalidCredentials("unknown user")
+            if not visit.eligibility.allowed:
+                raise InvalidCredentials(f"ineligible: {visit.eligibility.reason}")
             self._directory.verify_password(account, password)
-        except (PasswordExpired, PasswordMustChange):
-            pass  # the password was right; AD only wants it changed soon
-        except AccountDisabled:
+        except (PasswordExpired, PasswordMustChange) as exc:
             self._throttle.succeeded(attempt)
-            self._record("enroll", "refused", visit, reason="account is disabled")
-            raise NotAllowed("account is disabled") from None
-        except (InvalidCredentials, AccountLocked, AccountExpired) as exc:
-            self._record("enroll", "failure", visit, reason=f"password not accepted ({exc.code})")
+            self._record("enroll", "refused", visit, reason=f"the password must be changed first ({exc.code})")
+            raise PasswordMustChange(exc.code) from None
+        except (InvalidCredentials, AccountLocked, AccountExpired, AccountDisabled) as exc:
+            reason = exc.detail if account is None or not visit.eligibility.allowed else f"password not accepted ({exc.code})"
+            self._record("enroll", "failure", visit, reason=reason)
             self._throttle.failed(attempt)
-            raise InvalidCredentials(exc.code) from None
+            raise InvalidCredentials("invalid_credentials") from None
         self._throttle.succeeded(attempt)
-        if not visit.eligibility.allowed:
-            self._record("enroll", "refused", visit, reason=visit.eligibility.reason)
-            raise NotAllowed(visit.eligibility.reason)
         visit.password_proven = True
 
     @_audit_faults("enroll")
     def enroll(self, visit: Visit, answers: Sequence[tuple[str, str]]) -> None:
-        """Store a complete set of answers; the old set stays until this succeeds."""
+        """Store a complete set of answers; the old set stays until this succeeds.
+        Replacing an existing set (proven by the current, not a temporary,
+        password) is audited as its own event, ``enroll_replace``."""
         self._require(self.features.enroll, "enrollment is switched off")
         self._require(visit.password_proven and visit.account is not None, "password not proven")
         account = visit.account
@@ -163,6 +168,7 @@ class SelfService(UseCase):
                          self._hasher.hash(self.questionnaire.questions[question_id], answer))
             for question_id, answer in answers
         )
+        previous = self._store.get(account.guid)
         self._store.put(
             Enrollment(
                 account_guid=account.guid,
@@ -171,7 +177,14 @@ class SelfService(UseCase):
                 enrolled_at=self._clock(),
             )
         )
-        self._record("enroll", "success", visit, questions=",".join(q for q, _ in answers))
+        questions = ",".join(q for q, _ in answers)
+        if previous is None:
+            self._record("enroll", "success", visit, questions=questions)
+        else:
+            self._record(
+                "enroll_replace", "success", visit, questions=questions,
+                replaced_enrolled_at=previous.enrolled_at.isoformat(),
+            )
         visit.password_proven = False  # one enrollment per proof
 
     # --- challenge and verification ------------------------------------------------------
@@ -262,7 +275,7 @@ class SelfService(UseCase):
     def unlock(self, visit: Visit) -> str:
         self._require(self.features.unlock, "unlock is switched off")
         try:
-            account = self._verified_account(visit)
+            account = self._verified_account(visit, event="unlock")
             self._directory.unlock(account)
         except DirectoryError as exc:
             self._record("unlock", "error", visit, reason=f"{exc.code}: {exc.detail}")
@@ -282,7 +295,7 @@ class SelfService(UseCase):
         our own checklist only stops what the directory would let through."""
         self._require(self.features.reset, "reset is switched off")
         try:
-            account = self._verified_account(visit)
+            account = self._verified_account(visit, event="reset")
             rules = PasswordRules(self._directory.password_policy(account), account.name_parts())
         except DirectoryError as exc:
             self._record("reset", "error", visit, reason=f"{exc.code}: {exc.detail}")
@@ -306,9 +319,17 @@ class SelfService(UseCase):
 
     # --- helpers ---------------------------------------------------------------------------------
 
-    def _verified_account(self, visit: Visit, *, refresh: bool = True) -> Account:
+    def _verified_account(self, visit: Visit, *, refresh: bool = True, event: str = "") -> Account:
+        """The verified account; with ``refresh``, read again right before a
+        write and checked again: an account disabled, expired or made
+        privileged since the verification is refused (audited)."""
         if not visit.verified or visit.account is None:
             raise NotAllowed("not verified")
         if refresh:
             visit.account = self._directory.refresh(visit.account)
+            visit.eligibility = self._account_eligibility(visit.account)
+            if not visit.eligibility.allowed:
+                visit.verified = False
+                self._record(event, "refused", visit, reason=f"ineligible before the write: {visit.eligibility.reason}")
+                raise NotAllowed(visit.eligibility.reason)
         return visit.account

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from kiosk.backend.audit import new_reference
+from kiosk.backend.eligibility import check_eligibility
 from kiosk.backend.errors import NotAllowed
 from kiosk.backend.identity import name_key, parse_identity
 from kiosk.backend.model import Account, Eligibility, Enrollment, Identity, Question
@@ -143,6 +144,13 @@ class UseCase:
             answer,
             earlier_answers=earlier_answers,
             account_names=tuple(dict.fromkeys((*names, visit.typed_name))),
+        )
+
+    def _account_eligibility(self, account: Account) -> Eligibility:
+        """The one eligibility rule every use case applies: the configured rules,
+        with the helpdesk's operators counted as privileged."""
+        return check_eligibility(
+            account, self._settings.eligibility, operator_groups=self._settings.helpdesk.operator_groups
         )
 
     @staticmethod

@@ -40,8 +40,8 @@ dns = "demo.example"
 base_dn = "DC=demo,DC=example"
 
 [answers]
-time_cost = 1
-memory_cost_kib = 8
+time_cost = 5
+memory_cost_kib = 7168
 parallelism = 1
 
 [throttle]

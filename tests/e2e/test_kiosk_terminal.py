@@ -231,7 +231,9 @@ def test_a_burst_across_enrollment_steps_never_corrupts_the_step_it_came_from(te
     term.keys("Vermilion", "Tab", "Vermilion", "Enter", "Tab", "Danube", "Tab", "Danube", "Enter")
     time.sleep(1.0)
     screen = term.screen()
-    assert "Security question 2 of 3" in screen, f"step 1 did not accept its own answer:\n{screen}"
+    # Step 2 either got the keys typed ahead (and went on to step 3) or dropped them.
+    moved_on = "Security question 2 of 3" in screen or "Security question 3 of 3" in screen
+    assert moved_on, f"step 1 did not accept its own answer:\n{screen}"
     assert "Security question 1 of 3" not in screen, screen
 
 
@@ -402,8 +404,8 @@ allowed_ous = ["{staff}"]
 denied_groups = ["{denied}"]
 
 [answers]
-time_cost = 1
-memory_cost_kib = 8
+time_cost = 5
+memory_cost_kib = 7168
 parallelism = 1
 
 [throttle]
@@ -424,7 +426,7 @@ log_file = "{dir}/kiosk.log"
 
 def test_a_reset_in_the_terminal_changes_the_password_in_samba_ad(term, lab, lab_user, tmp_path):
     from kiosk.backend.wiring import build_service
-    from kiosk.config import load_settings
+    from kiosk.config.loading import load_settings
 
     env = lab.env
     config = tmp_path / "kiosk.toml"

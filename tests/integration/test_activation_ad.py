@@ -1,8 +1,9 @@
 """Account activation against the Samba AD lab, as svc-kiosk.
 
-Each story makes its own never-logged-on throwaway user (employeeID set, a
-random password nobody knows, never bound), so the stories don't depend on
-each other or on the seeded ``newbie``.
+Each story makes its own never-logged-on throwaway user (pwdLastSet=0,
+employeeID set, a random password nobody knows, never bound) and issues it an
+activation code, so the stories don't depend on each other or on the seeded
+``newbie``. The employeeID is configured as the optional additional proof.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from kiosk.backend.errors import (
     ActivationIncomplete,
     NotAllowed,
     PasswordRejected,
-    ProofUnavailable,
     VerificationFailed,
 )
 from kiosk.backend.wiring import build_service
 from kiosk.config import ActivationSettings
-from kiosk.config_validation import validate
+from kiosk.config.validation import validate
 from kiosk.lab import lab_settings_from_env
 from support import fast
 
@@ -44,11 +44,16 @@ ANSWERS = [("birth-city", "Springfield"), ("first-pet", "Snowball"), ("first-sch
 VOLATILE: frozenset[str] = frozenset()
 
 
+EMPLOYEE_ID = {"proof": [{"attribute": "employeeID", "label": "Employee ID"}]}
+LABELS = ("Activation code", "Employee ID")
+#: A new account as AD makes it with "must change password at next logon".
+NEW = {"pwdLastSet": 0}
+
+
 def settings_for(lab, workdir, **activation):
     settings = fast(lab_settings_from_env(lab.env, workdir), features={"activate": True})
-    if activation:
-        settings = dataclasses.replace(settings, activation=validate(ActivationSettings, activation, "test"))
-    return settings
+    activation = {**EMPLOYEE_ID, **activation}
+    return dataclasses.replace(settings, activation=validate(ActivationSettings, activation, "test"))
 
 
 @pytest.fixture
@@ -60,10 +65,10 @@ def activation(lab, tmp_path) -> Activation:
 
 @pytest.fixture
 def newcomer(lab, lab_admin):
-    """A new account: enabled, never logged on, employeeID set, unknown password."""
+    """A new account: enabled, never logged on, pwdLastSet=0, employeeID set, unknown password."""
     employee_id = f"E{secrets.randbelow(10**6):06d}"
     dn, sam, _ = lablib.create_user(
-        lab, lab_admin, name=f"nc-{secrets.token_hex(4)}", attributes={"employeeID": employee_id}
+        lab, lab_admin, name=f"nc-{secrets.token_hex(4)}", attributes={"employeeID": employee_id, **NEW}
     )
     yield sam, dn, employee_id
     lablib.delete_user(lab_admin, dn)
@@ -79,10 +84,18 @@ def audit(workdir) -> list[dict]:
     return [json.loads(line) for line in (workdir / "audit.jsonl").read_text().splitlines()]
 
 
-def proven(activation, sam, employee_id):
+def issue(activation, sam) -> str:
+    from kiosk.backend.model import Identity
+
+    account = activation.backend.directory.find_account(Identity(sam, activation.default_domain, sam=sam))
+    return activation.issue_code(account, "lab-admin")[0]
+
+
+def proven(activation, sam, employee_id, code=None):
+    code = code or issue(activation, sam)
     visit = activation.begin(sam, "tty-test")
-    assert activation.proof_labels(visit) == ("Employee ID",)
-    activation.prove(visit, [employee_id.lower()])
+    assert activation.proof_labels(visit) == LABELS
+    activation.prove(visit, [code, employee_id.lower()])
     return visit
 
 
@@ -111,7 +124,7 @@ def test_abandoned_at_every_step_leaves_the_entry_unchanged_and_a_new_attempt_su
     assert entry(lab_admin, dn) == before
     # ... and wrong proof values, too, write nothing (no bad-password count)
     with pytest.raises(VerificationFailed):
-        activation.prove(activation.begin(sam, "tty-test"), ["E0"])
+        activation.prove(activation.begin(sam, "tty-test"), ["ABCD-EFGH-JKLM-NPQR", employee_id])
     assert entry(lab_admin, dn) == before
 
     # A new attempt succeeds at once.
@@ -145,7 +158,7 @@ def test_a_completed_activation_binds_is_marked_enrolled_and_cannot_be_repeated(
         again = activation.begin(name, "tty-test")
         labels = activation.proof_labels(again)
         with pytest.raises(VerificationFailed) as failure:
-            activation.prove(again, [employee_id])
+            activation.prove(again, ["ABCD-EFGH-JKLM-NPQR", employee_id])
         outcomes.append((labels, type(failure.value), str(failure.value)))
     assert outcomes[0] == outcomes[1]
     reasons = [e["reason"] for e in audit(tmp_path) if e["event"] == "activate" and e["outcome"] == "failure"]
@@ -153,16 +166,17 @@ def test_a_completed_activation_binds_is_marked_enrolled_and_cannot_be_repeated(
     assert lablib.can_bind(lab, lab.nt_name(sam), new_password)
 
 
-def test_a_missing_proof_attribute_sends_the_person_to_the_helpdesk(activation, lab, lab_admin, tmp_path):
-    dn, sam, _ = lablib.create_user(lab, lab_admin, name=f"nc-{secrets.token_hex(4)}")  # no employeeID
+def test_a_missing_proof_attribute_fails_like_a_wrong_value(activation, lab, lab_admin, tmp_path):
+    dn, sam, _ = lablib.create_user(lab, lab_admin, name=f"nc-{secrets.token_hex(4)}", attributes=NEW)  # no employeeID
     try:
+        code = issue(activation, sam)
         before = entry(lab_admin, dn)
         visit = activation.begin(sam, "tty-test")
-        with pytest.raises(ProofUnavailable) as error:
-            activation.proof_labels(visit)
-        assert error.value.attributes == ("employeeID",)
+        assert activation.proof_labels(visit) == LABELS  # asked like anyone: no ProofUnavailable
+        with pytest.raises(VerificationFailed):
+            activation.prove(visit, [code, "E000001"])
         event = audit(tmp_path)[-1]
-        assert (event["event"], event["outcome"], event["fields"]["step"]) == ("activate", "refused", "proof")
+        assert (event["event"], event["outcome"], event["fields"]["step"]) == ("activate", "failure", "proof")
         assert "employeeID" in event["reason"]
         assert entry(lab_admin, dn) == before
     finally:
@@ -174,9 +188,9 @@ def test_someone_who_logged_on_cannot_activate(activation, lab, lab_admin):
     try:
         assert lablib.can_bind(lab, lab.nt_name(sam), password)  # Samba sets lastLogonTimestamp
         visit = activation.begin(sam, "tty-test")
-        assert activation.proof_labels(visit) == ("Employee ID",)
+        assert activation.proof_labels(visit) == LABELS
         with pytest.raises(VerificationFailed):
-            activation.prove(visit, ["E424242"])
+            activation.prove(visit, ["ABCD-EFGH-JKLM-NPQR", "E424242"])
     finally:
         lablib.delete_user(lab_admin, dn)
 
@@ -187,23 +201,28 @@ def test_a_directory_refusal_at_the_final_step_leaves_the_account_claimable(lab,
     sam, dn, employee_id = newcomer
     broken = build_activation(settings_for(lab, tmp_path, marker={"attribute": "info", "value": "x"}))
     try:
+        code = issue(broken, sam)
         first_password = lablib.new_password()
         with pytest.raises(ActivationIncomplete) as error:
-            broken.complete(proven(broken, sam, employee_id), ANSWERS, first_password)
-        assert (error.value.step, error.value.password_set) == ("marker", True)
+            broken.complete(proven(broken, sam, employee_id, code), ANSWERS, first_password)
+        # The password written before the refusal was withdrawn: random, must change (pwdLastSet=0).
+        assert (error.value.step, error.value.password_set) == ("marker", False)
         event = audit(tmp_path)[-1]
         assert (event["outcome"], event["fields"]["step"], event["fields"]["claimable"]) == ("error", "marker", True)
+        assert event["fields"]["code_returned"] is True
         assert "insufficient_rights" in event["reason"]
     finally:
         broken.close()
     entry_now = lablib.read_entry(lab_admin, dn)
     assert lablib.first(entry_now, "info") is None and lablib.first(entry_now, "lastLogonTimestamp") is None
+    assert int(lablib.first(entry_now, "pwdLastSet")) == 0
+    assert not lablib.can_bind(lab, lab.nt_name(sam), first_password)
 
-    # Still claimable, at once, with the normal configuration.
+    # Still claimable, at once, with the normal configuration and the same code.
     activation = build_activation(settings_for(lab, tmp_path))
     try:
         second_password = lablib.new_password()
-        assert activation.complete(proven(activation, sam, employee_id), ANSWERS, second_password)
+        assert activation.complete(proven(activation, sam, employee_id, code), ANSWERS, second_password)
     finally:
         activation.close()
     assert lablib.first(lablib.read_entry(lab_admin, dn), "comment") == "kiosk-activated"

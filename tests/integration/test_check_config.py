@@ -9,7 +9,7 @@ import re
 
 from kiosk.check import CheckResult, print_checks, run_checks
 from kiosk.config import DirectorySettings, EligibilitySettings
-from kiosk.config_validation import validate
+from kiosk.config.validation import validate
 from support import lab_directory_settings
 
 try:

@@ -257,6 +257,20 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(st
 # --- site secrets ---------------------------------------------------------------------------
 
 
+def test_an_activation_code_is_kept_replaced_and_used_up_once(store):
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    later = now + timedelta(hours=72)
+    assert store.activation_code(GUID) is None
+    store.put_activation_code(GUID, b"\x01" * 32, later, "admin")
+    assert store.activation_code(GUID) == (b"\x01" * 32, later, "admin")
+    store.put_activation_code(GUID, b"\x02" * 32, later, "root")  # a new code replaces the old
+    assert store.take_activation_code(GUID, b"\x01" * 32, now) is False
+    assert store.take_activation_code(GUID, b"\x02" * 32, later) is False  # expired then
+    assert store.take_activation_code(GUID, b"\x02" * 32, now) is True
+    assert store.take_activation_code(GUID, b"\x02" * 32, now) is False  # single use
+    assert store.activation_code(GUID) is None
+
+
 def test_a_site_secret_is_made_once_and_kept_for_good(store_url):
     with _opened(store_url) as one:
         secret = one.site_secret("decoys")

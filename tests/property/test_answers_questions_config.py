@@ -8,10 +8,11 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kiosk.backend.admin import export_questions, import_questions
+from kiosk.config.questions_file import export_questions, import_questions
 from kiosk.backend.answers import MAX_ANSWER_CHARS, normalise
 from kiosk.backend.errors import ConfigError
-from kiosk.config import QuestionsSettings, load_settings
+from kiosk.config import QuestionsSettings
+from kiosk.config.loading import load_settings
 
 LIMITS = settings(max_examples=200, deadline=None)
 ODD = st.sampled_from(["\u0301", "\u0308", "ǰ", "ß", "ﬁ", "Ａ", "İ", "\u202e", "\u00a0", "\u2028", "\x00", "\ud800", "㍱", "ᾈ"])

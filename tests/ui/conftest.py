@@ -4,7 +4,7 @@ import pytest
 from textual.widgets import Input
 
 from kiosk.app import KioskApp
-from kiosk.config import settings_from
+from kiosk.config.loading import settings_from
 from ui.fakes import FakeService
 
 

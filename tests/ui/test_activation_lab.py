@@ -1,8 +1,8 @@
 """Activate my account, in the kiosk's screens, against the Samba AD lab.
 
-A throwaway account that never logged on (employeeID set, a random password
-nobody knows) is claimed at the kiosk: who -> Employee ID -> questions ->
-password. Afterwards the new password binds and the marker is set.
+A throwaway account that never logged on (pwdLastSet=0, a random password
+nobody knows), issued an activation code, is claimed at the kiosk: who ->
+activation code -> questions -> password. Afterwards the new password binds and the marker is set.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ANSWERS = (("birth-city", "Gotham"), ("first-pet", "Ace"), ("first-school", "Way
 def settings(lab, tmp_path):
     return fast(
         lab_settings_from_env(lab.env, tmp_path),
-        features={"activate": True},  # [activation]: the defaults, proof on employeeID
+        features={"activate": True},  # [activation]: the defaults, an issued activation code
         kiosk={"theme": "default", "lockdown": True},
     )
 
@@ -41,7 +41,7 @@ def settings(lab, tmp_path):
 def newcomer(lab, lab_admin):
     employee_id = f"E{secrets.randbelow(10**6):06d}"
     dn, sam, _ = lablib.create_user(
-        lab, lab_admin, name=f"nc-{secrets.token_hex(4)}", attributes={"employeeID": employee_id}
+        lab, lab_admin, name=f"nc-{secrets.token_hex(4)}", attributes={"employeeID": employee_id, "pwdLastSet": 0}
     )
     yield sam, dn, employee_id
     lablib.delete_user(lab_admin, dn)
@@ -59,6 +59,14 @@ async def settle_long(pilot) -> None:
 async def test_activate_at_the_kiosk_then_the_new_password_binds(settings, lab, lab_admin, newcomer):
     sam, dn, employee_id = newcomer
     new_password = lablib.new_password()
+    from kiosk.backend.model import Identity
+    from kiosk.backend.wiring import build_activation
+
+    admin = build_activation(settings)  # what `kiosk activation issue` does
+    try:
+        code, _ = admin.issue_code(admin.backend.directory.find_account(Identity(sam, lab.netbios, sam=sam)), "lab")
+    finally:
+        admin.close()
     app = KioskApp(settings, service_factory=lambda: build_service(settings))
     async with app.run_test(size=SIZE) as pilot:
         await settle_long(pilot)
@@ -67,8 +75,8 @@ async def test_activate_at_the_kiosk_then_the_new_password_binds(settings, lab, 
         await enter_text(pilot, sam)
         await settle_long(pilot)
         assert isinstance(app.screen, ActivateProofScreen), screen_text(app)
-        assert "Employee ID" in screen_text(app)
-        await enter_text(pilot, employee_id.lower())
+        assert "Activation code" in screen_text(app)
+        await enter_text(pilot, code.lower())
         await settle_long(pilot)
         screen = app.screen
         assert isinstance(screen, EnrollQuestionsScreen), screen_text(app)

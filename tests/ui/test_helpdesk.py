@@ -16,6 +16,7 @@ import pytest
 from textual.widgets import Button, DataTable, Input
 
 from kiosk.backend.directory.demo import DemoDirectory
+from kiosk.backend.errors import PasswordMustChange
 from kiosk.backend.demo_seed import seed_demo
 from kiosk.backend.wiring import build_helpdesk
 from kiosk.backend.model import Identity
@@ -286,7 +287,8 @@ async def test_reset_shows_a_temporary_password_once_and_it_works(make_app, dire
         password = shown.replace(" ", "")
         assert len(password) >= 16 and shown == spaced(password)
         assert "must change it at their next logon" in screen_text(app)
-        directory.verify_password(account(directory, "carol"), password)  # it really is the password
+        with pytest.raises(PasswordMustChange):  # it really is the password, and it must be changed
+            directory.verify_password(account(directory, "carol"), password)
         assert not app._notifications
 
         await pilot.press("enter")  # Done - hide it

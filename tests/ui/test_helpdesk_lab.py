@@ -129,6 +129,13 @@ async def test_every_helpdesk_action_on_samba(settings, lab, lab_user, operator)
             assert "Locked         no" in screen_text(app), screen_text(app)
             assert lablib.can_bind(lab, lab_user.nt_name, lab_user.password)
 
+            # One verification, one action: the unlock used it up; the caller answers again.
+            await act(pilot, "verify")
+            for _, answer in ANSWERS:
+                await type_text(pilot, answer)
+                await pilot.press("enter")
+            await wait(pilot)
+            assert "VERIFIED in this session" in screen_text(app), screen_text(app)
             await act(pilot, "reset")
             screen = app.screen
             assert isinstance(screen, HelpdeskTemporaryPasswordScreen), screen_text(app)

@@ -21,7 +21,7 @@ from kiosk.backend.errors import InvalidCredentials, NotAllowed, VerificationFai
 from kiosk.backend.helpdesk import AccountCard
 from kiosk.backend.model import Account, Question
 from kiosk.backend.throttle import ThrottleStatus
-from kiosk.config import settings_from
+from kiosk.config.loading import settings_from
 from kiosk.helpdesk_app import HelpdeskApp
 from ui.helpers import settle, type_text
 

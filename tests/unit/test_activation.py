@@ -1,5 +1,8 @@
 """Account activation as people meet it, on the demo directory (erin is new:
-never logged on, employeeID E2001, random password nobody knows)."""
+never logged on, pwdLastSet=0, employeeID E2001, random password nobody knows).
+
+The proof is an issued activation code plus, here, the employeeID as the
+optional additional proof; tests/unit/test_bypasses.py has the code's own story."""
 
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ from kiosk.backend.errors import (
     DirectoryUnavailable,
     NotAllowed,
     PasswordRejected,
-    ProofUnavailable,
     StoreError,
     Throttled,
     VerificationFailed,
@@ -26,7 +28,7 @@ from kiosk.backend.errors import (
 from kiosk.backend.wiring import build_service
 from kiosk.cli import demo_settings
 from kiosk.config import ActivationSettings
-from kiosk.config_validation import validate
+from kiosk.config.validation import validate
 from support import fast
 
 USERS = (
@@ -47,7 +49,13 @@ def directory() -> DemoDirectory:
     return DemoDirectory(USERS)
 
 
+#: The optional additional proof these stories use beside the code.
+EMPLOYEE_ID = {"proof": [{"attribute": "employeeID", "label": "Employee ID"}]}
+LABELS = ("Activation code", "Employee ID")
+
+
 def settings_for(workdir: Path, **activation):
+    activation = {**EMPLOYEE_ID, **activation}
     sections = {"features": {"activate": True}}
     settings = fast(demo_settings(workdir), **sections)
     if activation:
@@ -71,10 +79,18 @@ def audit(workdir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def proven(activation: Activation, name: str = "erin", values=("E2001",)) -> ActivationVisit:
+def issue(activation: Activation, name: str = "erin") -> str:
+    from kiosk.backend.model import Identity
+
+    account = activation.backend.directory.find_account(Identity(name, "DEMO", sam=name))
+    return activation.issue_code(account, "admin")[0]
+
+
+def proven(activation: Activation, name: str = "erin", values=("E2001",), code: str | None = None) -> ActivationVisit:
+    code = code or issue(activation, name)
     visit = activation.begin(name, "tty1")
-    assert activation.proof_labels(visit) == ("Employee ID",)
-    activation.prove(visit, list(values))
+    assert activation.proof_labels(visit) == LABELS
+    activation.prove(visit, [code, *values])
     return visit
 
 
@@ -100,18 +116,18 @@ def test_a_second_activation_is_refused_like_an_unknown_name(activation):
     activation.complete(proven(activation), ANSWERS, NEW_PASSWORD)
     for name in ("erin", "nobody"):
         visit = activation.begin(name, "tty2")
-        assert activation.proof_labels(visit) == ("Employee ID",)
+        assert activation.proof_labels(visit) == LABELS
         with pytest.raises(VerificationFailed):
-            activation.prove(visit, ["E2001"])
+            activation.prove(visit, ["ABCD-EFGH-JKLM-NPQR", "E2001"])
 
 
 def test_everyone_who_may_not_activate_gets_the_same_question_and_the_same_failure(tmp_path, activation):
     # alice has logged on; gail is disabled; hank is privileged; zed does not exist.
     for name, value in (("alice", "E1"), ("gail", "E3"), ("hank", "E4"), ("zed", "E5")):
         visit = activation.begin(name, "tty1")
-        assert activation.proof_labels(visit) == ("Employee ID",)
+        assert activation.proof_labels(visit) == LABELS
         with pytest.raises(VerificationFailed) as failure:
-            activation.prove(visit, [value])
+            activation.prove(visit, ["ABCD-EFGH-JKLM-NPQR", value])
         assert str(failure.value) == "verification_failed"
     reasons = [e["reason"] for e in audit(tmp_path) if e["outcome"] == "failure"]
     assert reasons[0].startswith("ineligible: outside the activation filter")
@@ -122,29 +138,29 @@ def test_everyone_who_may_not_activate_gets_the_same_question_and_the_same_failu
 
 def test_wrong_values_fail_and_count_like_wrong_answers(tmp_path, directory):
     activation = build_activation(settings_for(tmp_path), directory=directory)
+    code = issue(activation)
     before = snapshot(directory, "erin")
     for _ in range(5):
         visit = activation.begin("erin", "tty1")
         activation.proof_labels(visit)
         with pytest.raises(VerificationFailed):
-            activation.prove(visit, ["E2002"])
+            activation.prove(visit, [code, "E2002"])
     with pytest.raises(Throttled):
-        activation.prove(activation.begin("erin", "tty1"), ["E2001"])  # even the right value now
+        activation.prove(activation.begin("erin", "tty1"), [code, "E2001"])  # even the right values now
     assert snapshot(directory, "erin") == before  # no bad-password bump, nothing written
 
 
-def test_a_missing_proof_attribute_sends_the_person_to_the_helpdesk(tmp_path, activation, directory):
+def test_a_missing_proof_attribute_fails_like_a_wrong_value(tmp_path, activation, directory):
+    code = issue(activation, "fred")
     before = snapshot(directory, "fred")
     visit = activation.begin("fred", "tty1")
-    with pytest.raises(ProofUnavailable) as error:
-        activation.proof_labels(visit)
-    assert error.value.attributes == ("employeeID",)
-    assert error.value.code == "proof_unavailable"
+    assert activation.proof_labels(visit) == LABELS  # no ProofUnavailable: the same question as anyone
+    for typed in ("", "E2001"):
+        with pytest.raises(VerificationFailed):
+            activation.prove(visit, [code, typed])
     event = audit(tmp_path)[-1]
-    assert (event["event"], event["outcome"]) == ("activate", "refused")
+    assert (event["event"], event["outcome"]) == ("activate", "failure")
     assert "employeeID" in event["reason"]
-    with pytest.raises(VerificationFailed):  # and no way round it
-        activation.prove(visit, [""])
     assert snapshot(directory, "fred") == before
 
 
@@ -159,12 +175,13 @@ def test_several_proofs_and_exact_matching(tmp_path, directory):
         ),
         directory=directory,
     )
+    code = issue(activation)
     visit = activation.begin("erin", "tty1")
-    assert activation.proof_labels(visit) == ("Employee ID", "Department")
+    assert activation.proof_labels(visit) == ("Activation code", "Employee ID", "Department")
     for values in (["e2001", "demo"], ["E2001"], ["E2001", "De mo"], ["E2001 ", "demo"]):
         with pytest.raises(VerificationFailed):
-            activation.prove(visit, values)
-    activation.prove(visit, ["E2001", "  DEMO "])
+            activation.prove(visit, [code, *values])
+    activation.prove(visit, [code.lower().replace("-", " "), "E2001", "  DEMO "])
     assert visit.proven
 
 
@@ -205,8 +222,9 @@ def test_activation_switched_off_is_not_allowed(tmp_path, directory):
 
 
 def test_activated_meanwhile_elsewhere_is_refused_before_any_write(activation, directory):
-    visit = proven(activation)
-    other = proven(activation)
+    code = issue(activation)
+    visit = proven(activation, code=code)
+    other = proven(activation, code=code)
     activation.complete(other, ANSWERS, NEW_PASSWORD)
     with pytest.raises(NotAllowed):
         activation.complete(visit, ANSWERS, "Other#Start-2026")
@@ -233,13 +251,16 @@ class Failing(DemoDirectory):
 def test_a_failure_at_the_final_step_leaves_the_account_claimable(tmp_path, step):
     directory = Failing(USERS, fail=step)
     activation = build_activation(settings_for(tmp_path), directory=directory)
+    code = issue(activation)
     with pytest.raises(ActivationIncomplete) as error:
-        activation.complete(proven(activation), ANSWERS, NEW_PASSWORD)
-    assert error.value.step == step and error.value.password_set == (step != "password")
+        activation.complete(proven(activation, code=code), ANSWERS, NEW_PASSWORD)
+    # A password written before the failure is replaced by a random one with must-change.
+    assert error.value.step == step and error.value.password_set is False
     event = audit(tmp_path)[-1]
     assert (event["outcome"], event["fields"]["step"], event["fields"]["claimable"]) == ("error", step, True)
+    assert event["fields"]["code_returned"] is True
     directory.fail = ""
-    retry = proven(activation)
+    retry = proven(activation, code=code)  # the same code: it was given back
     if step == "marker":  # the password was set: with history enforced, choosing it again is refused
         with pytest.raises(PasswordRejected):
             activation.complete(retry, ANSWERS, NEW_PASSWORD)
@@ -260,6 +281,7 @@ def test_a_store_failure_leaves_the_account_claimable(tmp_path, directory, monke
     assert "comment" not in directory.read_attributes(visit.account, ["comment"])
     monkeypatch.undo()
     activation.complete(proven(activation), ANSWERS, "Second#Try-2026")
+    assert directory.refresh(visit.account).must_change_password is False
 
 
 def test_a_locked_account_is_unlocked_by_activation(activation, directory):

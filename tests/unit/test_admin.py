@@ -11,11 +11,10 @@ from hypothesis import strategies as st
 from kiosk.backend.admin import (
     EnrollmentStatus,
     enrollment_status,
-    export_questions,
-    import_questions,
     revoke,
 )
 from kiosk.backend.audit import AuditLog, read_events
+from kiosk.config.questions_file import export_questions, import_questions
 from kiosk.backend.errors import ConfigError, StoreError
 from kiosk.backend.model import Enrollment, StoredAnswer
 from kiosk.backend.questions import Questionnaire

@@ -23,8 +23,8 @@ dns = "demo.example"
 base_dn = "DC=demo,DC=example"
 
 [answers]
-time_cost = 1
-memory_cost_kib = 8
+time_cost = 5
+memory_cost_kib = 7168
 parallelism = 1
 
 [store]
@@ -101,7 +101,7 @@ def test_questions_in_both_files_are_refused(config, tmp_path, capsys):
 
 
 def test_revoke_forgets_a_persons_answers(config, tmp_path, capsys):
-    from kiosk.config import load_settings
+    from kiosk.config.loading import load_settings
 
     settings = fast(load_settings(config, environ={}))
     directory = DemoDirectory()
@@ -145,7 +145,7 @@ def test_the_kiosk_refuses_to_start_without_a_terminal(config, capsys):
 
 
 def seeded(config):
-    from kiosk.config import load_settings
+    from kiosk.config.loading import load_settings
 
     settings = fast(load_settings(config, environ={}))
     directory = DemoDirectory()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.backend.errors import ConfigError
-from kiosk.config import load_settings, settings_from
+from kiosk.config.loading import load_settings, settings_from
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "kiosk.toml.example"
 
@@ -138,15 +138,15 @@ def test_the_default_domain_must_be_described():
 
 
 def test_activation_defaults_and_the_filter_follows_the_marker():
-    from kiosk.config import default_activation_filter, settings_from
+    from kiosk.config import default_activation_filter
+    from kiosk.config.loading import settings_from
 
     settings = settings_from({"directory": {"kind": "demo"}})
     activation = settings.activation
     assert activation.filter == default_activation_filter("comment")
     assert "(!(comment=*))" in activation.filter and "(!(lastLogonTimestamp=*))" in activation.filter
-    assert [(p.attribute, p.label, p.match) for p in activation.proof] == [
-        ("employeeID", "Employee ID", "casefold_nospace")
-    ]
+    # The proof is an issued activation code; directory attributes are an optional addition.
+    assert activation.proof == [] and activation.code_valid_hours == 72
     assert activation.updates == {"comment": "kiosk-activated"}
     moved = settings_from({"directory": {"kind": "demo"}, "activation": {"marker": {"attribute": "info"}}})
     assert moved.activation.filter.endswith("(!(info=*)))")
@@ -155,7 +155,7 @@ def test_activation_defaults_and_the_filter_follows_the_marker():
 @pytest.mark.parametrize(
     ("section", "named"),
     [
-        ({"proof": []}, "activation.proof"),
+        ({"code_valid_hours": 0}, "activation.code_valid_hours"),
         ({"filter": "(sAMAccountName=a"}, "activation.filter"),
         ({"extra_updates": {"unicodePwd": "x"}}, "activation.extra_updates"),
         ({"extra_updates": {"comment": "x"}}, "marker"),
@@ -165,8 +165,64 @@ def test_activation_defaults_and_the_filter_follows_the_marker():
     ],
 )
 def test_bad_activation_settings_are_named(section, named):
-    from kiosk.config import settings_from
+    from kiosk.config.loading import settings_from
 
     with pytest.raises(ConfigError) as error:
         settings_from({"directory": {"kind": "demo"}, "activation": section})
     assert named in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("time_cost", "memory_cost_kib", "floor"),
+    [(1, 8, 47104), (1, 46000, 47104), (2, 19000, 19456), (3, 12000, 12288), (4, 9000, 9216), (9, 7000, 7168)],
+)
+def test_argon2_below_the_owasp_floor_is_refused_naming_key_and_floor(tmp_path, time_cost, memory_cost_kib, floor):
+    text = MINIMAL + f"[answers]\ntime_cost = {time_cost}\nmemory_cost_kib = {memory_cost_kib}\nparallelism = 1\n"
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text), environ={})
+    message = str(error.value)
+    assert f"answers.memory_cost_kib: {memory_cost_kib} KiB is below the floor for time_cost = {time_cost}" in message
+    assert f"at least {floor} KiB" in message
+
+
+@pytest.mark.parametrize(("time_cost", "memory_cost_kib"), [(1, 47104), (2, 19456), (3, 12288), (4, 9216), (5, 7168), (3, 65536)])
+def test_argon2_at_the_floor_or_above_is_accepted(tmp_path, time_cost, memory_cost_kib):
+    text = MINIMAL + f"[answers]\ntime_cost = {time_cost}\nmemory_cost_kib = {memory_cost_kib}\n"
+    answers = load_settings(write(tmp_path, text), environ={}).answers
+    assert (answers.time_cost, answers.memory_cost_kib) == (time_cost, memory_cost_kib)
+
+
+def test_the_argon2_floor_holds_for_the_environment_too(tmp_path):
+    with pytest.raises(ConfigError, match="answers.memory_cost_kib: 8 KiB is below the floor"):
+        load_settings(write(tmp_path, MINIMAL), environ={"KIOSK_ANSWERS__MEMORY_COST_KIB": "8"})
+
+
+def test_python_code_may_build_cheap_hashing_for_tests():
+    """The floor is the validator's, like every bound: a file or the environment
+    cannot go below it; tests and bench that build settings in Python can."""
+    from kiosk.config import AnswerHashSettings
+
+    assert AnswerHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1).memory_cost_kib == 8
+    assert AnswerHashSettings() == load_settings(EXAMPLE, environ={}).answers
+
+
+def test_a_bad_activation_filter_is_named_with_every_other_problem():
+    with pytest.raises(ConfigError) as error:
+        settings_from(
+            {"directory": {"kind": "demo"}, "kiosk": {"idle_timeout_seconds": 1}, "activation": {"filter": "(a=b"}}
+        )
+    assert "kiosk.idle_timeout_seconds = 1" in str(error.value)
+    assert "activation.filter: invalid LDAP filter '(a=b'" in str(error.value)
+
+
+def test_the_schema_imports_neither_pydantic_nor_the_backend():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, kiosk.config, kiosk.config.schema\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core', 'pydantic_settings')"
+        " or m.startswith('kiosk.backend')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

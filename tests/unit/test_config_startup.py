@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.backend.errors import ConfigError
-from kiosk.config import PendingSettings, load_settings, provisional_settings, read_config
+from kiosk.config.loading import load_settings
+from kiosk.config.startup import PendingSettings, provisional_settings, read_config
 
 DEMO = """
 [directory]
@@ -122,3 +123,64 @@ base_dn = "DC=example,DC=com"
 """
     with pytest.raises(ConfigError, match="service account's password is missing"):
         PendingSettings(write(tmp_path, text)).result()
+
+
+ENVIRONMENTS = [
+    {"KIOSK_KIOSK__IDLE_TIMEOUT_SECONDS": "30", "KIOSK_FEATURES__ACTIVATE": "true"},
+    {"KIOSK_DIRECTORY__URLS": '["ldaps://dc2", "ldaps://dc3"]', "KIOSK_KIOSK__TEXTS": '{"welcome.reset": "New"}'},
+    {"KIOSK_KIOSK__TEXTS": "[not json", "KIOSK_KIOSK__TITLE": '"quoted"', "KIOSK_KIOSK__ORGANISATION": ""},
+    {"KIOSK_ACTIVATION__MARKER__ATTRIBUTE": "info", "KIOSK_KIOSK__IDEL_TIMEOUT": "3"},
+    {"KIOSK_KIOSK": '{"title": "whole section"}', "KIOSK_CONFIG": "/elsewhere", "KIOSK_SECRETS_DIR": "/s"},
+    {"KIOSK_NOSUCH__KEY": "1", "KIOSK_KIOSK__": "x", "KIOSK_DIRECTORY__SERVICE_PASSWORD": "pw", "OTHER": "1"},
+    {"KIOSK_DIRECTORY__DOMAINS": '[{"netbios": "EX", "dns": "ex.com", "base_dn": "DC=ex,DC=com"}]'},
+]
+
+
+@pytest.mark.parametrize("environ", ENVIRONMENTS)
+def test_the_lean_reading_and_pydantic_settings_read_the_same(tmp_path, environ):
+    """The first frame's hand-written reading and loading's pydantic-settings
+    reading give the same data, so the first frame shows what validation gives."""
+    from kiosk.config.loading import read_config as read_with_pydantic_settings
+
+    path = write(tmp_path, EVERY_DISPLAY_KEY)
+    assert read_config(path, environ) == read_with_pydantic_settings(path, environ)
+
+
+def test_the_first_secrets_directory_that_has_the_file_wins(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory, secret in ((first, "one"), (second, "two")):
+        directory.mkdir()
+        (directory / "kiosk_directory__service_password").write_text(secret + "\n")
+    environ = {"KIOSK_SECRETS_DIR": str(first), "CREDENTIALS_DIRECTORY": str(second)}
+    assert load_settings(write(tmp_path, DEMO), environ).directory.service_password.get_secret_value() == "one"
+    (first / "kiosk_directory__service_password").unlink()
+    assert load_settings(write(tmp_path, DEMO), environ).directory.service_password.get_secret_value() == "two"
+    environ["KIOSK_DIRECTORY__SERVICE_PASSWORD"] = "from the environment"
+    settings = load_settings(write(tmp_path, DEMO), environ)
+    assert settings.directory.service_password.get_secret_value() == "from the environment"
+
+
+def test_white_space_around_a_secret_file_is_not_part_of_the_password(tmp_path):
+    """pydantic-settings reads secret files: an editor's trailing blank or newline is dropped."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "kiosk_directory__service_password").write_text("  pass word \r\n")
+    settings = load_settings(write(tmp_path, DEMO), {"KIOSK_SECRETS_DIR": str(secrets)})
+    assert settings.directory.service_password.get_secret_value() == "pass word"
+
+
+def test_the_kiosk_command_path_loads_no_pydantic_before_its_first_frame():
+    """Building the command parser imports every command's module (admin_cli
+    imports load_settings): loading must cost no pydantic until it loads."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, kiosk.cli, kiosk.config.loading\n"
+        "kiosk.cli._parser()\n"
+        "from kiosk.config.startup import provisional_settings\n"
+        "provisional_settings({})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core', 'pydantic_settings')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

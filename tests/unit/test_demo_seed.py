@@ -12,12 +12,12 @@ from kiosk.backend.demo_seed import PER_SESSION
 from kiosk.backend.directory.demo import DEMO_HINT
 from kiosk.backend.errors import NotAllowed, VerificationFailed
 from kiosk.backend.wiring import build_helpdesk, build_service
-from kiosk.config import load_settings
+from kiosk.config.loading import load_settings
 
 CHEAP = """
 [answers]
-time_cost = 1
-memory_cost_kib = 8
+time_cost = 5
+memory_cost_kib = 7168
 parallelism = 1
 
 [throttle]

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.backend.directory.demo import DemoDirectory
 from kiosk.backend.demo_seed import seed_demo
-from kiosk.backend.errors import InvalidCredentials, NotAllowed, VerificationFailed
+from kiosk.backend.errors import InvalidCredentials, NotAllowed, PasswordMustChange, VerificationFailed
 from kiosk.backend.helpdesk import temporary_password
 from kiosk.backend.wiring import build_helpdesk
 from kiosk.backend.wiring import build_service
@@ -97,7 +97,8 @@ def test_a_reset_sets_a_temporary_password_shown_once(helpdesk, directory):
     visit, _ = helpdesk.caller_questions(alice)
     helpdesk.verify_caller(visit, ["paris", "rex", "hillside"])
     temporary = helpdesk.reset(alice)
-    directory.verify_password(alice, temporary)
+    with pytest.raises(PasswordMustChange):  # right, and it must be changed at the first logon
+        directory.verify_password(alice, temporary)
     with pytest.raises(NotAllowed):
         helpdesk.reset(alice)  # one verification, one action
 

@@ -40,7 +40,7 @@ def test_the_kiosk_reaches_its_first_frame_without_pydantic_ldap3_or_argon2():
     load after it (ldap3, argon2: the service worker) or in a child (pydantic)."""
     code = (
         "import kiosk.cli, kiosk.app\n"
-        "from kiosk.config import provisional_settings, read_config\n"
+        "from kiosk.config.startup import provisional_settings, read_config\n"
         "provisional_settings({})"
     )
     heavy = ("pydantic", "pydantic_core", "pydantic_settings", "ldap3", "argon2", "sqlite3")

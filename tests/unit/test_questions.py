@@ -11,7 +11,7 @@ from kiosk.backend.errors import AnswerRejected
 from kiosk.backend.model import Enrollment, Question, StoredAnswer
 from kiosk.backend.questions import GroupStep, Questionnaire, SingleStep, check_answer
 from kiosk.config import QuestionsSettings
-from kiosk.config_validation import validate
+from kiosk.config.validation import validate
 
 KEY = b"k" * 32
 

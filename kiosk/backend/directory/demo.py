@@ -24,6 +24,7 @@ from kiosk.backend.errors import (
     AccountNotFound,
     InsufficientRights,
     InvalidCredentials,
+    PasswordMustChange,
     PasswordRejected,
 )
 from kiosk.backend import ldap_filter
@@ -76,7 +77,7 @@ DEMO_HINT = (
     "DEMO - not a real domain. Try: alice (answers Paris / Rex / Hillside), "
     "carol (locked; Lyon / Misty / Oak Lane), bob (password Demo!Bob22: set up questions), "
     "dana (an admin: always refused), "
-    "erin (new account: activate it with Employee ID E2001)."
+    "erin (new account: activate it with the code DEMO-E2001)."
 )
 
 
@@ -118,6 +119,8 @@ def _ldap_view(account: Account) -> dict[str, list[str]]:
             "userAccountControl": [str(UF_NORMAL_ACCOUNT | (0 if account.enabled else UF_ACCOUNTDISABLE))],
             "memberOf": sorted(account.groups),
             "lastLogonTimestamp": [] if account.never_logged_on else ["1"],
+            # 0: must change at next logon (a new account, or after a reset with must_change).
+            "pwdLastSet": ["0"] if account.must_change_password else ["133000000000000000"],
             "adminCount": ["1"] if account.admin_count else [],
         }
     )
@@ -148,7 +151,9 @@ class DemoDirectory:
                 enabled=user.enabled,
                 groups=frozenset(g.lower() for g in user.groups),
                 admin_count=bool(user.groups),
-                password_last_set=datetime.now(UTC),
+                # A new account is made with "must change at next logon" (pwdLastSet=0).
+                password_last_set=None if user.never_logged_on else datetime.now(UTC),
+                must_change_password=user.never_logged_on,
                 never_logged_on=user.never_logged_on,
                 attributes=dict(user.attributes),
             )
@@ -213,6 +218,8 @@ class DemoDirectory:
             if not entry.account.enabled:
                 raise AccountDisabled("533")
             entry.failures = 0
+            if entry.account.must_change_password:
+                raise PasswordMustChange("773")  # AD: right password, but no logon until changed
             # AD (and Samba) set lastLogonTimestamp on a good bind.
             entry.account = replace(entry.account, never_logged_on=False)
 
@@ -230,7 +237,10 @@ class DemoDirectory:
 
     def reset_password(self, account: Account, new_password: str, *, must_change: bool = False) -> None:
         with self._lock:
-            self._set_password(self._entries[account.guid], new_password)
+            entry = self._entries[account.guid]
+            self._set_password(entry, new_password)
+            if must_change:  # one write, as AD's one modify of unicodePwd and pwdLastSet=0
+                entry.account = replace(entry.account, must_change_password=True, password_last_set=None)
 
     def change_password(self, account: Account, old_password: str, new_password: str) -> None:
         with self._lock:
@@ -251,7 +261,7 @@ class DemoDirectory:
         if any(secrets.compare_digest(digest, old) for old in entry.digests[: DEMO_POLICY.history_length]):
             raise PasswordRejected("in_history")
         entry.digests = [digest, *entry.digests][: DEMO_POLICY.history_length]
-        entry.account = replace(entry.account, password_last_set=datetime.now(UTC))
+        entry.account = replace(entry.account, password_last_set=datetime.now(UTC), must_change_password=False)
 
     # --- listing, search, attributes ----------------------------------------------
 

@@ -62,6 +62,17 @@ class EnrollmentStore(Protocol):
         """A random 32-byte secret made on first use and kept for good (e.g. the
         key that picks decoy questions, so they can't be predicted offline)."""
 
+    # --- activation codes (kiosk activation issue) ----------------------------------
+
+    def put_activation_code(self, account_guid: str, digest: bytes, expires_at: datetime, issued_by: str) -> None:
+        """Keep the code's keyed digest for the account, replacing any earlier one."""
+
+    def activation_code(self, account_guid: str) -> tuple[bytes, datetime, str] | None:
+        """(digest, expires_at, issued_by) of the account's code, expired or not."""
+
+    def take_activation_code(self, account_guid: str, digest: bytes, now: datetime) -> bool:
+        """Use the code up: delete it if it is this digest and unexpired; True if it was."""
+
     # --- moving a site to another store (kiosk store copy) ------------------------
 
     def site_secrets(self) -> dict[str, bytes]:

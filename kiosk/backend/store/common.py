@@ -38,6 +38,15 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX failure_key_at ON failure (key, at)",
         "CREATE TABLE secret (name TEXT PRIMARY KEY NOT NULL, value {bytes} NOT NULL)",
     ],
+    [
+        # One activation code per account, kept only as an HMAC under a site secret.
+        """CREATE TABLE activation_code (
+               guid TEXT PRIMARY KEY NOT NULL,
+               digest {bytes} NOT NULL,
+               expires_at {int64} NOT NULL,
+               issued_by TEXT NOT NULL
+           )""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -188,7 +188,7 @@ class PostgresStore(SqlStore[psycopg.Connection]):
     # --- the dialect ---------------------------------------------------------------------
 
     def _execute(self, conn: psycopg.Connection, sql: str, params: tuple = ()) -> psycopg.Cursor:
-        return conn.execute(_placeholders(sql), params)  # type: ignore[call-overload]  # our own constant SQL
+        return conn.execute(_placeholders(sql), params)
 
     def _write(self, conn: psycopg.Connection) -> AbstractContextManager[Any]:
         return conn.transaction()
@@ -333,7 +333,7 @@ def _recording_connection_class(errors: list[psycopg.Error]) -> type[psycopg.Con
     """A Connection whose failed connects are appended to ``errors`` (the pool's
     worker thread connects; the waiting caller only sees a timeout)."""
 
-    class RecordingConnection(psycopg.Connection):  # type: ignore[type-arg]
+    class RecordingConnection(psycopg.Connection):
         @classmethod
         def connect(cls, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -416,7 +416,7 @@ def tls_refusal(params: dict[str, Any] | str) -> str | None:
 
 
 def _one(conn: psycopg.Connection, query: str, params: tuple = ()) -> Any:
-    row = conn.execute(query, params).fetchone()  # type: ignore[call-overload]  # our own constant SQL
+    row = conn.execute(query, params).fetchone()
     assert row is not None
     return row[0]
 

@@ -255,6 +255,38 @@ class SqlStore(ABC, Generic[C]):
     def clear_failures(self, key: str) -> None:
         self._run(lambda conn: self._write_one(conn, "DELETE FROM failure WHERE key = ?", (key,)))
 
+    # --- activation codes ----------------------------------------------------------------------
+
+    def put_activation_code(self, account_guid: str, digest: bytes, expires_at: datetime, issued_by: str) -> None:
+        self._run(
+            lambda conn: self._write_one(
+                conn,
+                "INSERT INTO activation_code (guid, digest, expires_at, issued_by) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (guid) DO UPDATE SET digest = excluded.digest, "
+                "expires_at = excluded.expires_at, issued_by = excluded.issued_by",
+                (account_guid, digest, micros(expires_at), issued_by),
+            )
+        )
+
+    def activation_code(self, account_guid: str) -> tuple[bytes, datetime, str] | None:
+        def op(conn: C) -> tuple[bytes, datetime, str] | None:
+            row = self._execute(
+                conn, "SELECT digest, expires_at, issued_by FROM activation_code WHERE guid = ?", (account_guid,)
+            ).fetchone()
+            return None if row is None else (bytes(row[0]), common.from_micros(row[1]), str(row[2]))
+
+        return self._run(op)
+
+    def take_activation_code(self, account_guid: str, digest: bytes, now: datetime) -> bool:
+        return self._run(
+            lambda conn: self._write_one(
+                conn,
+                "DELETE FROM activation_code WHERE guid = ? AND digest = ? AND expires_at > ?",
+                (account_guid, digest, micros(now)),
+            ).rowcount
+            > 0
+        )
+
     # --- site secrets -------------------------------------------------------------------------
 
     def site_secret(self, name: str) -> bytes:

@@ -295,11 +295,10 @@ class ActiveDirectory:
         known: dict[bytes, str] = {}
         for domain in list(self._domains.values()):
             for entries in self._pages(domain, USER_FILTER, self.account_attributes):
-                yield from self.connection.run(
-                    lambda connection, entries=entries, domain=domain: [
-                        self.to_account(connection, domain, e, known) for e in entries
-                    ]
-                )
+                def accounts(connection: Any, entries: list[Any] = entries, domain: Any = domain) -> list[Account]:
+                    return [self.to_account(connection, domain, e, known) for e in entries]
+
+                yield from self.connection.run(accounts)
 
     # --- attributes ----------------------------------------------------------------
 
@@ -361,21 +360,11 @@ class ActiveDirectory:
     def reset_password(self, account: Account, new_password: str, *, must_change: bool = False) -> None:
         value = encode_password(new_password)
         # A replace is idempotent: repeating it after a dropped connection is safe.
-        result = self.connection.run(lambda connection: self.hints.reset(connection, account.dn, value))
+        result = self.connection.run(
+            lambda connection: self.hints.reset(connection, account.dn, value, must_change=must_change)
+        )
         if result.get("result") != SUCCESS:
             raise_for_password_write(result_detail("password reset of", account.dn, result), result)
-        if must_change:
-
-            def expire(connection: Connection) -> dict[str, Any]:
-                connection.modify(account.dn, {"pwdLastSet": [(MODIFY_REPLACE, [0])]})
-                return dict(connection.result or {})
-
-            result = self.connection.run(expire)
-            if result.get("result") != SUCCESS:
-                raise_for_result(
-                    result_detail("password was reset, but setting must-change (pwdLastSet=0) on", account.dn, result),
-                    result,
-                )
 
     @property
     def policy_hints_supported(self) -> bool | None:

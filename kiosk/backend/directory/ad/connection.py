@@ -312,9 +312,9 @@ class Connections:
                 connection.bind(read_server_info=False)
             except (LDAPCommunicationError, OSError) as exc:
                 close_quietly(connection)
-                failure = Unreachable(endpoint.url, f"bind: {describe(exc)}", tls=False)
-                log.warning("domain controller %s failed during bind: %s", endpoint.url, failure.detail)
-                failures.append(failure)
+                lost = Unreachable(endpoint.url, f"bind: {describe(exc)}", tls=False)
+                log.warning("domain controller %s failed during bind: %s", endpoint.url, lost.detail)
+                failures.append(lost)
                 continue
             result = dict(connection.result or {})
             if result.get("result") in (BUSY, UNAVAILABLE):

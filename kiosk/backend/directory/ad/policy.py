@@ -116,9 +116,13 @@ class PolicyHints:
         """A DC does not know the control: stop sending it."""
         self.supported = False
 
-    def reset(self, connection: Connection, dn: str, value: bytes) -> dict[str, Any]:
-        """Replace unicodePwd, with the control unless a DC refused it."""
-        changes = {"unicodePwd": [(MODIFY_REPLACE, [value])]}
+    def reset(self, connection: Connection, dn: str, value: bytes, *, must_change: bool = False) -> dict[str, Any]:
+        """Replace unicodePwd, with the control unless a DC refused it; with
+        ``must_change``, pwdLastSet=0 in the same modify (the password never
+        stands without must-change)."""
+        changes: dict[str, Any] = {"unicodePwd": [(MODIFY_REPLACE, [value])]}
+        if must_change:
+            changes["pwdLastSet"] = [(MODIFY_REPLACE, [0])]
         if self.supported is not False:
             connection.modify(dn, changes, controls=[(POLICY_HINTS_OID, True, POLICY_HINTS_VALUE)])
             result = dict(connection.result or {})

@@ -8,6 +8,8 @@ domain, asked of a domain controller as the service account.
 
 from __future__ import annotations
 
+from functools import partial
+
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -246,7 +248,7 @@ class ActiveDirectoryProbe:
                 domains = list(directory.domains)
                 search_filter = f"(sAMAccountName={escape_filter_chars(user)})"
             for domain in domains:
-                found = self._read(lambda c, d=domain: search(c, d.base_dn, search_filter, ["1.1"], size_limit=2))
+                found = self._read(partial(_search_dn_only, base=domain.base_dn, search_filter=search_filter))
                 if len(found) == 1:
                     dn = found[0].dn
                     break
@@ -293,8 +295,8 @@ class ActiveDirectoryProbe:
         for key, dn in referenced.items():
             if key in readable:
                 continue
-            pso = self._base(dn, ["msDS-MinimumPasswordLength"])
-            if pso is not None and pso.has("msDS-MinimumPasswordLength"):
+            settings = self._base(dn, ["msDS-MinimumPasswordLength"])
+            if settings is not None and settings.has("msDS-MinimumPasswordLength"):
                 readable[key] = dn
             else:
                 unreadable.append(dn)
@@ -332,3 +334,8 @@ class ActiveDirectoryProbe:
         if code in (NO_SUCH_OBJECT, INSUFFICIENT_ACCESS, SUCCESS):
             return HintsProbe(True, advertised, "probe", detail)
         return HintsProbe(None, advertised, "probe", detail)
+
+
+def _search_dn_only(connection: Connection, *, base: str, search_filter: str) -> list[Entry]:
+    """At most two matches, no attributes: is the name one object, and where."""
+    return search(connection, base, search_filter, ["1.1"], size_limit=2)

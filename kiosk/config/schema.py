@@ -1,49 +1,26 @@
-"""Configuration: one TOML file, overridable by ``KIOSK_*`` environment variables.
+"""The configuration's schema: what every setting is, its bounds and the
+checks between settings, as frozen standard-library dataclasses.
 
-Where the file is: ``--config PATH``, else ``$KIOSK_CONFIG``, else
-``/etc/kiosk/kiosk.toml``. Nested keys are overridden with ``__``:
-``KIOSK_KIOSK__IDLE_TIMEOUT_SECONDS=30``, ``KIOSK_DIRECTORY__URLS='["ldaps://dc2"]'``.
+This module imports nothing but the standard library (neither pydantic nor
+the backend): every kiosk process (one per terminal or SSH session) holds a
+``Settings``, and pydantic would add about 13 MiB and 150 ms to each. The
+validator (``kiosk.config.validation``) reads these dataclasses, their
+``Bounds`` and their ``__post_init__`` checks; the sources (file, environment,
+secrets) are ``kiosk.config.loading``'s; the kiosk's start
+(``kiosk.config.startup``) validates in a short-lived child process, so
+pydantic never enters the long-lived one.
 
-The questions may instead live in ``questions.toml`` beside the config file
-(``kiosk questions import`` writes it); then the config has no [questions].
-
-The service account's password never comes from the file or argv: it comes from
-``$KIOSK_DIRECTORY__SERVICE_PASSWORD`` or from the file
-``kiosk_directory__service_password`` in a secrets directory (``$KIOSK_SECRETS_DIR``,
-systemd's ``$CREDENTIALS_DIRECTORY``, or ``/etc/kiosk/secrets``).
-
-Every mistake becomes one ``ConfigError`` that names the key, the value and what
-is expected; ``kiosk`` prints it and exits, never a traceback.
-
-The schema is frozen standard-library dataclasses, and this module imports
-nothing heavy: every kiosk process (one per terminal or SSH session) holds a
-``Settings``, and pydantic would add about 13 MiB and 150 ms to each. pydantic
-is the validator (``kiosk.config_validation``): it reads these dataclasses,
-their ``annotated_types`` bounds and their ``__post_init__`` checks. The kiosk
-validates in a short-lived child process (``kiosk.settings_child``), so pydantic
-never enters the long-lived one.
+A check here raises ``ValueError`` (``SettingError`` when it is about one
+key); the validator turns every one into a single ``ConfigError`` that names
+the key, the value and what is expected.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
 import re
-import tomllib
-import typing
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
-
-from kiosk.backend.errors import ConfigError
-
-DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
-DEFAULT_SECRETS_DIR = Path("/etc/kiosk/secrets")
-SERVICE_PASSWORD_SECRET = "kiosk_directory__service_password"
-#: Environment variables that are about the configuration, not values in it.
-_NOT_SETTINGS = {"KIOSK_CONFIG", "KIOSK_SECRETS_DIR", "KIOSK_DIRECTORY__SERVICE_PASSWORD"}
 
 S = TypeVar("S")
 
@@ -55,7 +32,7 @@ def _section(cls: type[S]) -> type[S]:
     cls.__pydantic_config__ = {"extra": "forbid"}  # type: ignore[attr-defined]
     # Without a docstring, dataclass() builds one from inspect.signature: half
     # of this module's import time, paid before the kiosk's first frame.
-    cls.__doc__ = cls.__doc__ or f"{cls.__name__}: see the comments in kiosk/config.py."
+    cls.__doc__ = cls.__doc__ or f"{cls.__name__}: see the comments in kiosk/config/schema.py."
     return dataclass(frozen=True, kw_only=True)(cls)
 
 
@@ -116,15 +93,21 @@ class Secret:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
-
-        return core_schema.union_schema(
-            [
-                core_schema.is_instance_schema(cls),
-                core_schema.no_info_after_validator_function(cls, core_schema.str_schema()),
+        # pydantic-core's schema as the plain dicts it is (what core_schema's
+        # helpers build), so that this module imports no pydantic: a Secret, or
+        # a string that becomes one; serialised as the string.
+        return {
+            "type": "union",
+            "choices": [
+                {"type": "is-instance", "cls": cls},
+                {"type": "function-after", "function": {"type": "no-info", "function": cls}, "schema": {"type": "str"}},
             ],
-            serialization=core_schema.plain_serializer_function_ser_schema(lambda secret: secret._value),
-        )
+            "serialization": {"type": "function-plain", "function": _secret_value},
+        }
+
+
+def _secret_value(secret: Secret) -> str:
+    return secret.get_secret_value()
 
 
 @_section
@@ -309,11 +292,46 @@ class QuestionsSettings:
 
 @_section
 class AnswerHashSettings:
-    """argon2id parameters; the defaults are RFC 9106's low-memory profile."""
+    """argon2id parameters; the defaults are RFC 9106's second recommended
+    option (its low-memory profile: 64 MiB, t=3, p=4).
+
+    A file or the environment cannot go below OWASP's minimum for argon2id
+    (``ARGON2_FLOOR_KIB``): the validator refuses it, naming the key and the
+    floor. Like every bound, the floor is the validator's: Python code that
+    builds an AnswerHashSettings itself (tests and bench that check behaviour,
+    not cost) is trusted with what it asks for."""
 
     time_cost: Annotated[int, Bounds(ge=1, le=100)] = 3
     memory_cost_kib: Annotated[int, Bounds(ge=8, le=4 * 1024 * 1024)] = 65536
     parallelism: Annotated[int, Bounds(ge=1, le=64)] = 4
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        # After the fields and __post_init__: the floor (a plain dict of
+        # pydantic-core's schema, so that this module imports no pydantic).
+        return {"type": "function-after", "function": {"type": "no-info", "function": _argon2_floor}, "schema": handler(source)}
+
+
+#: OWASP Password Storage Cheat Sheet, argon2id: the least memory (KiB) for a
+#: time cost; each pair gives the same defence (46 MiB t=1 ... 7 MiB t>=5).
+ARGON2_FLOOR_KIB = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}
+
+
+def argon2_floor_kib(time_cost: int) -> int:
+    """The least ``memory_cost_kib`` the validator accepts with ``time_cost``."""
+    return ARGON2_FLOOR_KIB[min(max(time_cost, 1), 5)]
+
+
+def _argon2_floor(settings: AnswerHashSettings) -> AnswerHashSettings:
+    floor = argon2_floor_kib(settings.time_cost)
+    if settings.memory_cost_kib < floor:
+        pairs = ", ".join(f"{kib // 1024} MiB at t={t}" for t, kib in ARGON2_FLOOR_KIB.items())
+        raise SettingError(
+            "memory_cost_kib",
+            f"{settings.memory_cost_kib} KiB is below the floor for time_cost = {settings.time_cost}: "
+            f"at least {floor} KiB (OWASP's minimum for argon2id: {pairs} or more)",
+        )
+    return settings
 
 
 @_section
@@ -366,6 +384,8 @@ class HelpdeskSettings:
     require_operator_password: bool = True
     #: Unlock and reset only after the caller answered their questions.
     require_verification: bool = True
+    #: How long a caller's verification allows one action (it is used up by that action).
+    verification_seconds: Annotated[int, Bounds(ge=30, le=3600)] = 300
     unlock: bool = True
     reset: bool = True
     revoke: bool = True
@@ -432,10 +452,13 @@ class ActivationSettings:
 
     #: Who may activate (AND the [eligibility] rules); empty = the default:
     #: enabled, never logged on, no marker (built from marker.attribute).
+    #: An LDAP filter (RFC 4515): kiosk.config.validation parses it.
     filter: str = ""
-    proof: Annotated[list[ProofSettings], Bounds(min_length=1)] = field(
-        default_factory=lambda: [ProofSettings(attribute="employeeID", label="Employee ID")]
-    )
+    #: The proof is always an activation code (``kiosk activation issue USER``);
+    #: these directory attributes are asked for as well (optional).
+    proof: list[ProofSettings] = field(default_factory=list)
+    #: How long an issued activation code stays valid.
+    code_valid_hours: Annotated[int, Bounds(ge=1, le=720)] = 72
     marker: MarkerSettings = field(default_factory=MarkerSettings)
     #: Written together with the marker, last: attribute -> value ("" deletes it).
     extra_updates: dict[str, str] = field(default_factory=dict)
@@ -443,12 +466,8 @@ class ActivationSettings:
     def __post_init__(self) -> None:
         if not self.filter.strip():
             _normalise(self, "filter", default_activation_filter(self.marker.attribute))
-        from kiosk.backend.ldap_filter import parse
-
-        try:
-            parse(self.filter)
-        except ConfigError as exc:
-            raise SettingError("filter", str(exc)) from None
+        # The filter's syntax is the validator's to check (kiosk.config.validation):
+        # the parser is the backend's, and the schema imports no backend.
         _normalise(self, "filter", self.filter.strip())
         for name in self.extra_updates:
             if not re.fullmatch(_ATTRIBUTE_NAME, name):
@@ -500,299 +519,3 @@ class Settings:
     helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
-
-
-def config_path(explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path:
-    if explicit:
-        return Path(explicit)
-    if environ.get("KIOSK_CONFIG"):
-        return Path(environ["KIOSK_CONFIG"])
-    return DEFAULT_CONFIG_PATH
-
-
-def questions_path(config_file: Path) -> Path:
-    """Where ``kiosk questions import`` puts questions: beside the config file."""
-    return config_file.with_name("questions.toml")
-
-
-def load_settings(
-    path: str | os.PathLike[str] | None = None,
-    environ: Mapping[str, str] | None = None,
-    *,
-    overrides: Mapping[str, Any] | None = None,
-) -> Settings:
-    """Read, merge and validate the configuration, or raise one ConfigError."""
-    from kiosk.config_validation import validate
-
-    environ = os.environ if environ is None else environ
-    file = config_path(path, environ)
-    data = read_config(file, environ, overrides=overrides)
-    secret = _service_password(environ)
-    if secret is not None:
-        data = _merge(data, {"directory": {"service_password": secret}})
-    return validate(Settings, data, str(file))
-
-
-def settings_from(data: Mapping[str, Any]) -> Settings:
-    """Settings from a mapping alone (demo, tests): no file, no environment."""
-    from kiosk.config_validation import validate
-
-    return validate(Settings, dict(data), "settings")
-
-
-def read_config(
-    file: Path, environ: Mapping[str, str], *, overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The configuration as plain data, not yet validated: the file, the
-    questions file beside it, then the environment's ``KIOSK_*`` values."""
-    data = _read_toml(file)
-    questions_file = questions_path(file)
-    if questions_file.exists():
-        if "questions" in data:
-            raise ConfigError(
-                f"questions are defined both in {file} and in {questions_file}: keep one "
-                f"(remove the [questions] section from {file.name} to use {questions_file.name})"
-            )
-        data["questions"] = _read_toml(questions_file).get("questions", {})
-    if overrides:
-        data = _merge(data, overrides)
-    directory = data.get("directory")
-    if isinstance(directory, dict) and "service_password" in directory:
-        raise ConfigError(
-            f"{file}: directory.service_password must not be in the config file; put it in "
-            f"the secrets file {DEFAULT_SECRETS_DIR / SERVICE_PASSWORD_SECRET} (mode 0600) "
-            "or the environment variable KIOSK_DIRECTORY__SERVICE_PASSWORD"
-        )
-    return _merge(data, environment_overrides(environ))
-
-
-def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``KIOSK_SECTION__KEY=value`` as ``{"section": {"key": value}}``, for the
-    sections Settings has (other ``KIOSK_*`` variables belong to other tools).
-    A value that reads as a JSON list or table is one; any other stays a string
-    for the validator to convert ("45" -> 45, "true" -> True)."""
-    sections = {f.name for f in dataclasses.fields(Settings)}
-    found: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith("KIOSK_") or name in _NOT_SETTINGS:
-            continue
-        path = name.removeprefix("KIOSK_").lower().split("__")
-        if path[0] not in sections or not all(path):
-            continue
-        parsed: Any = value
-        if value.lstrip().startswith(("[", "{")):
-            try:
-                parsed = json.loads(value)
-            except ValueError:
-                pass  # the validator says what is wrong with it, by name
-        found = _merge(found, _nested(path, parsed))
-    return found
-
-
-def _nested(path: list[str], value: Any) -> dict[str, Any]:
-    for key in reversed(path[1:]):
-        value = {key: value}
-    return {path[0]: value}
-
-
-def _read_toml(file: Path) -> dict[str, Any]:
-    try:
-        with file.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(
-            f"no configuration file at {file}: copy deploy/kiosk.toml.example there, "
-            "name another with --config or $KIOSK_CONFIG, or try `kiosk demo`"
-        ) from None
-    except PermissionError:
-        raise ConfigError(f"cannot read the configuration file {file}: permission denied") from None
-    except IsADirectoryError:
-        raise ConfigError(f"the configuration path {file} is a directory, not a file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file} is not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{file} is not UTF-8 text") from None
-
-
-def _service_password(environ: Mapping[str, str]) -> str | None:
-    if environ.get("KIOSK_DIRECTORY__SERVICE_PASSWORD"):
-        return environ["KIOSK_DIRECTORY__SERVICE_PASSWORD"]
-    directories = [
-        environ.get("KIOSK_SECRETS_DIR"),
-        environ.get("CREDENTIALS_DIRECTORY"),
-        str(DEFAULT_SECRETS_DIR),
-    ]
-    for directory in filter(None, directories):
-        secret = Path(directory) / SERVICE_PASSWORD_SECRET
-        try:
-            return secret.read_text(encoding="utf-8").rstrip("\r\n")
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise ConfigError(f"cannot read the secret file {secret}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"the secret file {secret} is not UTF-8 text") from None
-    return None
-
-
-def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def preflight(settings: Settings) -> None:
-    """What the configuration names but cannot check by itself (the files it
-    points to, the secret beside it): ConfigError, so the kiosk never starts
-    half set up and fails at its first visitor instead."""
-    import ssl
-
-    directory = settings.directory
-    if directory.kind != "ad":
-        return
-    if not directory.service_user:
-        raise ConfigError("directory.service_user is empty: name the kiosk's service account (DOMAIN\\name)")
-    if directory.service_password is None or not directory.service_password.get_secret_value():
-        raise ConfigError(
-            "the service account's password is missing or empty: put it in the secrets file "
-            f"{DEFAULT_SECRETS_DIR / SERVICE_PASSWORD_SECRET} (mode 0600; or $KIOSK_SECRETS_DIR, "
-            "$CREDENTIALS_DIRECTORY) or in $KIOSK_DIRECTORY__SERVICE_PASSWORD"
-        )
-    if directory.ca_file is not None:
-        where = f"directory.ca_file = '{directory.ca_file}'"
-        try:
-            ssl.create_default_context(cafile=str(directory.ca_file))
-        except FileNotFoundError:
-            raise ConfigError(f"{where}: no such file") from None
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read it ({exc.strerror or exc})") from None
-        except ssl.SSLError as exc:
-            raise ConfigError(
-                f"{where}: holds no usable CA certificate (PEM expected; {exc.reason or exc})"
-            ) from None
-
-
-# --- the kiosk's start: a first frame now, validation beside it ---------------------------
-
-
-def provisional_settings(data: Mapping[str, Any]) -> Settings:
-    """What the first frame needs (title, texts, features, theme, lockdown),
-    read from unvalidated ``read_config`` data without pydantic. A value that
-    is not plainly of its type falls back to its default; a section whose
-    checks fail falls back whole. The validated settings replace these a moment
-    later (or the kiosk stops with the validator's message): nothing is ever
-    looked up or written with them, so the directory is a placeholder."""
-
-    def section(kind: type[S]) -> S:
-        raw = data.get(_section_name(kind))
-        if not isinstance(raw, Mapping):
-            return kind()
-        hints = typing.get_type_hints(kind)
-        values = {}
-        for item in dataclasses.fields(kind):  # type: ignore[arg-type]
-            if item.name in raw:
-                value = _plain_value(hints[item.name], raw[item.name])
-                if value is not _NOT_PLAIN:
-                    values[item.name] = value
-        try:
-            return kind(**values)
-        except (ValueError, TypeError):
-            return kind()
-
-    return Settings(
-        directory=DirectorySettings(kind="demo"),
-        kiosk=section(KioskSettings),
-        features=section(FeatureSettings),
-    )
-
-
-_NOT_PLAIN = object()
-#: The strings pydantic reads as booleans (an environment variable's "true").
-_TRUE = {"1", "on", "t", "true", "y", "yes"}
-_FALSE = {"0", "off", "f", "false", "n", "no"}
-
-
-def _section_name(kind: type) -> str:
-    return next(f.name for f in dataclasses.fields(Settings) if f.type in (kind.__name__, kind))
-
-
-def _plain_value(hint: Any, value: Any) -> Any:
-    """``value`` as ``hint`` when that is plain (a TOML value of the type, or the
-    string an environment variable gives), else _NOT_PLAIN."""
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            return int(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif typing.get_origin(hint) is Literal:
-        if value in typing.get_args(hint):
-            return value
-    elif hint == Path | None:
-        if isinstance(value, str) and value:
-            return Path(value)
-    elif hint == dict[str, str]:
-        if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
-            return {str(k): v for k, v in value.items()}
-    return _NOT_PLAIN
-
-
-class PendingSettings:
-    """The configuration being validated in a child process (``python -m
-    kiosk.config_validation``), so that pydantic never loads into the kiosk: a
-    long-lived process per terminal or SSH session. The child reads the same
-    file, secrets and environment; its answer comes back over a pipe."""
-
-    def __init__(self, file: Path) -> None:
-        import subprocess
-        import sys
-
-        python = [sys.executable, *(["-I"] if sys.flags.isolated else []), "-m", "kiosk.config_validation"]
-        self._child = subprocess.Popen(
-            [*python, str(file)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self._settings: Settings | None = None
-
-    def result(self, timeout: float = 60.0) -> Settings:
-        """The validated settings, or ConfigError with the validator's words."""
-        import pickle
-        import subprocess
-
-        if self._settings is not None:
-            return self._settings
-        try:
-            output, errors = self._child.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.communicate()
-            raise ConfigError(f"validating the configuration took longer than {timeout:.0f} s") from None
-        message = errors.decode("utf-8", "replace").strip()
-        if self._child.returncode == CHILD_INVALID:
-            raise ConfigError(message.removeprefix("kiosk: "))
-        if self._child.returncode != 0:
-            last = message.splitlines()[-1] if message else "no message"
-            raise ConfigError(f"validating the configuration failed (exit {self._child.returncode}): {last}")
-        # Our own child, over a private pipe: the one place pickle is right here.
-        settings = pickle.loads(output)  # noqa: S301
-        if not isinstance(settings, Settings):
-            raise ConfigError("validating the configuration gave no settings")
-        self._settings = settings
-        return settings
-
-
-#: The validator child's exit status for a configuration it refused.
-CHILD_INVALID = 2
