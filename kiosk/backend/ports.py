@@ -83,3 +83,14 @@ class HelpdeskPort(Protocol):
     def unlock(self, account: Account) -> None: ...
     def reset(self, account: Account) -> str: ...
     def revoke(self, account: Account) -> bool: ...
+
+
+if TYPE_CHECKING:  # the use cases satisfy the ports (checked by the type checker, never run)
+    from kiosk.backend.activation import Activation
+    from kiosk.backend.helpdesk import Helpdesk
+    from kiosk.backend.service import SelfService
+
+    def _the_use_cases_satisfy_the_ports(service: SelfService, activation: Activation, helpdesk: Helpdesk) -> None:
+        _service: SelfServicePort = service
+        _activation: ActivationPort = activation
+        _helpdesk: HelpdeskPort = helpdesk
