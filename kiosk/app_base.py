@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from textual import events
 from textual.actions import SkipAction
@@ -42,6 +42,7 @@ from textual.worker import Worker, WorkerState
 
 import kiosk
 from kiosk import messages
+from kiosk.backend.errors import KioskError
 from kiosk.config import Settings
 from kiosk.messages import error_text, text
 from kiosk.screens.base import KioskScreen
@@ -118,7 +119,7 @@ class Typeahead:
     ``keys`` is emptied as soon as the keys are delivered or dropped.
     """
 
-    origin: Any
+    origin: KioskScreen
     secret: bool
     generation: int
     keys: list[str]
@@ -145,15 +146,21 @@ class Typeahead:
         self.stopped = True
 
 
+T = TypeVar("T")
+#: What the face calls in the backend (a port of ``kiosk.backend.ports``).
+ServiceT = TypeVar("ServiceT")
+
+
 @dataclass
 class _Call:
     generation: int
     busy: BusyScreen | None
     on_success: Callable[[Any], None]
     on_error: Callable[[BaseException], bool] | None
+    on_stale: Callable[[Any], None] | None = None
 
 
-class LockedDownApp(App[None], inherit_bindings=False):
+class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False
     TITLE = "kiosk"
@@ -175,8 +182,8 @@ class LockedDownApp(App[None], inherit_bindings=False):
         self,
         settings: Settings,
         *,
-        service: Any | None = None,
-        service_factory: Callable[[], Any] | None = None,
+        service: ServiceT | None = None,
+        service_factory: Callable[[], ServiceT] | None = None,
         settings_loader: Callable[[], Settings] | None = None,
         environ: dict[str, str] | None = None,
     ) -> None:
@@ -193,7 +200,7 @@ class LockedDownApp(App[None], inherit_bindings=False):
         super().__init__(css_path=[THEMES_DIR / stylesheet])
         self.register_theme(HIGH_CONTRAST)
         self.theme = textual_theme
-        self.service: Any | None = service
+        self.service: ServiceT | None = service
         self._service_factory = service_factory
         self._service_worker: Worker[Any] | None = None
         self._waiting_for_service: list[Callable[[], None]] = []
@@ -222,10 +229,10 @@ class LockedDownApp(App[None], inherit_bindings=False):
         """While a backend call or the service build runs, idle time does not count."""
         return bool(self._calls) or self._service_worker is not None
 
-    def _build_service(self) -> Any:
+    def _build_service(self) -> ServiceT:
         raise NotImplementedError
 
-    def service_ready(self, service: Any) -> None:
+    def service_ready(self, service: ServiceT) -> None:
         """The service was built (screens already shown may want to know)."""
 
     def wipe_state(self) -> None:
@@ -234,16 +241,13 @@ class LockedDownApp(App[None], inherit_bindings=False):
     def error_closed(self) -> None:
         """The error panel was closed."""
 
-    def stale_result(self, worker: Worker[Any]) -> None:
-        """A backend call finished after the app moved on (idle, reset): drop it."""
-
     def go_back(self) -> None:
         """Esc on a screen."""
         self.pop_screen()
 
     # --- startup -----------------------------------------------------------------
 
-    def run(self, *args: Any, mouse: bool | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+    def run(self, *args: Any, mouse: bool | None = None, **kwargs: Any) -> Any:
         if mouse is None:
             mouse = self.settings.kiosk.mouse
         return super().run(*args, mouse=mouse, **kwargs)
@@ -276,7 +280,7 @@ class LockedDownApp(App[None], inherit_bindings=False):
             self._validated_service, thread=True, exit_on_error=False, group="service", name="build-service"
         )
 
-    def _validated_service(self) -> Any:
+    def _validated_service(self) -> ServiceT:
         """In the service worker: the validated settings first, when the app
         started on provisional ones; then the service, built from them."""
         if self._settings_loader is not None:
@@ -300,8 +304,9 @@ class LockedDownApp(App[None], inherit_bindings=False):
     def _service_built(self, worker: Worker[Any]) -> None:
         self._service_worker = None
         if worker.state == WorkerState.SUCCESS:
-            self.service = worker.result
-            self.service_ready(self.service)
+            service = cast("ServiceT", worker.result)
+            self.service = service
+            self.service_ready(service)
             waiting, self._waiting_for_service = self._waiting_for_service, []
             self._pop_busy()
             for then in waiting:
@@ -319,7 +324,7 @@ class LockedDownApp(App[None], inherit_bindings=False):
         if waiting:
             self.show_error(error)
         else:
-            self._log_error(error, new_reference())
+            self.log_error(error, new_reference())
 
     def _with_service(self, then: Callable[[], None]) -> None:
         if self.service is not None:
@@ -529,17 +534,21 @@ class LockedDownApp(App[None], inherit_bindings=False):
 
     def call_backend(
         self,
-        function: Callable[[], Any],
-        on_success: Callable[[Any], None],
+        function: Callable[[], T],
+        on_success: Callable[[T], None],
         *,
         busy: str = "busy.checking",
         on_error: Callable[[BaseException], bool] | None = None,
+        on_stale: Callable[[T], None] | None = None,
     ) -> None:
-        """Run ``function`` in a thread behind a BusyScreen, then call back on the UI."""
+        """Run ``function`` in a thread behind a BusyScreen, then call back on the
+        UI: ``on_success``, or ``on_error`` (True: handled, else ``show_error``).
+        If the person left meanwhile (idle, Done), the result goes to
+        ``on_stale`` (e.g. to end a visit begun too late), or nowhere."""
         busy_screen = BusyScreen(text(busy))
         self.push_screen(busy_screen)
         worker = self.run_worker(function, thread=True, exit_on_error=False, group="backend", name="backend")
-        self._calls[worker] = _Call(self._generation, busy_screen, on_success, on_error)
+        self._calls[worker] = _Call(self._generation, busy_screen, on_success, on_error, on_stale)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -553,7 +562,8 @@ class LockedDownApp(App[None], inherit_bindings=False):
             return
         self._last_activity = monotonic()
         if call.generation != self._generation:  # the person left (idle, Done): drop it
-            self.stale_result(worker)
+            if call.on_stale is not None and worker.state == WorkerState.SUCCESS:
+                call.on_stale(worker.result)
             return
         if call.busy is not None and self.screen is call.busy:
             self.pop_screen()
@@ -574,10 +584,10 @@ class LockedDownApp(App[None], inherit_bindings=False):
             if ahead is not None and not waits:
                 self.drop_typeahead()
 
-    def _log_error(self, error: BaseException, reference: str) -> None:
-        code = getattr(error, "code", None)
-        if code is not None:
-            log.warning("reference %s: %s (%s)", reference, code, getattr(error, "detail", ""))
+    def log_error(self, error: BaseException, reference: str) -> None:
+        """A refusal or an outage (the backend's errors): one line; anything else: the frames."""
+        if isinstance(error, KioskError):
+            log.warning("reference %s: %s (%s)", reference, error.code, getattr(error, "detail", ""))
         else:
             formatted = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             log.error("reference %s: unexpected error\n%s", reference, formatted)
@@ -588,6 +598,6 @@ class LockedDownApp(App[None], inherit_bindings=False):
     def show_error(self, error: BaseException) -> None:
         """Plain words and a reference; details to the log only."""
         reference = self.reference()
-        self._log_error(error, reference)
+        self.log_error(error, reference)
         self.wipe()
         self.push_screen(ErrorScreen(error_text(error), reference), lambda _: self.error_closed())

@@ -10,7 +10,8 @@ decides everything: who may operate, whether a caller is verified, what an
 action may do. This app only routes screens and runs every call in a thread
 worker behind a busy screen. Which buttons are offered follows the
 configuration (an action switched off is not shown) and the verification
-state (the backend refuses anyway).
+state (the backend refuses anyway), as ``kiosk.backend.helpdesk_actions``
+says. Refusals are routed by their class (``kiosk.backend.errors``).
 
     app = HelpdeskApp(settings)         # operator = the login this process runs as
     app.run()
@@ -23,20 +24,28 @@ import math
 import os
 import pwd
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
 from kiosk.app_base import LockedDownApp, new_reference
+from kiosk.backend.errors import InvalidCredentials, NotAllowed, Throttled, VerificationFailed
+from kiosk.backend.helpdesk_actions import offered_actions
+from kiosk.backend.ports import HelpdeskPort
 from kiosk.config import Settings
 from kiosk.messages import duration, text
 from kiosk.screens.error import ErrorScreen
-from kiosk.screens.helpdesk_account import HelpdeskAccountScreen
-from kiosk.screens.helpdesk_confirm import HelpdeskConfirmScreen
-from kiosk.screens.helpdesk_search import HelpdeskSearchScreen
-from kiosk.screens.helpdesk_signin import HelpdeskSignInScreen
-from kiosk.screens.helpdesk_temporary_password import HelpdeskTemporaryPasswordScreen
-from kiosk.screens.helpdesk_verify import HelpdeskVerifyScreen
+from kiosk.screens.helpdesk.account import HelpdeskAccountScreen
+from kiosk.screens.helpdesk.confirm import HelpdeskConfirmScreen
+from kiosk.screens.helpdesk.search import HelpdeskSearchScreen
+from kiosk.screens.helpdesk.signin import HelpdeskSignInScreen
+from kiosk.screens.helpdesk.temporary_password import HelpdeskTemporaryPasswordScreen
+from kiosk.screens.helpdesk.verify import HelpdeskVerifyScreen
+
+if TYPE_CHECKING:
+    from kiosk.backend.helpdesk import AccountCard
+    from kiosk.backend.model import Account, Question
+    from kiosk.backend.usecase import Visit
 
 log = logging.getLogger("kiosk.helpdesk")
 
@@ -56,7 +65,7 @@ def login_name() -> str:
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-class HelpdeskApp(LockedDownApp):
+class HelpdeskApp(LockedDownApp[HelpdeskPort]):
     TITLE = "kiosk helpdesk"
     BINDINGS = [Binding("f10", "sign_out", show=False, priority=True, system=True)]
 
@@ -64,19 +73,19 @@ class HelpdeskApp(LockedDownApp):
         self,
         settings: Settings,
         *,
-        helpdesk: Any | None = None,
-        helpdesk_factory: Callable[[], Any] | None = None,
+        helpdesk: HelpdeskPort | None = None,
+        helpdesk_factory: Callable[[], HelpdeskPort] | None = None,
         operator: str | None = None,
         environ: dict[str, str] | None = None,
     ) -> None:
         super().__init__(settings, service=helpdesk, service_factory=helpdesk_factory, environ=environ)
         self.operator = operator if operator is not None else login_name()
         self.terminal = _terminal(settings, environ)
-        self.card: Any | None = None  # the account card shown
-        self._caller_visit: Any | None = None  # the verification in progress (no secrets)
+        self.card: AccountCard | None = None  # the account card shown
+        self._caller_visit: Visit | None = None  # the verification in progress (no secrets)
 
     @property
-    def helpdesk(self) -> Any | None:
+    def helpdesk(self) -> HelpdeskPort | None:
         return self.service
 
     # --- the face ------------------------------------------------------------------------
@@ -91,7 +100,7 @@ class HelpdeskApp(LockedDownApp):
     def idle_seconds(self) -> float:
         return self.settings.helpdesk.idle_timeout_seconds
 
-    def _build_service(self) -> Any:
+    def _build_service(self) -> HelpdeskPort:
         if self._service_factory is not None:
             return self._service_factory()
         from kiosk.backend.wiring import build_helpdesk
@@ -100,7 +109,8 @@ class HelpdeskApp(LockedDownApp):
 
     def start(self) -> None:
         if self.settings.helpdesk.require_operator_password:
-            self.push_screen(HelpdeskSignInScreen(self.operator))
+            self.signin_screen = HelpdeskSignInScreen(self.operator, self.sign_in, self.ask_sign_out)
+            self.push_screen(self.signin_screen)
         else:
             self._with_service(self._authorize_without_password)
 
@@ -116,23 +126,22 @@ class HelpdeskApp(LockedDownApp):
                 screen.wipe()
 
     def reference(self) -> str:
-        return getattr(self._caller_visit, "reference", None) or new_reference()
+        return self._caller_visit.reference if self._caller_visit is not None else new_reference()
 
     # --- signing in and out ---------------------------------------------------------------
 
     def sign_in(self, password: str) -> None:
         """The operator's own password, straight to one worker call."""
-        screen = self.screen
+        screen = self.signin_screen
 
         def authorize() -> None:
             assert self.service is not None
             self.service.authorize(password)
 
         def refused(error: BaseException) -> bool:
-            code = getattr(error, "code", None)
-            if code in ("invalid_credentials", "not_allowed") and screen in self.screen_stack:
-                self._log_error(error, new_reference())
-                key = "helpdesk.signin.wrong" if code == "invalid_credentials" else "helpdesk.signin.refused"
+            if isinstance(error, (InvalidCredentials, NotAllowed)) and screen in self.screen_stack:
+                self.log_error(error, new_reference())
+                key = "helpdesk.signin.wrong" if isinstance(error, InvalidCredentials) else "helpdesk.signin.refused"
                 screen.show_refusal(text(key, operator=self.operator))
                 return True
             return False
@@ -140,24 +149,25 @@ class HelpdeskApp(LockedDownApp):
         self._with_service(lambda: self.call_backend(authorize, self._signed_in, on_error=refused))
 
     def _authorize_without_password(self) -> None:
-        assert self.service is not None
-        if self.service.authorized:
+        desk = self.service
+        assert desk is not None
+        if desk.authorized:
             self._signed_in(None)
             return
 
         def refused(error: BaseException) -> bool:
-            if getattr(error, "code", None) not in ("invalid_credentials", "not_allowed"):
+            if not isinstance(error, (InvalidCredentials, NotAllowed)):
                 return False
             reference = new_reference()
-            self._log_error(error, reference)
+            self.log_error(error, reference)
             message = text("helpdesk.refused", operator=self.operator)
             self.push_screen(ErrorScreen(message, reference), lambda _: self.sign_out())
             return True
 
-        self.call_backend(lambda: self.service.authorize(None), self._signed_in, on_error=refused)
+        self.call_backend(lambda: desk.authorize(None), self._signed_in, on_error=refused)
 
-    def _signed_in(self, _: Any) -> None:
-        search = HelpdeskSearchScreen()
+    def _signed_in(self, _: object) -> None:
+        search = self.search_screen = HelpdeskSearchScreen(self.search, self.open_account, self.ask_sign_out)
         if len(self.screen_stack) > 1:
             self.switch_screen(search)
         else:
@@ -194,47 +204,39 @@ class HelpdeskApp(LockedDownApp):
     # --- finding the account -----------------------------------------------------------------
 
     def search(self, query: str) -> None:
-        desk, screen = self.service, self.screen
+        desk, screen = self.service, self.search_screen
         assert desk is not None
 
-        def find() -> list[Any]:
+        def find() -> list[AccountCard]:
             return [desk.card(account) for account in desk.search(query, limit=SEARCH_LIMIT)]
 
         self.call_backend(find, lambda cards: screen.show_results(query, cards), busy="busy.searching")
 
-    def open_account(self, card: Any) -> None:
+    def open_account(self, card: AccountCard) -> None:
         desk = self.service
         assert desk is not None
         account = card.account
 
-        def fetch() -> tuple[Any, bool]:
+        def fetch() -> tuple[AccountCard, bool]:
             return desk.card(account), desk.is_verified(account)
 
-        def show(result: tuple[Any, bool]) -> None:
+        def show(result: tuple[AccountCard, bool]) -> None:
             self.card, verified = result
             self._caller_visit = None
-            self.push_screen(HelpdeskAccountScreen(self.card, self.offers(self.card, verified), verified))
+            self.push_screen(
+                HelpdeskAccountScreen(self.card, self.offers(self.card, verified), verified, self.choose, self.go_back)
+            )
 
         self.call_backend(fetch, show)
 
-    def offers(self, card: Any, verified: bool) -> list[tuple[str, bool]]:
-        """Which actions to show (per configuration) and which are enabled (by state)."""
-        rules = self.settings.helpdesk
-        must_verify = rules.require_verification and not verified
-        enrolled = card.enrollment.state != "not_enrolled"
-        offered = [("verify", enrolled and card.enrollment.can_verify and not verified)]
-        if rules.unlock:
-            offered.append(("unlock", not must_verify))
-        if rules.reset:
-            offered.append(("reset", not must_verify))
-        if rules.revoke:
-            offered.append(("revoke", enrolled))
-        return offered
+    def offers(self, card: AccountCard, verified: bool) -> tuple[tuple[str, bool], ...]:
+        """Which actions to show and which are enabled: the backend's rule."""
+        return offered_actions(self.settings.helpdesk, card, verified)
 
-    def _refresh(self, message: str = "", *, error: bool = False) -> Callable[[tuple[Any, bool]], None]:
+    def _refresh(self, message: str = "", *, error: bool = False) -> Callable[[tuple[AccountCard, bool]], None]:
         """The card after an action, on the account screen and in the search results."""
 
-        def show(result: tuple[Any, bool]) -> None:
+        def show(result: tuple[AccountCard, bool]) -> None:
             self.card, verified = result
             for screen in self.screen_stack:
                 if isinstance(screen, HelpdeskAccountScreen):
@@ -244,10 +246,12 @@ class HelpdeskApp(LockedDownApp):
 
         return show
 
-    def _then_card(self, act: Callable[[Any, Any], Any]) -> Callable[[], tuple[Any, bool]]:
-        desk, account = self.service, self.card.account  # type: ignore[union-attr]
+    def _then_card(self, act: Callable[[HelpdeskPort, Account], object]) -> Callable[[], tuple[AccountCard, bool]]:
+        desk, card = self.service, self.card
+        assert desk is not None and card is not None
+        account = card.account
 
-        def run() -> tuple[Any, bool]:
+        def run() -> tuple[AccountCard, bool]:
             act(desk, account)
             return desk.card(account), desk.is_verified(account)
 
@@ -257,13 +261,12 @@ class HelpdeskApp(LockedDownApp):
         """A refusal (not an outage) is said on the account screen, in words for staff."""
 
         def handle(error: BaseException) -> bool:
-            code = getattr(error, "code", None)
             screen = next((s for s in self.screen_stack if isinstance(s, HelpdeskAccountScreen)), None)
-            if screen is None or code not in ("not_allowed", "throttled"):
+            if screen is None or not isinstance(error, (NotAllowed, Throttled)):
                 return False
-            self._log_error(error, self.reference())
+            self.log_error(error, self.reference())
             account = self.card.account.qualified_name if self.card else ""
-            if code == "throttled":
+            if isinstance(error, Throttled):
                 screen.say(self._throttled_text(error))
             else:
                 screen.say(text(not_allowed, account=account))
@@ -292,38 +295,40 @@ class HelpdeskApp(LockedDownApp):
         desk, card = self.service, self.card
         assert desk is not None and card is not None
 
-        def show(result: tuple[Any, Sequence[Any]]) -> None:
+        def show(result: tuple[Visit, Sequence[Question]]) -> None:
             self._caller_visit, questions = result
-            self.push_screen(HelpdeskVerifyScreen(card.account.qualified_name, questions))
+            self.verify_screen = HelpdeskVerifyScreen(
+                card.account.qualified_name, questions, self.check_answers, self.leave_verify
+            )
+            self.push_screen(self.verify_screen)
 
         refused = self._card_refusal("helpdesk.not_enrolled")
         self.call_backend(lambda: desk.caller_questions(card.account), show, on_error=refused)
 
     def check_answers(self, answers: list[str]) -> None:
         """What the caller said, straight to one worker call; then the card again."""
-        desk, visit, screen = self.service, self._caller_visit, self.screen
-        assert desk is not None and self.card is not None
+        desk, visit, screen = self.service, self._caller_visit, self.verify_screen
+        assert desk is not None and self.card is not None and visit is not None
         account = self.card.account
 
-        def verify() -> tuple[Any, bool]:
+        def verify() -> tuple[AccountCard, bool]:
             try:
                 desk.verify_caller(visit, answers)
             finally:
                 answers.clear()
             return desk.card(account), desk.is_verified(account)
 
-        def verified(result: tuple[Any, bool]) -> None:
+        def verified(result: tuple[AccountCard, bool]) -> None:
             self._caller_visit = None
             if self.screen is screen:
                 self.pop_screen()
             self._refresh(text("helpdesk.done.verified"))(result)
 
         def refused(error: BaseException) -> bool:
-            code = getattr(error, "code", None)
-            if code not in ("verification_failed", "throttled") or screen not in self.screen_stack:
+            if not isinstance(error, (VerificationFailed, Throttled)) or screen not in self.screen_stack:
                 return False
-            self._log_error(error, self.reference())
-            message = text("helpdesk.verify.failed") if code == "verification_failed" else self._throttled_text(error)
+            self.log_error(error, self.reference())
+            message = text("helpdesk.verify.failed") if isinstance(error, VerificationFailed) else self._throttled_text(error)
             screen.show_refusal(message)
             return True
 
@@ -364,7 +369,7 @@ class HelpdeskApp(LockedDownApp):
         name = self.card.account.qualified_name  # type: ignore[union-attr]
         revoked: list[bool] = []
 
-        def done(result: tuple[Any, bool]) -> None:
+        def done(result: tuple[AccountCard, bool]) -> None:
             key = "helpdesk.done.revoke" if revoked and revoked[0] else "helpdesk.done.revoke_none"
             self._refresh(text(key, account=name))(result)
 
@@ -377,9 +382,9 @@ class HelpdeskApp(LockedDownApp):
 
     def show_error(self, error: BaseException) -> None:
         """The error panel; a throttle is said for staff, not for the caller."""
-        if getattr(error, "code", None) == "throttled":
+        if isinstance(error, Throttled):
             reference = self.reference()
-            self._log_error(error, reference)
+            self.log_error(error, reference)
             self.push_screen(ErrorScreen(self._throttled_text(error), reference))
             return
         super().show_error(error)

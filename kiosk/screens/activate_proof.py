@@ -8,7 +8,7 @@ screen never learns which value was wrong, nor whether the account exists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
@@ -23,8 +23,9 @@ PROOF_MAX = 256
 class ActivateProofScreen(KioskScreen):
     title_key = "activate.proof.title"
 
-    def __init__(self, labels: Sequence[str]) -> None:
+    def __init__(self, labels: Sequence[str], on_submit: Callable[[list[str]], None]) -> None:
         super().__init__()
+        self._on_submit = on_submit
         self._labels = tuple(labels)
 
     def compose_form(self) -> ComposeResult:
@@ -47,5 +48,5 @@ class ActivateProofScreen(KioskScreen):
         values = [f.value for f in fields]
         for field in fields:
             field.clear()
-        self.kiosk.prove_identity(values)
+        self._on_submit(values)
         del values

@@ -4,11 +4,18 @@ the "terminal too small" view, Esc = back, and Enter handled synchronously.
 The app's priority Enter binding calls ``enter_pressed`` while the key is
 still being dispatched, so focus moves (or the form is submitted) before the
 next key of a burst arrives (notes §1.4).
+
+Screens import no app. What a screen needs from the app that shows it is the
+``ScreenHost`` protocol below (the kiosk, the helpdesk and test harnesses
+provide it); a screen's forward steps come as typed constructor arguments
+(callables) or as its ``dismiss`` value, never as app methods called by name.
+Secrets go from a field to such a callable, never into a Textual ``Message``
+(messages are logged to devtools).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -20,8 +27,35 @@ from textual.widgets import Input, Static
 from kiosk.messages import text
 from kiosk.widgets.secret_input import SecretInput
 
-if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+
+
+class ScreenHost(Protocol):
+    """What every screen may ask of the app that shows it."""
+
+    @property
+    def banner_text(self) -> str:
+        """The line at the top of every screen."""
+        ...
+
+    def go_back(self) -> None:
+        """Esc on a screen that has no back of its own."""
+
+    def open_typeahead(self, origin: KioskScreen, *, secret: bool) -> None:
+        """``origin``'s form is being submitted: keep what is typed from now on."""
+
+    def drop_typeahead(self) -> None:
+        """Forget whatever was typed ahead."""
+
+    def typeahead_kept(self) -> bool:
+        """Were keys typed since the typeahead opened?"""
+        ...
+
+    def typeahead_back(self, screen: KioskScreen) -> None:
+        """The origin keeps the focus after all: the kept keys go into its field."""
+
+    def typeahead_ready(self, screen: KioskScreen) -> None:
+        """``screen`` is shown and focused: the kept keys may land."""
+
 
 MIN_WIDTH = 80
 MIN_HEIGHT = 24
@@ -57,13 +91,14 @@ class KioskScreen(Screen[None]):
     submitting = False
 
     @property
-    def kiosk(self) -> KioskApp:
-        return cast("KioskApp", self.app)
+    def host(self) -> ScreenHost:
+        """The app showing this screen, as far as screens may know it."""
+        return cast(ScreenHost, self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(text("too_small"), id="too-small", markup=False)
         with Vertical(id="body"):
-            yield Static(self.kiosk.banner_text, id="banner", markup=False)
+            yield Static(self.host.banner_text, id="banner", markup=False)
             title = self.screen_title()
             if title:
                 yield Static(title, id="title", markup=False)
@@ -118,7 +153,7 @@ class KioskScreen(Screen[None]):
         # What is typed from now on is kept for the next screen (typeahead).
         self.submitting = True
         self.set_focus(None)
-        self.kiosk.open_typeahead(self, secret=secret_ahead or any(isinstance(f, SecretInput) for f in fields))
+        self.host.open_typeahead(self, secret=secret_ahead or any(isinstance(f, SecretInput) for f in fields))
         focused.call_later(self._submit_when_caught_up, focused)
 
     def _submit_when_caught_up(self, focused: Input) -> None:
@@ -127,7 +162,7 @@ class KioskScreen(Screen[None]):
             return
         self.submit()
         if self.app.screen is self:
-            self.kiosk.drop_typeahead()  # still here (a field to fill): nothing typed ahead lands
+            self.host.drop_typeahead()  # still here (a field to fill): nothing typed ahead lands
             if self.focused is None and focused.is_attached:
                 self.set_focus(focused)
 
@@ -140,35 +175,35 @@ class KioskScreen(Screen[None]):
         clear here). Otherwise the field keeps the focus and gets those keys."""
         self.submitting = True
         self.set_focus(None)
-        self.kiosk.open_typeahead(self, secret=True)
+        self.host.open_typeahead(self, secret=True)
         field.call_later(self._tab_when_caught_up, field)
 
     def _tab_when_caught_up(self, field: Input) -> None:
         self.submitting = False
         if self.app.screen is not self or not field.is_attached:
-            self.kiosk.drop_typeahead()
+            self.host.drop_typeahead()
             return
-        if field.value and self.kiosk.typeahead_kept():
+        if field.value and self.host.typeahead_kept():
             self.submit()
             if self.app.screen is self:
-                self.kiosk.drop_typeahead()
+                self.host.drop_typeahead()
                 if self.focused is None:
                     self.set_focus(field)
             return
         self.set_focus(field)
-        self.kiosk.typeahead_back(self)
+        self.host.typeahead_back(self)
 
     def on_screen_resume(self) -> None:
         # After Textual's own resume handling (auto focus) and one refresh, the
         # focus is where a person finds it: typeahead may land now.
-        self.call_after_refresh(self.kiosk.typeahead_ready, self)
+        self.call_after_refresh(self.host.typeahead_ready, self)
 
     def submit(self) -> None:
-        """The form is complete: hand it to the app."""
+        """The form is complete: hand it on (to the callable the screen was given)."""
 
     def action_back(self) -> None:
         self.wipe()
-        self.kiosk.go_back()
+        self.host.go_back()
 
     def wipe(self) -> None:
         for field in self.query(Input):

@@ -6,8 +6,9 @@ question from a decoy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+
+from kiosk.backend.model import Question
 
 from kiosk.screens.answers_form import AnswersForm
 from kiosk.screens.base import KioskScreen
@@ -18,12 +19,13 @@ class ChallengeScreen(AnswersForm, KioskScreen):
     intro_key = "challenge.intro"
     empty_key = "challenge.empty"
 
-    def __init__(self, questions: Sequence[Any]) -> None:
+    def __init__(self, questions: Sequence[Question], on_submit: Callable[[list[str]], None]) -> None:
         super().__init__()
+        self._on_submit = on_submit
         self.set_questions(questions)
 
     def submit(self) -> None:
         answers = self.take_answers()
         if answers is not None:
-            self.kiosk.verify_answers(answers)
+            self._on_submit(answers)
             del answers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -13,8 +15,9 @@ from kiosk.widgets.secret_input import PASSWORD_MAX, SecretInput
 class CurrentPasswordScreen(KioskScreen):
     title_key = "current_password.title"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, on_submit: Callable[[str], None]) -> None:
         super().__init__()
+        self._on_submit = on_submit
         self._name = name
 
     def compose_form(self) -> ComposeResult:
@@ -28,7 +31,7 @@ class CurrentPasswordScreen(KioskScreen):
             self.say(text("current_password.empty"))
             return
         self.say("")
-        self.kiosk.prove_password(field.take())
+        self._on_submit(field.take())
 
     def show_refusal(self, message: str) -> None:
         self.query_one("#password", SecretInput).wipe()

@@ -6,12 +6,12 @@ A questionnaire step is either a single question (``step.question``) or a group
 in an earlier step of the same group is no longer offered. Each answer is
 checked at once with ``check_answer`` (fast, no hashing: the rules live in the
 backend, the screen only shows its words). The answers stay in this screen
-until the review hands them to the app, and are wiped on Back/idle/Done.
+until the last step hands them on, and are wiped on Back/idle/Done.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.app import ComposeResult
@@ -40,8 +40,17 @@ class EnrollQuestionsScreen(KioskScreen):
     EnrollQuestionsScreen #question { height: auto; margin: 1 0 0 0; text-style: bold; }
     """
 
-    def __init__(self, questionnaire: Any) -> None:
+    def __init__(
+        self,
+        questionnaire: Any,
+        check: Callable[[str, str, Sequence[str]], BaseException | None],
+        on_done: Callable[[list[tuple[str, str, str]]], None],
+    ) -> None:
+        """``check(question_id, answer, earlier)``: the refusal in words, or None;
+        ``on_done``: every (question id, question text, answer), once."""
         super().__init__()
+        self._check = check
+        self._on_done = on_done
         self._slots = expand_steps(questionnaire)
         self._index = 0
         # (question_id, question text, answer): secret, kept only until the review
@@ -126,7 +135,7 @@ class EnrollQuestionsScreen(KioskScreen):
             self.set_focus(answer_field)
             return
         del confirm
-        refusal = self.kiosk.check_answer(question.id, answer, [a for _, _, a in self._answers])
+        refusal = self._check(question.id, answer, [a for _, _, a in self._answers])
         if refusal is not None:
             self.say(error_text(refusal))
             self.set_focus(answer_field)
@@ -141,7 +150,7 @@ class EnrollQuestionsScreen(KioskScreen):
         answers, self._answers = self._answers, []
         self._index = 0
         self._show_step()
-        self.kiosk.review_enrollment(answers)
+        self._on_done(answers)
 
     def action_back(self) -> None:
         if self._index == 0:

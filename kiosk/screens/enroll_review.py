@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,8 +17,12 @@ class EnrollReviewScreen(KioskScreen):
     keys_key = "review.keys"
     BINDINGS = [Binding("enter", "save", show=False)]
 
-    def __init__(self, question_texts: Sequence[str]) -> None:
+    def __init__(
+        self, question_texts: Sequence[str], on_save: Callable[[], None], on_back: Callable[[], None]
+    ) -> None:
         super().__init__()
+        self._on_save = on_save
+        self._on_back = on_back
         self._texts = tuple(question_texts)
 
     def compose_form(self) -> ComposeResult:
@@ -27,8 +31,7 @@ class EnrollReviewScreen(KioskScreen):
             yield Static(f"{number}. {question}", classes="label", markup=False)
 
     def action_save(self) -> None:
-        self.kiosk.save_enrollment()
+        self._on_save()
 
     def action_back(self) -> None:
-        self.kiosk.discard_enrollment()
-        self.kiosk.go_back()
+        self._on_back()

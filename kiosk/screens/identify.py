@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
@@ -15,8 +17,9 @@ NAME_MAX = 256
 class IdentifyScreen(KioskScreen):
     title_key = "identify.title"
 
-    def __init__(self, default_domain: str) -> None:
+    def __init__(self, default_domain: str, on_submit: Callable[[str], None]) -> None:
         super().__init__()
+        self._on_submit = on_submit
         self._default_domain = default_domain
 
     def compose_form(self) -> ComposeResult:
@@ -32,4 +35,4 @@ class IdentifyScreen(KioskScreen):
             self.say(text("identify.empty"))
             return
         self.say("")
-        self.kiosk.identified(typed)
+        self._on_submit(typed)

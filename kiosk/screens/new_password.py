@@ -6,7 +6,8 @@ directory stays the judge and its refusal is shown as words, never codes.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
@@ -16,12 +17,16 @@ from kiosk.screens.base import KioskScreen
 from kiosk.widgets.policy_checklist import PolicyChecklist
 from kiosk.widgets.secret_input import PASSWORD_MAX, SecretInput
 
+if TYPE_CHECKING:
+    from kiosk.backend.policy import PasswordRules, PolicyCheck
+
 
 class NewPasswordScreen(KioskScreen):
     title_key = "new_password.title"
 
-    def __init__(self, rules: Any) -> None:
+    def __init__(self, rules: PasswordRules, on_submit: Callable[[str], None]) -> None:
         super().__init__()
+        self._on_submit = on_submit
         self._rules = rules
 
     def compose_form(self) -> ComposeResult:
@@ -35,7 +40,7 @@ class NewPasswordScreen(KioskScreen):
     def on_mount(self) -> None:
         self._refresh_checks()
 
-    def _checks(self) -> list[Any]:
+    def _checks(self) -> list[PolicyCheck]:
         from kiosk.backend.policy import evaluate
 
         new = self.query_one("#new", SecretInput).value
@@ -64,7 +69,7 @@ class NewPasswordScreen(KioskScreen):
         password = new.take()
         confirm.wipe()
         self._refresh_checks()
-        self.kiosk.reset_password(password)
+        self._on_submit(password)
         del password
 
     def show_refusal(self, message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
@@ -23,8 +24,14 @@ class ResultScreen(KioskScreen):
     ResultScreen #done { margin: 1 0 0 0; }
     """
 
-    def __init__(self, success: bool, message: str, seconds: float) -> None:
+    def __init__(
+        self, success: bool, message: str, seconds: float, on_done: Callable[[], None], *, tick: float = 1.0
+    ) -> None:
+        """``on_done``: Done, Esc, or ``seconds`` later; ``tick``: how often the
+        countdown is said again (0: never, for pictures that must not move)."""
         super().__init__()
+        self._on_done = on_done
+        self._tick = tick
         self._success = success
         self._message = message
         self._seconds = seconds
@@ -41,8 +48,9 @@ class ResultScreen(KioskScreen):
         yield Static(text("result.back_in", seconds=self._left), id="back-in", classes="hint", markup=False)
 
     def on_mount(self) -> None:
-        self.set_timer(self._seconds, self.kiosk.request_reset)
-        self.set_interval(1, self._count_down, name="back-in")
+        self.set_timer(self._seconds, self._on_done)
+        if self._tick > 0:
+            self.set_interval(self._tick, self._count_down, name="back-in")
 
     def _count_down(self) -> None:
         """Once a second: the seconds left, as the hint says them."""
@@ -52,7 +60,7 @@ class ResultScreen(KioskScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.kiosk.request_reset()
+        self._on_done()
 
     def action_back(self) -> None:
-        self.kiosk.request_reset()
+        self._on_done()

@@ -142,7 +142,7 @@ class Fuzz:
         """Keys a person who knows the demo would type on this screen: moves the flows on."""
         rng, screen = self.rng, self.app.screen
         name = type(screen).__name__
-        typed = self.app._typed_name.split("\\")[-1].split("@")[0].lower()
+        typed = (self.app.flow.typed_name if self.app.flow else "").split("\\")[-1].split("@")[0].lower()
         password, answers = DEMO_PEOPLE.get(typed, ("Wrong!Pass1", {}))
         if name == "WelcomeScreen":
             return ["down"] * rng.randint(0, 3) + ["enter"]
@@ -361,7 +361,7 @@ async def test_random_keys_pastes_and_resizes_leave_a_usable_kiosk(seed, tmp_pat
             assert app.focused is choices, f"focused={app.focused!r} {where}"
             assert choices.highlighted is not None, where
             assert "What do you need?" in shown and "Unlock my account" in shown, shown
-            assert app.visit is None and app.action is None and app._clipboard == "", where
+            assert app.flow is None and app._clipboard == "", where
 
             left = {f"{type(f.parent).__name__ if f.parent else 'unmounted'}#{f.id}({type(f).__name__})": f.value for f in fuzzer.fields.values() if f.value}
             assert not left, f"fields not emptied: {left} {where}"

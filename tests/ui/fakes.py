@@ -10,6 +10,7 @@ reads them only through ``secrets_seen`` when it must prove where they went.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +25,9 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend.model import PasswordPolicy, Question
 from kiosk.backend.policy import PasswordRules
-from kiosk.backend.questions import GroupStep, SingleStep
+from kiosk.backend.activation import ActivationVisit
+from kiosk.backend.questions import GroupStep, Questionnaire, SingleStep
+from kiosk.backend.usecase import Visit
 from kiosk.config import FeatureSettings
 
 CITY = Question("birth-city", "In which city or town were you born?")
@@ -33,22 +36,17 @@ SCHOOL = Question("first-school", "What was the name of your first school?")
 STREET = Question("childhood-street", "What street did you live on as a child?")
 
 
-@dataclass(frozen=True)
-class FakeQuestionnaire:
-    steps: tuple = (SingleStep(CITY), GroupStep("Memories", 2, (PET, SCHOOL, STREET)))
-
-    @property
-    def answers_needed(self) -> int:
-        return 3
+def FakeQuestionnaire() -> Questionnaire:  # noqa: N802 - was a class; a real questionnaire now
+    """One question, then two picked from a group of three."""
+    return Questionnaire(
+        steps=(SingleStep(CITY), GroupStep("Memories", 2, (PET, SCHOOL, STREET))),
+        questions={q.id: q for q in (CITY, PET, SCHOOL, STREET)},
+    )
 
 
 @dataclass(eq=False)
-class FakeVisit:
-    typed_name: str
-    terminal: str
+class FakeVisit(Visit):
     reference: str = "K-4F7A2C"
-    verified: bool = False
-    proven: bool = False
 
 
 @dataclass
@@ -58,7 +56,7 @@ class FakeService:
     is_demo: bool = False
     demo_hint: str | None = None
     default_domain: str = "KIOSK"
-    questionnaire: FakeQuestionnaire = field(default_factory=FakeQuestionnaire)
+    questionnaire: Questionnaire = field(default_factory=FakeQuestionnaire)
     down: bool = False
     #: set to make every call wait until the test releases it
     gate: threading.Event | None = None
@@ -77,7 +75,7 @@ class FakeService:
             self.gate.wait(10)
 
     @staticmethod
-    def _user(visit: FakeVisit) -> str:
+    def _user(visit: Visit) -> str:
         return visit.typed_name.strip().lower().rpartition("\\")[2].partition("@")[0]
 
     def begin(self, typed_name: str, terminal: str) -> FakeVisit:
@@ -87,28 +85,28 @@ class FakeService:
             raise DirectoryUnavailable("no DC answered")
         return FakeVisit(typed_name, terminal)
 
-    def prove_password(self, visit: FakeVisit, password: str) -> None:
+    def prove_password(self, visit: Visit, password: str) -> None:
         self._wait()
         self.calls.append(("prove_password", visit.typed_name))
         self.secrets_seen.append(password)
         if self.passwords.get(self._user(visit)) != password:
             raise InvalidCredentials("52e")
-        visit.proven = True
+        visit.password_proven = True
 
-    def check_answer(self, visit: FakeVisit, question_id: str, answer: str, earlier_answers: Sequence[str]) -> None:
+    def check_answer(self, visit: Visit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()) -> None:
         self.calls.append(("check_answer", question_id, len(earlier_answers)))
         if len(answer.strip()) < 3:
             raise AnswerRejected("Use at least 3 characters.")
         if answer.strip().casefold() in {a.strip().casefold() for a in earlier_answers}:
             raise AnswerRejected("Use a different answer for each question.")
 
-    def enroll(self, visit: FakeVisit, answers: Sequence[tuple[str, str]]) -> None:
+    def enroll(self, visit: Visit, answers: Sequence[tuple[str, str]]) -> None:
         self._wait()
         self.calls.append(("enroll", tuple(q for q, _ in answers)))
-        assert visit.proven
+        assert visit.password_proven
         self.enrolled[self._user(visit)] = [(q, a.strip().casefold()) for q, a in answers]
 
-    def challenge(self, visit: FakeVisit) -> tuple[Question, ...]:
+    def challenge(self, visit: Visit) -> tuple[Question, ...]:
         self._wait()
         self.calls.append(("challenge", visit.typed_name))
         by_id = {q.id: q for q in (CITY, PET, SCHOOL, STREET)}
@@ -117,7 +115,7 @@ class FakeService:
             return (CITY, PET, SCHOOL)
         return tuple(by_id[q] for q, _ in enrolled)
 
-    def verify(self, visit: FakeVisit, answers: Sequence[str]) -> None:
+    def verify(self, visit: Visit, answers: Sequence[str]) -> None:
         self._wait()
         self.calls.append(("verify", len(answers)))
         self.secrets_seen.extend(answers)
@@ -126,17 +124,17 @@ class FakeService:
             raise VerificationFailed()
         visit.verified = True
 
-    def unlock(self, visit: FakeVisit) -> str:
+    def unlock(self, visit: Visit) -> str:
         self.calls.append(("unlock",))
         assert visit.verified
         return f"KIOSK\\{self._user(visit)}"
 
-    def password_rules(self, visit: FakeVisit) -> PasswordRules:
+    def password_rules(self, visit: Visit) -> PasswordRules:
         self.calls.append(("password_rules",))
         assert visit.verified
         return PasswordRules(PasswordPolicy(min_length=8, complexity=True), name_parts=(self._user(visit),))
 
-    def reset_password(self, visit: FakeVisit, new_password: str) -> str:
+    def reset_password(self, visit: Visit, new_password: str) -> str:
         self._wait()
         self.calls.append(("reset_password",))
         self.secrets_seen.append(new_password)
@@ -146,7 +144,7 @@ class FakeService:
         self.passwords[self._user(visit)] = new_password
         return f"KIOSK\\{self._user(visit)}"
 
-    def end(self, visit: FakeVisit) -> None:
+    def end(self, visit: Visit) -> None:
         self.calls.append(("end",))
 
     def names(self) -> list[str]:
@@ -154,8 +152,8 @@ class FakeService:
 
 
 @dataclass(eq=False)
-class FakeActivationVisit(FakeVisit):
-    missing: tuple[str, ...] = ()
+class FakeActivationVisit(ActivationVisit):
+    reference: str = "K-4F7A2C"
 
 
 @dataclass
@@ -164,7 +162,7 @@ class FakeActivation:
     employee ID (help desk); anyone else fails the proof like an unknown name.
     ``fail_complete`` makes the final step stop part-way (the marker)."""
 
-    questionnaire: FakeQuestionnaire = field(default_factory=FakeQuestionnaire)
+    questionnaire: Questionnaire = field(default_factory=FakeQuestionnaire)
     limit_seconds: float = 1200
     labels: tuple[str, ...] = ("Employee ID",)
     fail_complete: bool = False
@@ -177,35 +175,42 @@ class FakeActivation:
             visit.missing = ("employeeID",)
         return visit
 
-    def proof_labels(self, visit: FakeActivationVisit) -> tuple[str, ...]:
+    def proof_labels(self, visit: ActivationVisit) -> tuple[str, ...]:
         self.calls.append(("proof_labels",))
         if visit.missing:
             raise ProofUnavailable(visit.missing)
         return self.labels
 
-    def prove(self, visit: FakeActivationVisit, values: Sequence[str]) -> None:
+    def prove(self, visit: ActivationVisit, values: Sequence[str]) -> None:
         self.calls.append(("prove", len(values)))
         if FakeService._user(visit) != "erin" or [v.strip().upper() for v in values] != ["E2001"]:
             raise VerificationFailed()
         visit.proven = True
 
-    def check_answer(self, visit: FakeVisit, question_id: str, answer: str, earlier_answers: Sequence[str]) -> None:
+    def check_answer(self, visit: Visit, question_id: str, answer: str, earlier_answers: Sequence[str] = ()) -> None:
         FakeService.check_answer(self, visit, question_id, answer, earlier_answers)  # type: ignore[arg-type]
 
-    def password_rules(self, visit: FakeActivationVisit) -> PasswordRules:
+    def password_rules(self, visit: ActivationVisit) -> PasswordRules:
         self.calls.append(("password_rules",))
         assert visit.proven
         return PasswordRules(PasswordPolicy(min_length=8, complexity=True), name_parts=("erin",))
 
-    def complete(self, visit: FakeActivationVisit, answers: Sequence[tuple[str, str]], new_password: str) -> str:
+    def complete(self, visit: ActivationVisit, answers: Sequence[tuple[str, str]], new_password: str) -> str:
         self.calls.append(("complete", tuple(q for q, _ in answers)))
         assert visit.proven
         if self.fail_complete:
             raise ActivationIncomplete("marker", password_set=True)
         return "KIOSK\\erin"
 
-    def end(self, visit: FakeActivationVisit) -> None:
+    def end(self, visit: ActivationVisit) -> None:
         self.calls.append(("end",))
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]
+
+
+if TYPE_CHECKING:  # the fakes keep to the ports the UI is typed against (tests/ui/test_fakes_typed.py)
+    from kiosk.backend.ports import ActivationPort, SelfServicePort
+
+    _service: SelfServicePort = FakeService()
+    _activation: ActivationPort = FakeActivation()

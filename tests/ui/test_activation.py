@@ -213,7 +213,8 @@ async def test_the_password_screen_refuses_a_weak_password_and_back_asks_the_que
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(demo_app.screen, EnrollQuestionsScreen)
-        assert demo_app._enroll_answers is None and demo_app.screen.answers_given() == []
+        assert demo_app.flow is not None and demo_app.flow.answers is None  # type: ignore[attr-defined]
+        assert demo_app.screen.answers_given() == []
         await answer_questions(pilot)
         await choose_password(pilot)
         assert "DEMO\\erin is ready" in screen_text(demo_app)
@@ -227,12 +228,13 @@ async def test_the_activation_limit_wipes_and_returns_to_welcome(demo_app, monke
         await settle(pilot)
         await prove(pilot, "erin", "DEMO-E2001")
         assert isinstance(demo_app.screen, EnrollQuestionsScreen)
+        flow = demo_app.flow
         await type_text(pilot, "Leeds")
         await wait_until(pilot, lambda: isinstance(demo_app.screen, WelcomeScreen), timeout=10)
         await pilot.pause()
-        assert len(demo_app.screen_stack) == 2 and demo_app.visit is None
+        assert len(demo_app.screen_stack) == 2 and demo_app.flow is None and flow.visit is None
         assert all(not i.value for s in demo_app.screen_stack for i in s.query(Input))
-        assert demo_app._enroll_answers is None
+        assert flow.answers is None
 
 
 async def test_identify_is_the_same_screen_as_for_the_other_choices(demo_app):

@@ -19,7 +19,7 @@ from ui.test_flows import choose, identify
 
 def kiosk(activation: FakeActivation | None = None) -> KioskApp:
     fake = FakeService(features=FeatureSettings(activate=True))
-    return KioskApp(make_settings(), service=fake, activation=activation or FakeActivation())
+    return KioskApp(make_settings(), service=fake, activation=activation or FakeActivation(), result_tick=0)
 
 
 async def enter_text(pilot, value: str) -> None:

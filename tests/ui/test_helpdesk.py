@@ -25,12 +25,12 @@ from kiosk.cli import demo_settings, main
 from kiosk.helpdesk_app import HelpdeskApp
 from kiosk.screens.busy import BusyScreen
 from kiosk.screens.error import ErrorScreen
-from kiosk.screens.helpdesk_account import HelpdeskAccountScreen
-from kiosk.screens.helpdesk_confirm import HelpdeskConfirmScreen
-from kiosk.screens.helpdesk_search import HelpdeskSearchScreen
-from kiosk.screens.helpdesk_signin import HelpdeskSignInScreen
-from kiosk.screens.helpdesk_temporary_password import HelpdeskTemporaryPasswordScreen, spaced
-from kiosk.screens.helpdesk_verify import HelpdeskVerifyScreen
+from kiosk.screens.helpdesk.account import HelpdeskAccountScreen
+from kiosk.screens.helpdesk.confirm import HelpdeskConfirmScreen
+from kiosk.screens.helpdesk.search import HelpdeskSearchScreen
+from kiosk.screens.helpdesk.signin import HelpdeskSignInScreen
+from kiosk.screens.helpdesk.temporary_password import HelpdeskTemporaryPasswordScreen, spaced
+from kiosk.screens.helpdesk.verify import HelpdeskVerifyScreen
 from kiosk.widgets.secret_input import SecretInput
 from support import fast
 from ui.helpers import burst, field_values, screen_text, settle, type_text, wait_until

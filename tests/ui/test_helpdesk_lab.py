@@ -16,12 +16,12 @@ import lab as lablib
 from kiosk.backend.wiring import build_service
 from kiosk.helpdesk_app import HelpdeskApp
 from kiosk.lab import lab_settings_from_env
-from kiosk.screens.helpdesk_account import HelpdeskAccountScreen
-from kiosk.screens.helpdesk_confirm import HelpdeskConfirmScreen
-from kiosk.screens.helpdesk_search import HelpdeskSearchScreen
-from kiosk.screens.helpdesk_signin import HelpdeskSignInScreen
-from kiosk.screens.helpdesk_temporary_password import HelpdeskTemporaryPasswordScreen
-from kiosk.screens.helpdesk_verify import HelpdeskVerifyScreen
+from kiosk.screens.helpdesk.account import HelpdeskAccountScreen
+from kiosk.screens.helpdesk.confirm import HelpdeskConfirmScreen
+from kiosk.screens.helpdesk.search import HelpdeskSearchScreen
+from kiosk.screens.helpdesk.signin import HelpdeskSignInScreen
+from kiosk.screens.helpdesk.temporary_password import HelpdeskTemporaryPasswordScreen
+from kiosk.screens.helpdesk.verify import HelpdeskVerifyScreen
 from support import fast
 from ui.helpers import screen_text, settle, type_text
 

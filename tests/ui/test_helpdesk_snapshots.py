@@ -118,7 +118,7 @@ class FakeHelpdesk:
     def caller_questions(self, account: Account):
         if self.cards[account.sam].enrollment.state == "not_enrolled":
             raise NotAllowed("the caller has not set up security questions")
-        return FakeVisit(account.sam), (CITY, PET, STREET)
+        return FakeVisit(account.sam, "helpdesk"), (CITY, PET, STREET)
 
     def verify_caller(self, visit: FakeVisit, answers) -> None:
         if tuple(a.lower() for a in answers) != self.answers.get(visit.sam):

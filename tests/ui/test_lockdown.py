@@ -117,7 +117,7 @@ async def test_idle_timeout_returns_to_a_fresh_welcome(fake):
         assert not any(s in old_screens for s in app.screen_stack[1:])
         assert all(not f.value for s in old_screens for f in s.query(Input))
         assert app._clipboard == "" and not app._notifications
-        assert app.visit is None
+        assert app.flow is None
         assert "end" in fake.names()
 
 

@@ -23,7 +23,8 @@ def fixed_reference(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def kiosk(fake: FakeService | None = None, **settings: object) -> KioskApp:
-    return KioskApp(make_settings(**settings), service=fake or FakeService())
+    # result_tick=0: the countdown never ticks, so a loaded machine cannot catch it mid-picture
+    return KioskApp(make_settings(**settings), service=fake or FakeService(), result_tick=0)
 
 
 async def enter_text(pilot, value: str) -> None:

@@ -6,14 +6,17 @@ results take the focus; Up/Down choose and Enter opens the account card.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
 from kiosk.messages import text
-from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.screens.helpdesk.base import HelpdeskScreen
+
+if TYPE_CHECKING:
+    from kiosk.backend.helpdesk import AccountCard
 from kiosk.widgets.text_field import TextField
 
 QUERY_MAX = 256
@@ -21,13 +24,13 @@ QUERY_MAX = 256
 COLUMNS = (("name", 12), ("display", 16), ("upn", 21), ("locked", 6), ("enrolled", 8))
 
 
-def enrolled_word(card: Any) -> str:
+def enrolled_word(card: AccountCard) -> str:
     return {"enrolled": text("helpdesk.yes"), "partial": text("helpdesk.partly")}.get(
         card.enrollment.state, text("helpdesk.no")
     )
 
 
-def row(card: Any) -> tuple[str, ...]:
+def row(card: AccountCard) -> tuple[str, ...]:
     account = card.account
     locked = text("helpdesk.yes") if account.locked else text("helpdesk.no")
     return (account.sam, account.display_name, account.upn or "", locked, enrolled_word(card))
@@ -44,9 +47,14 @@ class HelpdeskSearchScreen(HelpdeskScreen):
     HelpdeskSearchScreen #message { min-height: 0; margin: 0; }
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, on_search: Callable[[str], None], on_open: Callable[[AccountCard], None], on_back: Callable[[], None]
+    ) -> None:
         super().__init__()
-        self._cards: dict[str, Any] = {}
+        self._on_search = on_search
+        self._on_open = on_open
+        self._on_back = on_back
+        self._cards: dict[str, AccountCard] = {}
 
     def compose_form(self) -> ComposeResult:
         yield Static(text("helpdesk.search.label"), classes="label", markup=False)
@@ -64,9 +72,9 @@ class HelpdeskSearchScreen(HelpdeskScreen):
             self.say(text("helpdesk.search.empty"))
             return
         self.say("")
-        self.desk.search(query)
+        self._on_search(query)
 
-    def show_results(self, query: str, cards: Sequence[Any]) -> None:
+    def show_results(self, query: str, cards: Sequence[AccountCard]) -> None:
         table = self.query_one("#results", DataTable)
         table.clear()
         self._cards = {card.account.guid: card for card in cards}
@@ -80,7 +88,7 @@ class HelpdeskSearchScreen(HelpdeskScreen):
         table.move_cursor(row=0)
         self.set_focus(table)  # synchronous: keys after Enter follow (notes §1.4)
 
-    def update_card(self, card: Any) -> None:
+    def update_card(self, card: AccountCard) -> None:
         """An account changed (unlocked, revoked): its row follows."""
         guid = card.account.guid
         if guid not in self._cards:
@@ -94,7 +102,7 @@ class HelpdeskSearchScreen(HelpdeskScreen):
         event.stop()
         card = self._cards.get(str(event.row_key.value))
         if card is not None:
-            self.desk.open_account(card)
+            self._on_open(card)
 
     def action_back(self) -> None:
-        self.desk.ask_sign_out()
+        self._on_back()

@@ -8,16 +8,19 @@ texts are shown, answers never.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
 from kiosk.messages import text
-from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.screens.helpdesk.base import HelpdeskScreen
+
+if TYPE_CHECKING:
+    from kiosk.backend.helpdesk import AccountCard
 
 LABEL_WIDTH = 15
 #: The card's text width (the screen body is 76 wide with a padding of 1).
@@ -32,7 +35,7 @@ def when(value: datetime | float | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def facts(card: Any, verified: bool) -> list[tuple[str, str]]:
+def facts(card: AccountCard, verified: bool) -> list[tuple[str, str]]:
     """(label, value) lines for the card, in the order an operator reads them."""
     account, enrollment, throttle = card.account, card.enrollment, card.throttle
     state = text("helpdesk.card.enabled") if account.enabled else text("helpdesk.card.disabled")
@@ -99,8 +102,17 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     HelpdeskAccountScreen #message { margin: 0; }
     """
 
-    def __init__(self, card: Any, offers: Sequence[tuple[str, bool]], verified: bool) -> None:
+    def __init__(
+        self,
+        card: AccountCard,
+        offers: Sequence[tuple[str, bool]],
+        verified: bool,
+        on_action: Callable[[str], None],
+        on_back: Callable[[], None],
+    ) -> None:
         super().__init__()
+        self._on_action = on_action
+        self._on_back = on_back
         self._card = card
         self._offers = list(offers)
         self._verified = verified
@@ -124,7 +136,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
         return "\n".join(lines)
 
     def show(
-        self, card: Any, offers: Sequence[tuple[str, bool]], verified: bool, message: str = "", *, error: bool = False
+        self, card: AccountCard, offers: Sequence[tuple[str, bool]], verified: bool, message: str = "", *, error: bool = False
     ) -> None:
         """The card again after an action: the facts, the buttons, a line of news."""
         self._card, self._offers, self._verified = card, list(offers), verified
@@ -140,7 +152,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id and event.button.id.startswith("action-"):
-            self.desk.choose(event.button.id.removeprefix("action-"))
+            self._on_action(event.button.id.removeprefix("action-"))
 
     def action_back(self) -> None:
-        self.desk.go_back()
+        self._on_back()

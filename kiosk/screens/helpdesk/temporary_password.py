@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from kiosk.messages import text
-from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.screens.helpdesk.base import HelpdeskScreen
 
 
 def spaced(password: str, group: int = 4) -> str:

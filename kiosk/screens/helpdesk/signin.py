@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from kiosk.messages import text
-from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.screens.helpdesk.base import HelpdeskScreen
 from kiosk.widgets.secret_input import SecretInput
 
 
@@ -14,8 +16,10 @@ class HelpdeskSignInScreen(HelpdeskScreen):
     title_key = "helpdesk.signin.title"
     keys_key = "helpdesk.keys.signin"
 
-    def __init__(self, operator: str) -> None:
+    def __init__(self, operator: str, on_submit: Callable[[str], None], on_back: Callable[[], None]) -> None:
         super().__init__()
+        self._on_submit = on_submit
+        self._on_back = on_back
         self._operator = operator
 
     def compose_form(self) -> ComposeResult:
@@ -30,7 +34,7 @@ class HelpdeskSignInScreen(HelpdeskScreen):
             self.set_focus(field)
             return
         self.say("")
-        self.desk.sign_in(field.take())
+        self._on_submit(field.take())
 
     def show_refusal(self, message: str) -> None:
         field = self.query_one("#password", SecretInput)
@@ -39,4 +43,4 @@ class HelpdeskSignInScreen(HelpdeskScreen):
         self.set_focus(field)
 
     def action_back(self) -> None:
-        self.desk.ask_sign_out()
+        self._on_back()

@@ -3,12 +3,12 @@ they say, masked. The result is verified or not, never which answer was wrong.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kiosk.messages import text
 from kiosk.screens.answers_form import AnswersForm
-from kiosk.screens.helpdesk_base import HelpdeskScreen
+from kiosk.screens.helpdesk.base import HelpdeskScreen
 
 
 class HelpdeskVerifyScreen(AnswersForm, HelpdeskScreen):
@@ -16,8 +16,16 @@ class HelpdeskVerifyScreen(AnswersForm, HelpdeskScreen):
     intro_key = "helpdesk.verify.intro"
     empty_key = "helpdesk.verify.empty"
 
-    def __init__(self, account_name: str, questions: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        account_name: str,
+        questions: Sequence[Any],
+        on_submit: Callable[[list[str]], None],
+        on_back: Callable[[], None],
+    ) -> None:
         super().__init__()
+        self._on_submit = on_submit
+        self._on_back = on_back
         self._account_name = account_name
         self.set_questions(questions)
 
@@ -27,9 +35,9 @@ class HelpdeskVerifyScreen(AnswersForm, HelpdeskScreen):
     def submit(self) -> None:
         answers = self.take_answers()
         if answers is not None:
-            self.desk.check_answers(answers)
+            self._on_submit(answers)
             del answers
 
     def action_back(self) -> None:
         self.wipe()
-        self.desk.leave_verify()
+        self._on_back()
