@@ -21,6 +21,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "welcome.reset": "Reset my password",
     "welcome.enroll": "Set up my security questions",
     "welcome.activate": "Activate my new account",
+    "welcome.totp": "Set up an authenticator app",
     "welcome.demo": "DEMO - nothing here touches a real directory.",
     "welcome.keys": "Up/Down: choose   Enter: continue",
     "welcome.starting": "Starting, please wait...",
@@ -195,6 +196,25 @@ DEFAULT_TEXTS: dict[str, str] = {
     "error.throttled": "Too many attempts. Please try again in {minutes} minute(s) or contact the help desk.",
     "error.answer_rejected": "{reason}",
     "error.verification_failed": "Those answers do not match our records. Please try again.",
+    "error.second_factor_failed": "Those answers or that code do not match our records. Please try again.",
+    "error.code_rejected": "That code is not right. Check the app's clock and type the code it shows now.",
+    # TOTP: enrollment (an authenticator app) and the code step of unlock and reset.
+    "totp.password_title": "Set up an authenticator app",
+    "totp.setup_title": "Scan this with your authenticator app",
+    "totp.setup_intro": "Or type this key into the app:",
+    "totp.setup_code": "Then type the 6-digit code it shows:",
+    "totp.setup_empty": "Please type the code the app shows.",
+    "totp.recovery_title": "Your recovery codes",
+    "totp.recovery_intro": (
+        "Write these down and keep them safe. Each one works once, in place of a code from the app, "
+        "if you lose your phone. They are shown only now."
+    ),
+    "totp.recovery_keys": "Enter: I have written them down",
+    "totp.done": "Your authenticator app is set up. The kiosk will ask for its code from now on.",
+    "code.title": "Code from your authenticator app",
+    "code.intro": "Type the 6-digit code your authenticator app shows now, or one of your recovery codes.",
+    "code.label": "Code",
+    "code.empty": "Please type the code.",
     "error.not_allowed": "Self-service is not available for this account. Please contact the help desk.",
     "error.config": "This terminal is not set up correctly. Please contact the help desk.",
     "error.activation_incomplete": "Your account is not activated yet. Please start again, or contact the help desk.",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
-from kiosk.backend.model import Enrollment, StoredAnswer
+from kiosk.backend.model import Enrollment, StoredAnswer, TotpEnrollment
 
 #: "KIOS": marks a database as a kiosk store (SQLite's PRAGMA application_id,
 #: a row of kiosk_schema on PostgreSQL).
@@ -45,6 +45,22 @@ MIGRATIONS: list[list[str]] = [
                digest {bytes} NOT NULL,
                expires_at {int64} NOT NULL,
                issued_by TEXT NOT NULL
+           )""",
+    ],
+    # Version 3: reserved for the notices outbox, merged from its own branch
+    # (renumbered at the merge if needed).
+    [],
+    [
+        # A person's authenticator app: the secret encrypted (AES-GCM, key outside
+        # the store), the last accepted time step (no replay), and the unused
+        # recovery codes as keyed digests (a JSON array of hex strings).
+        """CREATE TABLE totp (
+               guid TEXT PRIMARY KEY NOT NULL,
+               account_name TEXT NOT NULL,
+               secret {bytes} NOT NULL,
+               last_step {int64} NOT NULL,
+               recovery TEXT NOT NULL,
+               enrolled_at {int64} NOT NULL
            )""",
     ],
 ]
@@ -163,6 +179,36 @@ def enrollment_from_row(row: tuple) -> Enrollment:
         answers=decode_answers(answers),
         enrolled_at=from_micros(enrolled_at),
         last_used_at=None if last_used_at is None else from_micros(last_used_at),
+    )
+
+
+#: The columns of a totp row, in the order ``totp_from_row`` reads them.
+TOTP_COLUMNS = "guid, account_name, secret, last_step, recovery, enrolled_at"
+
+
+def totp_row(totp: TotpEnrollment) -> tuple[str, str, bytes, int, str, int]:
+    return (
+        totp.account_guid,
+        totp.account_name,
+        totp.secret,
+        int(totp.last_step),
+        json.dumps(list(totp.recovery), separators=(",", ":")),
+        micros(totp.enrolled_at),
+    )
+
+
+def totp_from_row(row: tuple) -> TotpEnrollment:
+    guid, name, secret, last_step, recovery, enrolled_at = row
+    codes = json.loads(recovery)
+    if not isinstance(codes, list):
+        raise ValueError("recovery")
+    return TotpEnrollment(
+        account_guid=str(guid),
+        account_name=str(name),
+        secret=bytes(secret),
+        last_step=int(last_step),
+        recovery=tuple(str(code) for code in codes),
+        enrolled_at=from_micros(enrolled_at),
     )
 
 
