@@ -204,6 +204,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "totp.setup_intro": "Or type this key into the app:",
     "totp.setup_code": "Then type the 6-digit code it shows:",
     "totp.setup_empty": "Please type the code the app shows.",
+    "totp.setup_keys": "Enter: check   Esc: back",
     "totp.recovery_title": "Your recovery codes",
     "totp.recovery_intro": (
         "Write these down and keep them safe. Each one works once, in place of a code from the app, "

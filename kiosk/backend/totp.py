@@ -50,13 +50,25 @@ def new_secret() -> str:
     return pyotp.random_base32(length=32)
 
 
+#: The longest URI whose QR code (version 6, level L: 134 bytes) fits an 80x24
+#: screen as half blocks: 45 modules with its quiet zone, 22-23 cell rows.
+QR_MAX_BYTES = 134
+
+
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:
     """The ``otpauth://totp/Issuer:account?secret=...&issuer=...`` URI for a QR code.
 
-    Only the parameters every authenticator app assumes anyway (SHA1, 6 digits,
-    30 s) are left out: a shorter URI is a smaller QR code."""
+    The parameters every authenticator app assumes anyway (SHA1, 6 digits,
+    30 s) are left out, and a long issuer is given once rather than twice (in
+    the label only, then not at all) so that the code stays small enough for
+    an 80x24 screen."""
     label = quote(f"{issuer}:{account}", safe=":@")
-    return f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer, safe='')}"
+    candidates = [
+        f"otpauth://totp/{label}?secret={secret}&issuer={quote(issuer, safe='')}",
+        f"otpauth://totp/{label}?secret={secret}",
+        f"otpauth://totp/{quote(account, safe='@')}?secret={secret}",
+    ]
+    return next((uri for uri in candidates if len(uri.encode()) <= QR_MAX_BYTES), candidates[-1])
 
 
 def grouped(secret: str) -> str:

@@ -29,6 +29,7 @@ def grouped(secret: str) -> str:
 
 class TotpSetupScreen(KioskScreen):
     title_key = "totp.setup_title"
+    keys_key = "totp.setup_keys"
     DEFAULT_CSS = """
     TotpSetupScreen #setup { height: 1fr; }
     TotpSetupScreen #left { width: 1fr; height: 100%; padding: 0 1 0 0; }
