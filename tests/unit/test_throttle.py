@@ -64,7 +64,7 @@ def test_an_attempt_counts_as_a_failure_before_anything_is_checked(store, clock,
     throttle = make(store, clock, sleeps)
     throttle.begin_attempt("ada", "tty1")
     # The process could die here, mid-verification: the attempt is already counted.
-    assert throttle.status("ada") == ThrottleStatus(failures=1, locked_until=None)
+    assert throttle.status("ada") == ThrottleStatus(failures=1, locked_until=None, consecutive_failures=1)
     assert throttle.terminal_status("tty1").failures == 1
 
 
