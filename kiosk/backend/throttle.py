@@ -148,7 +148,7 @@ class Throttle:
         both, and in the account's streak, before anything is checked."""
         now = self._now()
         keys = (_account(account_key), _terminal(terminal))
-        if self._held(keys[0], now)[1]:
+        if self._store.failures(_hold_key(keys[0]), now, now)[0]:  # held: any age
             raise Throttled(math.inf, "held until cleared")
         locked = [until for key in keys if (until := self._locked_until(key, now)[1]) is not None]
         if locked:
