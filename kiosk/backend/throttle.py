@@ -162,26 +162,26 @@ class Throttle:
             held_keys.append(key)
             held_ids.append(failure_id)
             counts.append(count)
-        streak = counts[2]
-        raced = any(self._raced(key, count, now) for key, count in zip(keys, counts))
-        if raced or streak > self._settings.lifetime_max_failures:
-            # Another process counted the last allowed attempt between our check
-            # and our count: refuse, and take ours back so the count stays exact.
+        # Past the cap: another process counted the last allowed attempt since our
+        # check (and holds the account), or the cap was lowered since the streak grew.
+        over_cap = counts[2] > self._settings.lifetime_max_failures
+        if over_cap or any(self._raced(key, count, now) for key, count in zip(keys, counts)):
+            # Refuse, and take ours back so the counts stay exact.
             for key, failure_id in zip(held_keys, held_ids):
                 self._store.remove_failure(key, failure_id)
-            if raced:
-                raise Throttled(float(self._settings.lock_seconds))
-            raise Throttled(math.inf, "held until cleared")
+            if over_cap:
+                raise Throttled(math.inf, "held until cleared")
+            raise Throttled(float(self._settings.lock_seconds))
         for key, count in zip(keys, counts):
             if count >= self._limit(key):
                 # This attempt was counted and goes ahead; the next one is refused.
                 mark_id, _ = self._store.add_failure(_lock_key(key), now, self._settings.lock_seconds)
                 held_keys.append(_lock_key(key))
                 held_ids.append(mark_id)
-        if streak >= self._settings.lifetime_max_failures:
+        if counts[2] >= self._settings.lifetime_max_failures:
             # The last consecutive failure allowed: it goes ahead, then the account
             # is held until someone clears it. The hold outlives the streak's rows.
-            log.warning("an account reached %d consecutive failures: held until cleared", streak)
+            log.warning("an account reached %d consecutive failures: held until cleared", counts[2])
             hold_id, _ = self._store.add_failure(_hold_key(keys[0]), now, now)
             held_keys.append(_hold_key(keys[0]))
             held_ids.append(hold_id)
