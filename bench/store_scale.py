@@ -44,7 +44,7 @@ from kiosk.config import QuestionsSettings, ThrottleSettings
 WORKERS = 8
 #: Generous limits: every attempt is counted, none refused (we measure the store, not the lock).
 UNLIMITED = ThrottleSettings(
-    account_max_failures=10**9, terminal_max_failures=10**9, window_seconds=86400,
+    account_max_failures=10**9, terminal_max_failures=10**9, lifetime_max_failures=10**9, window_seconds=86400,
     lock_seconds=60, delay_seconds=0, max_delay_seconds=0,
 )
 

@@ -51,7 +51,9 @@ def main() -> None:
         hasher = AnswerHasher(cost)
         throttle = Throttle(
             store,
-            ThrottleSettings(account_max_failures=10**6, terminal_max_failures=10**6, delay_seconds=0),
+            ThrottleSettings(
+                account_max_failures=10**6, terminal_max_failures=10**6, lifetime_max_failures=10**6, delay_seconds=0
+            ),
             sleep=lambda s: None,
         )
         ids = ["birth-city", "first-pet", "first-concert"]

@@ -287,6 +287,97 @@ def _operator() -> str:
         return f"uid:{os.getuid()}"
 
 
+# --- throttle ----------------------------------------------------------------------------
+
+
+def _throttled_person(args: argparse.Namespace, run) -> int:
+    """Resolve USER as the kiosk does (``SelfService.begin``: the account's
+    objectGUID, else the keyed name) and ``run(backend, visit)`` on it."""
+    from kiosk.backend.service import SelfService
+    from kiosk.backend.wiring import open_backend
+
+    settings = _settings(args)
+    service = SelfService(settings, open_backend(settings))
+    try:
+        visit = service.begin(args.user, "admin")
+        visit.operator = _operator()
+        return run(service.backend, visit)
+    finally:
+        service.close()
+
+
+def _throttle_payload(visit, status) -> dict:
+    return {
+        "user": visit.audit_name,
+        "found": visit.account is not None,
+        "failures_in_window": status.failures,
+        "locked_until": status.locked_until,
+        "consecutive_failures": status.consecutive_failures,
+        "locked_for_good": status.locked_for_good,
+    }
+
+
+def _when(moment: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(moment).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def throttle_status(args: argparse.Namespace) -> int:
+    """USER's failed attempts: in the window, consecutive, and any lock."""
+
+    def run(backend, visit) -> int:
+        status = backend.throttle.status(visit.throttle_key)
+        who = visit.audit_name if visit.account is not None else f"{args.user!r} (no such account; {visit.audit_name})"
+        if status.locked_for_good:
+            lock = "held until cleared (kiosk throttle clear)"
+        elif status.locked_until is not None:
+            lock = f"locked until {_when(status.locked_until)}"
+        else:
+            lock = "not locked"
+        text = (
+            f"{who}: {status.failures} failed attempt(s) in the window, "
+            f"{status.consecutive_failures} since the last success; {lock}"
+        )
+        _emit(args, _throttle_payload(visit, status), text)
+        return EXIT_OK
+
+    return _throttled_person(args, run)
+
+
+def throttle_clear(args: argparse.Namespace) -> int:
+    """Forget USER's failed attempts and any lock, the hold for good included. Audited."""
+
+    def run(backend, visit) -> int:
+        before = backend.throttle.status(visit.throttle_key)
+        try:
+            backend.throttle.clear(visit.throttle_key)
+        except KioskError as exc:
+            backend.audit.record(
+                "throttle_clear", outcome="error", account=visit.audit_name, operator=visit.operator,
+                terminal=visit.terminal, reason=getattr(exc, "detail", "") or str(exc),
+            )
+            raise
+        backend.audit.record(
+            "throttle_clear",
+            outcome="success",
+            account=visit.audit_name,
+            operator=visit.operator,
+            terminal=visit.terminal,
+            reason=f"{before.consecutive_failures} consecutive failure(s)"
+            + ("; was held until cleared" if before.locked_for_good else ""),
+        )
+        who = visit.audit_name if visit.account is not None else f"{args.user!r} (no such account)"
+        text = f"cleared the failed attempts of {who}: {before.consecutive_failures} since the last success" + (
+            "; it was held until cleared" if before.locked_for_good else ""
+        )
+        payload = _throttle_payload(visit, before) | {"cleared": True}
+        _emit(args, payload, text)
+        return EXIT_OK
+
+    return _throttled_person(args, run)
+
+
 # --- audit -------------------------------------------------------------------------------
 
 
@@ -446,4 +537,6 @@ __all__ = [
     "questions_import",
     "store_copy",
     "store_migrate",
+    "throttle_clear",
+    "throttle_status",
 ]

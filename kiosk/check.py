@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
+from kiosk.backend.dn import dn_key, is_within
+
 if TYPE_CHECKING:
     from kiosk.backend.directory.ad import ActiveDirectoryProbe
     from kiosk.backend.model import Account
@@ -574,13 +576,8 @@ def _check_configuration(
 
 
 def _domain_of(settings: DirectorySettings, dn: str) -> Any:
-    key = _dn_key(dn)
-    found = [d for d in settings.domains if key == _dn_key(d.base_dn) or key.endswith("," + _dn_key(d.base_dn))]
+    found = [d for d in settings.domains if is_within(dn, d.base_dn)]
     return max(found, key=lambda d: len(d.base_dn), default=None)
-
-
-def _dn_key(dn: str) -> str:
-    return ",".join(part.strip() for part in dn.lower().split(","))
 
 
 def _check_domains(probe: ActiveDirectoryProbe, settings: DirectorySettings) -> list[CheckResult]:
@@ -822,13 +819,13 @@ def _check_demo(settings: DirectorySettings, rules: EligibilitySettings | None) 
 
 def _demo_eligibility(accounts: list[Account], rules: EligibilitySettings) -> list[CheckResult]:
     results: list[CheckResult] = []
-    groups = {_dn_key(g) for a in accounts for g in a.groups}
+    groups = {dn_key(g) for a in accounts for g in a.groups}
     for dn in rules.allowed_ous:
-        if not any(_dn_key(a.dn).endswith("," + _dn_key(dn)) for a in accounts):
+        if not any(is_within(a.dn, dn, strictly=True) for a in accounts):
             results.append(CheckResult("eligibility allowed_ous", False, f"{dn} holds no demo account: it matches nobody"))
     for key, dns in (("allowed_groups", rules.allowed_groups), ("denied_groups", rules.denied_groups)):
         for dn in dns:
-            if _dn_key(dn) not in groups:
+            if dn_key(dn) not in groups:
                 results.append(CheckResult(f"eligibility {key}", False, f"{dn} is no group of the demo's: it matches nobody"))
     for sam in rules.denied_users:
         if not any(a.sam.lower() == sam.lower() for a in accounts):

@@ -115,6 +115,17 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--json", action="store_true")
     issue.set_defaults(handler=admin_cli.activation_issue)
 
+    throttle = commands.add_parser("throttle", help="a person's failed attempts: show them, or clear them and any lock")
+    throttle_commands = throttle.add_subparsers(title="throttle commands", metavar="ACTION", required=True)
+    throttle_show = throttle_commands.add_parser("status", help="USER's failed attempts and lock")
+    throttle_show.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
+    throttle_show.add_argument("--json", action="store_true")
+    throttle_show.set_defaults(handler=admin_cli.throttle_status)
+    throttle_clear = throttle_commands.add_parser("clear", help="forget USER's failed attempts and lift any lock (audited)")
+    throttle_clear.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
+    throttle_clear.add_argument("--json", action="store_true")
+    throttle_clear.set_defaults(handler=admin_cli.throttle_clear)
+
     audit = commands.add_parser("audit", help="read the audit log")
     audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
     tail = audit_commands.add_parser("tail", help="the last events (and new ones with --follow)")

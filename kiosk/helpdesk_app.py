@@ -277,6 +277,8 @@ class HelpdeskApp(LockedDownApp[HelpdeskPort]):
     @staticmethod
     def _throttled_text(error: BaseException) -> str:
         seconds = float(getattr(error, "retry_after", 60) or 60)
+        if not math.isfinite(seconds):  # held past the consecutive-failure cap
+            return text("helpdesk.throttled_until_cleared")
         return text("helpdesk.throttled", minutes=max(1, math.ceil(seconds / 60)))
 
     # --- actions ------------------------------------------------------------------------------

@@ -165,6 +165,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "helpdesk.not_enrolled": "{account} has no security questions, so the caller cannot be verified here.",
     "helpdesk.not_allowed": "The helpdesk may not do this for {account} now.",
     "helpdesk.throttled": "Too many wrong answers for this account. Verifying is blocked for {minutes} minute(s).",
+    "helpdesk.throttled_until_cleared": "Too many wrong answers for this account. Verifying is blocked until its attempts are cleared.",
     "helpdesk.verify.title": "Verify the caller: {account}",
     "helpdesk.verify.intro": "Ask the caller these questions and type what they say. They are checked together.",
     "helpdesk.verify.empty": "Please type every answer.",
@@ -194,6 +195,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "error.password_rejected": "The directory did not accept this password. Please choose another one.",
     "error.store_unavailable": "Your security questions cannot be reached just now. Please try again later.",
     "error.throttled": "Too many attempts. Please try again in {minutes} minute(s) or contact the help desk.",
+    "error.throttled_until_cleared": "Too many attempts. Please contact the help desk.",
     "error.answer_rejected": "{reason}",
     "error.verification_failed": "Those answers do not match our records. Please try again.",
     "error.second_factor_failed": "Those answers or that code do not match our records. Please try again.",
@@ -287,6 +289,8 @@ def error_text(exc: BaseException) -> str:
         return text(key if has(key) else "password_rejected.unknown")
     if code == "throttled":
         seconds = float(getattr(exc, "retry_after", 60) or 60)
+        if not math.isfinite(seconds):  # held past the consecutive-failure cap: no end time
+            return text("error.throttled_until_cleared")
         return text("error.throttled", minutes=max(1, math.ceil(seconds / 60)))
     if code == "answer_rejected":
         return text("error.answer_rejected", reason=getattr(exc, "reason", ""))

@@ -350,6 +350,14 @@ class ThrottleSettings:
     max_delay_seconds: Annotated[float, Bounds(ge=0)] = 8.0
     #: Also count failed answers in AD's badPwdCount (lockout parity, but a DoS lever).
     bump_ad_bad_password_count: bool = False
+    #: NIST SP 800-63B 5.2.2: at most 100 consecutive failures per account. Past
+    #: this many failed attempts on one account since its last success (within
+    #: lifetime_days), it is refused until cleared (`kiosk throttle clear`, the
+    #: helpdesk). A denial-of-service lever: anyone may spend a person's tries.
+    lifetime_max_failures: Annotated[int, Bounds(ge=1)] = 100
+    #: How far back consecutive failures are counted; at most the store's 30-day
+    #: retention of failure records.
+    lifetime_days: Annotated[int, Bounds(ge=1, le=30)] = 30
 
 
 ThemeName = Literal["auto", "default", "high-contrast", "vt"]

@@ -52,12 +52,17 @@ FIGURES: dict[str, tuple[str, ...]] = {
         rf"\(ldap3 defaults: connect\+bind\)\s+{NUMBER}\s+{NUMBER}$",
     ),
     "enumeration.py": (
-        r"begin\+challenge\+verify, .*, 1 rounds",
+        r"(demo directory|Samba AD lab \S+), cheapest argon2 \(--quick\), 1 rounds; median ms, directory calls",
+        r"^reset: identify \+ challenge \+ verify$",
+        r"^enrollment: identify \+ prove_password$",
         *(
-            rf"^  {re.escape(kind)}\s+{NUMBER} ms \(\s*{NUMBER}-\s*{NUMBER}\)\s+{NUMBER} %$"
-            for kind in ("enrolled, wrong answers", "unknown", "unenrolled", "ineligible")
+            # per step and in total: time and directory calls [LDAP operations on the lab]; then the ratios
+            rf"^  {re.escape(kind)}\s+(?:{NUMBER} ms\s+{NUMBER}(?:-{NUMBER})?(?: \[{NUMBER}(?:-{NUMBER})?\])?\s+){{{steps}}}"
+            rf"{NUMBER}x \(\s*{NUMBER} %\)\s+(?:{NUMBER}x|same|more)"
+            for kind in ("enrolled, wrong", "unknown", "unenrolled", "ineligible")
+            for steps in (3 + 1, 2 + 1)
         ),
-        rf"largest difference {NUMBER} %",
+        rf"largest time difference {NUMBER} %",
     ),
     "verify_timing.py": (
         r"argon2id t=1 m=8 p=1, 3 answers, 2 rounds each",
@@ -117,6 +122,10 @@ def test_every_script_has_a_case():
 
 def test_enumeration():
     run_bench("enumeration.py")
+
+
+def test_enumeration_on_the_lab(lab):
+    run_bench("enumeration.py", "--lab", env=lab.env)
 
 
 def test_verify_timing_quick_from_the_environment():

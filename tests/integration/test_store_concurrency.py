@@ -19,6 +19,7 @@ ATTEMPTS = 100
 GENEROUS = ThrottleSettings(
     account_max_failures=10**9,
     terminal_max_failures=10**9,
+    lifetime_max_failures=10**9,
     window_seconds=86400,
     lock_seconds=60,
     delay_seconds=0,

@@ -169,6 +169,21 @@ def test_old_failures_of_keys_never_seen_again_are_pruned_by_the_next_process(st
         assert next_visit.failures("terminal:tty1", later, 900) == (1, later)
 
 
+def test_holds_are_never_pruned_by_age_only_cleared(store_url):
+    # The throttle's hold past the consecutive-failure cap lasts until someone clears it.
+    hold = f"{common.HOLD_PREFIX}account:account:held"
+    with _opened(store_url) as first:
+        first.add_failure(hold, 0.0, 0.0)
+        first.add_failure("account:account:held", 0.0, 900)
+    later = 3 * common.FAILURE_RETENTION_SECONDS
+    with _opened(store_url) as next_visit:
+        next_visit.add_failure("terminal:tty1", later, 900)  # prunes
+        assert next_visit.failures("account:account:held", later, later) == (0, None)
+        assert next_visit.failures(hold, later, later) == (1, 0.0)
+        next_visit.clear_failures(hold)
+        assert next_visit.failures(hold, later, later) == (0, None)
+
+
 def test_the_store_is_pruned_at_most_once_an_interval_whoever_adds(store_url):
     start = common.FAILURE_RETENTION_SECONDS + 1000.0
     with _opened(store_url) as first:

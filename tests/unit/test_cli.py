@@ -205,3 +205,49 @@ def test_check_fails_on_a_store_that_is_not_a_kiosk_store(config, tmp_path, caps
     code, out, _ = run(capsys, "--config", str(config), "check")
     assert code == 1
     assert "FAIL  store:" in out
+
+
+def test_throttle_clear_lifts_a_hold_for_good_and_is_audited(config, tmp_path, capsys):
+    from kiosk.backend.errors import Throttled
+    from kiosk.backend.service import SelfService
+    from kiosk.backend.wiring import open_backend
+    from kiosk.config.loading import load_settings
+
+    config.write_text(config.read_text() + "\n[throttle]\naccount_max_failures = 50\nlifetime_max_failures = 3\n")
+    settings = fast(load_settings(config, environ={}))
+    service = SelfService(settings, open_backend(settings))
+    try:
+        for typed in ("alice", "nobody-here"):
+            visit = service.begin(typed, "tty1")
+            for _ in range(3):
+                service.backend.throttle.failed(service.backend.throttle.begin_attempt(visit.throttle_key, "tty1"))
+            with pytest.raises(Throttled):
+                service.backend.throttle.begin_attempt(visit.throttle_key, "tty1")
+    finally:
+        service.close()
+
+    code, out, _ = run(capsys, "--config", str(config), "throttle", "status", "alice")
+    assert code == 0 and "DEMO\\alice: 3 failed attempt(s)" in out and "held until cleared" in out
+    code, out, _ = run(capsys, "--config", str(config), "throttle", "clear", "DEMO\\alice")
+    assert code == 0 and "cleared the failed attempts of DEMO\\alice: 3" in out
+    code, out, _ = run(capsys, "--config", str(config), "throttle", "status", "--json", "alice@demo.example")
+    assert json.loads(out) | {"user": "-"} == {
+        "user": "-", "found": True, "failures_in_window": 0, "locked_until": None,
+        "consecutive_failures": 0, "locked_for_good": False,
+    }
+    # A name that is no account: its keyed name is cleared, and never written down as typed.
+    code, out, _ = run(capsys, "--config", str(config), "throttle", "status", "--json", "nobody-here")
+    status = json.loads(out)
+    assert status["found"] is False and status["locked_for_good"] is True
+    code, out, _ = run(capsys, "--config", str(config), "throttle", "clear", "nobody-here")
+    assert code == 0 and "(no such account)" in out
+    code, out, _ = run(capsys, "--config", str(config), "throttle", "status", "--json", "nobody-here")
+    assert json.loads(out)["locked_for_good"] is False
+
+    audit = (tmp_path / "audit.jsonl").read_text()
+    events = [json.loads(line) for line in audit.splitlines()]
+    clears = [e for e in events if e["event"] == "throttle_clear"]
+    assert [e["outcome"] for e in clears] == ["success", "success"]
+    assert clears[0]["account"] == "DEMO\\alice" and clears[1]["account"].startswith("unknown:")
+    assert all(e["operator"] for e in clears)
+    assert "nobody-here" not in audit

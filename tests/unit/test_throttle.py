@@ -64,7 +64,7 @@ def test_an_attempt_counts_as_a_failure_before_anything_is_checked(store, clock,
     throttle = make(store, clock, sleeps)
     throttle.begin_attempt("ada", "tty1")
     # The process could die here, mid-verification: the attempt is already counted.
-    assert throttle.status("ada") == ThrottleStatus(failures=1, locked_until=None)
+    assert throttle.status("ada") == ThrottleStatus(failures=1, locked_until=None, consecutive_failures=1)
     assert throttle.terminal_status("tty1").failures == 1
 
 
@@ -242,3 +242,134 @@ def test_a_store_error_after_success_only_leaves_the_throttle_stricter(store, cl
     make(BrokenStore(store, "remove_failure"), clock, sleeps).succeeded(attempt)  # no exception
     assert throttle.status("ada").failures == 1
     assert "could not clear failures" in caplog.text
+
+
+# --- the cap for good: consecutive failures per account (NIST SP 800-63B 5.2.2) ---------------
+
+
+def _spend(throttle, clock, attempts: int, account="ada") -> int:
+    """Fail up to ``attempts`` times, waiting out every windowed lock; how many went ahead."""
+    went = 0
+    for _ in range(attempts):
+        try:
+            fail(throttle, account, terminal=f"tty{went}")
+        except Throttled as refused:
+            if refused.retry_after == float("inf"):
+                return went
+            clock.advance(refused.retry_after + 1)
+            fail(throttle, account, terminal=f"tty{went}")
+        went += 1
+    return went
+
+
+def test_past_the_cap_an_account_is_held_with_no_end_until_cleared(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, lifetime_max_failures=7)
+    assert _spend(throttle, clock, 20) == 7  # windowed locks waited out: exactly the cap went ahead
+    with pytest.raises(Throttled) as refused:
+        throttle.begin_attempt("ada", "elsewhere")
+    assert refused.value.retry_after == float("inf")
+    status = throttle.status("ada")
+    assert status.locked_for_good and status.locked_until is None and status.consecutive_failures == 7
+    # Neither time nor the store's pruning lifts it (prune runs on the next add, of anyone).
+    clock.advance(90 * 86400)
+    fail(throttle, "bob", "tty9")
+    with pytest.raises(Throttled) as still:
+        throttle.begin_attempt("ada", "tty1")
+    assert still.value.retry_after == float("inf")
+    assert throttle.status("ada").locked_for_good
+    throttle.clear("ada")  # the helpdesk's and `kiosk throttle clear`'s way out
+    assert throttle.status("ada") == ThrottleStatus(failures=0, locked_until=None)
+    throttle.succeeded(throttle.begin_attempt("ada", "tty1"))
+
+
+def test_a_success_resets_the_consecutive_count(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, lifetime_max_failures=7)
+    assert _spend(throttle, clock, 6) == 6
+    clock.advance(901)
+    throttle.succeeded(throttle.begin_attempt("ada", "tty1"))
+    assert throttle.status("ada").consecutive_failures == 0
+    assert _spend(throttle, clock, 7) == 7  # the full count again
+    assert throttle.status("ada").locked_for_good
+
+
+def test_the_cap_is_per_account_never_per_terminal(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, lifetime_max_failures=2, terminal_max_failures=100)
+    for n in range(5):
+        fail(throttle, f"user{n}", "tty1")
+        fail(throttle, f"user{n}", "tty1")
+    assert throttle.terminal_status("tty1") == ThrottleStatus(failures=10, locked_until=None)
+    throttle.succeeded(throttle.begin_attempt("someone-else", "tty1"))
+
+
+def test_failures_older_than_the_horizon_leave_the_streak(store, clock, sleeps):
+    throttle = make(store, clock, sleeps, lifetime_max_failures=5, lifetime_days=1)
+    assert _spend(throttle, clock, 4) == 4
+    clock.advance(86400 + 1)
+    assert throttle.status("ada").consecutive_failures == 0
+    assert _spend(throttle, clock, 5) == 5
+    assert throttle.status("ada").locked_for_good
+
+
+class Racing:
+    """Another process counts the account's last allowed attempt between our check and our count."""
+
+    def __init__(self, real) -> None:
+        self.real, self.raced = real, False
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def add_failure(self, key, now, window):
+        if key.startswith("streak:") and not self.raced:
+            self.raced = True
+            self.real.add_failure(key, now, window)
+        return self.real.add_failure(key, now, window)
+
+
+def test_a_race_for_the_last_allowed_attempt_is_refused_and_taken_back(store, clock, sleeps):
+    settings = dict(account_max_failures=100, lifetime_max_failures=3)
+    throttle = make(store, clock, sleeps, **settings)
+    fail(throttle)
+    fail(throttle)
+    racing = make(Racing(store), clock, sleeps, **settings)
+    with pytest.raises(Throttled) as refused:
+        racing.begin_attempt("ada", "tty1")
+    assert refused.value.retry_after == float("inf")
+    assert throttle.status("ada").failures == 2  # ours taken back; the other one's streak row stays
+    assert throttle.status("ada").consecutive_failures == 3
+
+
+def test_a_hold_is_said_with_no_end_time():
+    from kiosk.messages import error_text
+
+    said = error_text(Throttled(float("inf")))
+    assert said.startswith("Too many attempts") and "minute" not in said
+    assert "2 minute(s)" in error_text(Throttled(90))
+
+
+@pytest.mark.parametrize("key, value", [("lifetime_days", 31), ("lifetime_days", 0), ("lifetime_max_failures", 0)])
+def test_the_horizon_stays_within_the_stores_pruning(key, value):
+    from kiosk.backend.errors import ConfigError
+    from kiosk.config.loading import settings_from
+
+    with pytest.raises(ConfigError, match=key):
+        settings_from(
+            {
+                "directory": {
+                    "urls": ["ldaps://dc1.example.com"],
+                    "domains": [{"netbios": "example", "dns": "example.com", "base_dn": "DC=example,DC=com"}],
+                },
+                "throttle": {key: value},
+            }
+        )
+
+
+def test_the_longest_horizon_is_the_stores_retention():
+    from kiosk.backend.store.common import FAILURE_RETENTION_SECONDS
+    from kiosk.config.schema import ThrottleSettings as Schema
+
+    from typing import get_type_hints
+
+    hint = get_type_hints(Schema, include_extras=True)["lifetime_days"]
+    bound = [m for m in hint.__metadata__ if hasattr(m, "limits")]
+    assert bound and bound[0].limits["le"] * 86400 <= FAILURE_RETENTION_SECONDS

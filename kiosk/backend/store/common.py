@@ -94,6 +94,9 @@ PRUNE_BATCH = 1000
 #: The failure-table key whose one record holds the time of the store's last
 #: prune (the table serves as it is: no schema change). No throttle key looks like it.
 PRUNED_KEY = "store:last-pruned"
+#: Failure-table keys with this prefix are never pruned by age: the throttle's
+#: hold on an account past its consecutive-failure cap lasts until cleared.
+HOLD_PREFIX = "hold:"
 
 
 def schema_version() -> int:

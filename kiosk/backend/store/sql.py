@@ -205,7 +205,8 @@ class SqlStore(ABC, Generic[C]):
         return counted
 
     def prune_failures(self, now: float) -> None:
-        """Forget failure records of every key older than ``FAILURE_RETENTION_SECONDS``,
+        """Forget failure records of every key older than ``FAILURE_RETENTION_SECONDS``
+        (but holds, ``HOLD_PREFIX``: they last until cleared),
         at most ``PRUNE_BATCH`` of them, unless another process did within
         ``PRUNE_INTERVAL_SECONDS``. Housekeeping: a failure is logged, never raised
         (the failure that was just counted stays counted)."""
@@ -219,8 +220,9 @@ class SqlStore(ABC, Generic[C]):
                 pruned = self._execute(
                     conn,
                     "DELETE FROM failure WHERE id IN "
-                    f"(SELECT id FROM failure WHERE at < ? AND key <> ? LIMIT {int(common.PRUNE_BATCH)})",
-                    (now - common.FAILURE_RETENTION_SECONDS, common.PRUNED_KEY),
+                    "(SELECT id FROM failure WHERE at < ? AND key <> ? AND key NOT LIKE ? "
+                    f"LIMIT {int(common.PRUNE_BATCH)})",
+                    (now - common.FAILURE_RETENTION_SECONDS, common.PRUNED_KEY, common.HOLD_PREFIX + "%"),
                 ).rowcount
                 if pruned < common.PRUNE_BATCH:  # all done; else the next add_failure goes on
                     self._execute(conn, "DELETE FROM failure WHERE key = ?", (common.PRUNED_KEY,))

@@ -17,7 +17,6 @@ from ldap3.utils.conv import escape_filter_chars
 from kiosk.backend.directory.ad.cache import POLICY_CACHE_SECONDS, TtlCache
 from kiosk.backend.directory.ad.codec import (
     Entry,
-    dn_key,
     dns_name,
     encode_password,
     entries_of,
@@ -60,6 +59,7 @@ from kiosk.backend.errors import (
     InvalidCredentials,
     PasswordRejected,
 )
+from kiosk.backend.dn import dn_key, is_within
 from kiosk.backend.model import Account, Identity, PasswordPolicy
 from kiosk.config import DirectorySettings, DomainSettings
 
@@ -118,8 +118,7 @@ class ActiveDirectory:
         return self._domains.get(netbios.upper())
 
     def domain_of_dn(self, dn: str) -> DomainSettings | None:
-        key = dn_key(dn)
-        matches = [d for d in self._domains.values() if key.endswith(dn_key(d.base_dn))]
+        matches = [d for d in self._domains.values() if is_within(dn, d.base_dn)]
         return max(matches, key=lambda d: len(d.base_dn), default=None)
 
     def to_account(

@@ -124,10 +124,6 @@ def encode_password(password: str) -> bytes:
     return f'"{password}"'.encode("utf-16-le")
 
 
-def dn_key(dn: str) -> str:
-    return ",".join(part.strip() for part in dn.lower().split(","))
-
-
 def dns_name(dn: str) -> str:
     """The DNS name a DN's DC= RDNs spell (``DC=kiosk,DC=test`` -> ``kiosk.test``)."""
     labels = [p.strip()[3:] for p in dn.split(",") if p.strip().lower().startswith("dc=")]

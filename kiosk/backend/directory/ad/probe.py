@@ -18,7 +18,8 @@ from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE, Connection
 from ldap3.utils.conv import escape_filter_chars
 
 from kiosk.backend.directory.ad.adapter import ActiveDirectory
-from kiosk.backend.directory.ad.codec import Entry, dn_key, entries_of, privileged_sid_name, sid_string
+from kiosk.backend.directory.ad.codec import Entry, entries_of, privileged_sid_name, sid_string
+from kiosk.backend.dn import DnKey, dn_key, is_within
 from kiosk.backend.directory.ad.connection import search
 from kiosk.backend.directory.ad.constants import (
     PASSWORD_SETTINGS_CONTAINER,
@@ -177,8 +178,7 @@ class ActiveDirectoryProbe:
         """The naming context holding ``domain.base_dn`` and that domain's real
         NetBIOS and DNS names (its crossRef in CN=Partitions)."""
         root = self.root_dse()
-        key = dn_key(domain.base_dn)
-        contexts = [nc for nc in root.naming_contexts if key == dn_key(nc) or key.endswith("," + dn_key(nc))]
+        contexts = [nc for nc in root.naming_contexts if is_within(domain.base_dn, nc)]
         if not contexts:
             return DomainFacts("", "", "")
         context = max(contexts, key=len)
@@ -277,9 +277,9 @@ class ActiveDirectoryProbe:
                 connection, container_dn, "(objectClass=msDS-PasswordSettings)", ["msDS-MinimumPasswordLength"], scope=LEVEL
             )
 
-        readable: dict[str, str] = {}
+        readable: dict[DnKey, str] = {}
         # Without read access a PSO is still listed (Samba 4.17: its DN, no attributes).
-        referenced: dict[str, str] = {}
+        referenced: dict[DnKey, str] = {}
         for pso in self._read(listed):
             (readable if pso.has("msDS-MinimumPasswordLength") else referenced)[dn_key(pso.dn)] = pso.dn
 
