@@ -201,6 +201,10 @@ class DemoDirectory:
 
     # --- acting -------------------------------------------------------------------
 
+    def bind_as_nobody(self, password: str) -> None:
+        self._digest(secrets.token_bytes(16), password)  # the work of a refused bind
+        raise InvalidCredentials("52e")
+
     def verify_password(self, account: Account, password: str) -> None:
         with self._lock:
             entry = self._entries.get(account.guid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -346,6 +347,14 @@ class ActiveDirectory:
         finally:
             close_quietly(connection)
         raise_for_user_bind(result_detail("bind as", account.dn, result), result)
+
+    def bind_as_nobody(self, password: str) -> None:
+        domain = next(iter(self._domains.values()))
+        nobody = f"CN=kiosk-nobody-{secrets.token_hex(8)},{domain.base_dn}"
+        # The same round trip as verify_password's refused bind (AD answers 49).
+        connection, result = self.connection.bound(nobody, password or "-")
+        close_quietly(connection)
+        raise InvalidCredentials(result_detail("bind as", "nobody", result))
 
     def unlock(self, account: Account) -> None:
         def write(connection: Connection) -> dict[str, Any]:
