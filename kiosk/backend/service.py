@@ -215,7 +215,7 @@ class SelfService(UseCase):
         try:
             attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
         except Throttled as exc:
-            self._record("verify", "throttled", visit, reason=f"retry after {exc.retry_after:.0f}s")
+            self._record("verify", "throttled", visit, reason=exc.describe(exc.retry_after))
             raise
         enrollment = visit.enrollment
         hashes = {a.question_id: a.answer_hash for a in enrollment.answers} if enrollment else {}
