@@ -270,3 +270,51 @@ def test_login_with_the_password_from_the_secrets(tmp_path):
         assert "wrong" not in refused.value.detail
     finally:
         server.stop()
+
+
+# --- several hosts on one PostgreSQL store ---------------------------------------------------------
+
+
+def test_two_hosts_flushing_one_outbox_send_each_notice_once(tmp_path, relay, pg_url):
+    import threading
+    from datetime import UTC, datetime
+
+    from kiosk.backend.audit import AuditLog
+    from kiosk.backend.model import OutboxNotice
+    from kiosk.backend.notices import Notices
+    from kiosk.backend.store import open_store
+    from kiosk.config import AuditSettings
+
+    mail = MailSettings(**{**relay.mail_settings(), "ca_file": relay.ca_file})
+    hosts = [open_store(pg_url), open_store(pg_url)]  # two kiosk hosts sharing the database
+    try:
+        now = datetime.now(UTC)
+        for n in range(60):
+            hosts[n % 2].queue_notice(OutboxNotice(
+                id=0, event="reset", account=f"DEMO\\p{n}", reference=f"K-{n:06d}", recipient=f"p{n}@hosts.example",
+                message_id=f"<hosts-{n}@demo.example>", subject="Your password was reset", body=f"notice {n}",
+                created_at=now,
+            ))
+        senders = [
+            Notices(mail, store, AuditLog(AuditSettings(file=tmp_path / f"audit{i}.jsonl")), send_at_once=False)
+            for i, store in enumerate(hosts)
+        ]
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def flush(i: int) -> None:
+            barrier.wait()
+            results[i] = senders[i].flush(limit=None)
+
+        threads = [threading.Thread(target=flush, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        arrived = [r for r in relay.received if r.recipients[0].endswith("@hosts.example")]
+        assert sorted(r.recipients[0] for r in arrived) == sorted(f"p{n}@hosts.example" for n in range(60))
+        assert results[0].sent + results[1].sent == 60
+        assert hosts[0].notices_waiting() == 0
+    finally:
+        for store in hosts:
+            store.close()
