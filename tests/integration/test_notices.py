@@ -318,3 +318,90 @@ def test_two_hosts_flushing_one_outbox_send_each_notice_once(tmp_path, relay, pg
     finally:
         for store in hosts:
             store.close()
+
+
+# --- kiosk notify flush and kiosk check -----------------------------------------------------------
+
+
+def write_config(tmp_path: Path, mail: dict) -> Path:
+    lines = [
+        '[directory]\nkind = "demo"\n',
+        f'[store]\nurl = "sqlite://{tmp_path / "kiosk.db"}"\n',
+        f'[audit]\nfile = "{tmp_path / "audit.jsonl"}"\n',
+        "[mail]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in mail.items()),
+    ]
+    config = tmp_path / "kiosk.toml"
+    config.write_text("\n".join(lines))
+    return config
+
+
+def test_notify_flush_sends_what_waits_and_says_so(tmp_path, capsys, seeded):
+    from kiosk.cli import main
+
+    relay = SmtpServer(tmp_path / "relay")  # down while the visit happens
+    settings = settings_for(tmp_path, relay.mail_settings(timeout_seconds=2, retry_seconds=1))
+    service = build_service(settings, directory=seeded)
+    visit = service.begin("carol", "tty7")
+    service.challenge(visit)
+    service.verify(visit, ["lyon", "misty", "oak lane"])
+    service.unlock(visit)
+    assert service.backend.notices is not None
+    service.backend.notices.wait()
+    config = write_config(tmp_path, relay.mail_settings(timeout_seconds=2, retry_seconds=1))
+    import time
+
+    time.sleep(1.1)  # the first retry is due after retry_seconds
+    assert main(["--config", str(config), "notify", "flush"]) == 1  # still down: kept for later
+    assert "sent 0, to retry 1" in capsys.readouterr().out
+    relay.start()
+    try:
+        time.sleep(2.1)  # the second retry waits twice as long
+        assert main(["--config", str(config), "notify", "flush", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == {
+            "enabled": True, "sent": 1, "retry": 0, "given_up": 0, "waiting": 0
+        }
+        assert [r.message["Subject"] for r in relay.to("carol@demo.example")] == ["Your account was unlocked"]
+    finally:
+        relay.stop()
+
+
+def test_notify_flush_with_mail_off_sends_nothing(tmp_path, capsys):
+    from kiosk.cli import main
+
+    config = write_config(tmp_path, {"enabled": False})
+    assert main(["--config", str(config), "notify", "flush"]) == 0
+    assert "mail is off" in capsys.readouterr().out
+
+
+def test_check_names_the_relay_steps(tmp_path, relay):
+    from kiosk.check import run_checks
+    from kiosk.config.loading import load_settings
+
+    good = load_settings(write_config(tmp_path, relay.mail_settings()), environ={})
+    lines = {r.name: r for r in run_checks(good)}
+    assert lines["mail reach"].ok and lines["mail tls"].ok and lines["mail login"].ok
+    assert "certificate verified for localhost" in lines["mail tls"].message
+
+    other = SmtpServer(tmp_path / "other")
+    wrong = load_settings(write_config(tmp_path, relay.mail_settings(ca_file=str(other.ca_file))), environ={})
+    lines = {r.name: r for r in run_checks(wrong)}
+    assert lines["mail reach"].ok and not lines["mail tls"].ok
+    assert "not trusted" in lines["mail tls"].message and "mail.ca_file" in lines["mail tls"].message
+    assert "mail login" not in lines
+
+
+def test_the_relay_password_never_comes_from_the_config_file(tmp_path, relay):
+    from kiosk.backend.errors import ConfigError
+    from kiosk.config.loading import load_settings
+
+    config = write_config(tmp_path, relay.mail_settings(username="kiosk-relay", password="in-the-file"))
+    with pytest.raises(ConfigError, match="mail.password must not be in the config file"):
+        load_settings(config, environ={})
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "kiosk_mail__password").write_text("from-the-secrets\n")
+    config = write_config(tmp_path, relay.mail_settings(username="kiosk-relay"))
+    settings = load_settings(config, environ={"KIOSK_SECRETS_DIR": str(secrets)})
+    assert settings.mail.password is not None
+    assert settings.mail.password.get_secret_value() == "from-the-secrets"
+    assert "from-the-secrets" not in repr(settings.mail)
