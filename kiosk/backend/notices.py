@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import make_msgid
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.backend.model import Account, OutboxNotice
 from kiosk.backend.notice_texts import NOTICE_EVENTS, compose
@@ -208,7 +208,7 @@ class Notices:
         copy = self.settings.security_copy
         return "security copy" if copy and notice.recipient.lower() == copy.lower() else "person"
 
-    def _record(self, notice: OutboxNotice, outcome: str, *, reason: str = "", **fields: str | int) -> None:
+    def _record(self, notice: OutboxNotice, outcome: str, *, reason: str = "", **fields: Any) -> None:
         self._audit.record(
             "notice", outcome=outcome, account=notice.account, reference=notice.reference, reason=reason,
             notice_event=notice.event, **fields,
