@@ -44,8 +44,9 @@ __all__ = ["FlushResult", "Notices"]
 
 log = logging.getLogger("kiosk.notices")
 
-#: How long a claim holds a notice: longer than one send can take.
-LEASE_SECONDS = 300.0
+#: How long a claim holds a batch, beyond the relay's timeout for each of its
+#: notices (``Notices.lease_seconds``): a sender still at work keeps it.
+LEASE_SECONDS = 120.0
 #: The longest wait between two attempts.
 MAX_RETRY_SECONDS = 6 * 3600
 #: Notices claimed (and sent over one connection) at a time.
@@ -74,13 +75,13 @@ class Notices:
         audit: AuditLog,
         *,
         mailer: Mailer | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] | None = None,
         send_at_once: bool = True,
     ) -> None:
         self.settings = settings
         self._store = store
         self._audit = audit
-        self._clock = clock
+        self._clock = clock if clock is not None else self._shared_now
         self._send_at_once = send_at_once
         if mailer is None:
             from kiosk.backend.mail import SmtpMailer
@@ -89,6 +90,17 @@ class Notices:
         self._mailer = mailer
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+
+    def _shared_now(self) -> datetime:
+        """Now by the clock every host sharing the store reads (PostgreSQL's),
+        so that due times and claims agree across hosts; else this host's."""
+        shared = self._store.shared_time()
+        return datetime.now(UTC) if shared is None else datetime.fromtimestamp(shared, UTC)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim holds a batch: longer than sending it can take."""
+        return LEASE_SECONDS + self.settings.timeout_seconds * (BATCH + 2)
 
     @property
     def enabled(self) -> bool:
@@ -167,7 +179,7 @@ class Notices:
         while limit is None or total.sent + total.retried + total.given_up < limit:
             batch = BATCH if limit is None else min(BATCH, limit - (total.sent + total.retried + total.given_up))
             claim = secrets.token_hex(16)
-            claimed = self._store.claim_notices(claim, self._clock(), LEASE_SECONDS, batch)
+            claimed = self._store.claim_notices(claim, self._clock(), self.lease_seconds, batch)
             if not claimed:
                 break
             total = total + self._send(claim, claimed)

@@ -405,3 +405,21 @@ def test_the_relay_password_never_comes_from_the_config_file(tmp_path, relay):
     assert settings.mail.password is not None
     assert settings.mail.password.get_secret_value() == "from-the-secrets"
     assert "from-the-secrets" not in repr(settings.mail)
+
+
+def test_a_store_that_cannot_queue_does_not_fail_the_visit(tmp_path, relay, seeded, monkeypatch):
+    from kiosk.backend.errors import StoreError
+
+    service = build_service(settings_for(tmp_path, relay.mail_settings()), directory=seeded)
+
+    def broken(notice):
+        raise StoreError("disk full")
+
+    monkeypatch.setattr(service.backend.store, "queue_notice", broken)
+    visit = service.begin("carol", "tty7")
+    service.challenge(visit)
+    service.verify(visit, ["lyon", "misty", "oak lane"])
+    assert service.unlock(visit) == "DEMO\\carol"
+    errors = [e for e in audit(tmp_path) if e["event"] == "notice"]
+    assert [(e["outcome"], e["account"]) for e in errors] == [("error", "DEMO\\carol")]
+    assert "not queued" in errors[0]["reason"]
