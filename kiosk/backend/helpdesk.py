@@ -250,7 +250,10 @@ class Helpdesk(UseCase):
     def revoke(self, account: Account) -> bool:
         self._require_authorized()
         self._require(self._rules.revoke, "revoking enrollments is switched off")
-        return revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
+        removed = revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
+        self._notice("helpdesk_revoke", "success" if removed else "not_enrolled", account,
+                     terminal=self.terminal, operator=self.operator, reference=None)
+        return removed
 
     # --- helpers ----------------------------------------------------------------------------------------
 
@@ -299,3 +302,4 @@ class Helpdesk(UseCase):
             reason=reason,
             **fields,
         )
+        self._notice(event, outcome, account, terminal=self.terminal, operator=self.operator, reference=None)
