@@ -346,7 +346,7 @@ async def test_a_caller_without_questions_cannot_be_verified(make_app):
         await open_account(pilot, "bob")
         assert buttons(app)["verify"] is False
         assert "Questions      not set up" in screen_text(app)
-        app.choose("verify")  # even if asked anyway, the backend says no, in words for staff
+        app.flow.choose("verify")  # even if asked anyway, the backend says no, in words for staff
         await settle(pilot)
         assert "has no security questions" in screen_text(app)
 
