@@ -41,3 +41,33 @@ def lab_directory_settings(lab, **changes) -> DirectorySettings:
     )
     values.update(changes)
     return validate(DirectorySettings, values, "lab settings")
+
+
+#: The demo directory's section of a config file.
+DEMO_DIRECTORY_TOML = """
+[directory]
+kind = "demo"
+default_domain = "DEMO"
+[[directory.domains]]
+netbios = "DEMO"
+dns = "demo.example"
+base_dn = "DC=demo,DC=example"
+"""
+
+#: The tail of every test's config file: the cheapest argon2id a file may ask
+#: for (OWASP's floor), no growing delay, the store and audit log in {dir}.
+CHEAP_LOCAL_TOML = """
+[answers]
+time_cost = 5
+memory_cost_kib = 7168
+parallelism = 1
+
+[throttle]
+delay_seconds = 0
+
+[store]
+url = "sqlite://{dir}/kiosk.db"
+
+[audit]
+file = "{dir}/audit.jsonl"
+"""

@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from support import CHEAP_LOCAL_TOML, DEMO_DIRECTORY_TOML  # noqa: E402
 from tmuxdriver import TmuxDriver, tmux_available  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,29 +31,7 @@ QUESTIONS = (
     ("uncle", "What is your oldest uncle's first name?"),
 )
 
-DEMO_CONFIG = """
-[directory]
-kind = "demo"
-default_domain = "DEMO"
-[[directory.domains]]
-netbios = "DEMO"
-dns = "demo.example"
-base_dn = "DC=demo,DC=example"
-
-[answers]
-time_cost = 5
-memory_cost_kib = 7168
-parallelism = 1
-
-[throttle]
-delay_seconds = 0
-
-[store]
-url = "sqlite://{dir}/kiosk.db"
-
-[audit]
-file = "{dir}/audit.jsonl"
-
+DEMO_CONFIG = DEMO_DIRECTORY_TOML + CHEAP_LOCAL_TOML + """
 [kiosk]
 {kiosk}
 

@@ -19,6 +19,7 @@ import pytest
 
 import lab as lablib
 from conftest import LAUNCHER, PYTHON, QUESTIONS
+from support import CHEAP_LOCAL_TOML
 from tmuxdriver import TmuxDriver
 
 pytestmark = pytest.mark.e2e
@@ -402,21 +403,7 @@ base_dn = "{base}"
 [eligibility]
 allowed_ous = ["{staff}"]
 denied_groups = ["{denied}"]
-
-[answers]
-time_cost = 5
-memory_cost_kib = 7168
-parallelism = 1
-
-[throttle]
-delay_seconds = 0
-
-[store]
-url = "sqlite://{dir}/kiosk.db"
-
-[audit]
-file = "{dir}/audit.jsonl"
-
+""" + CHEAP_LOCAL_TOML + """
 [kiosk]
 title = "Password self-service - lab e2e"
 terminal_id = "e2e-lab"

@@ -13,32 +13,11 @@ from kiosk.backend.directory.demo import DEMO_HINT
 from kiosk.backend.errors import NotAllowed, VerificationFailed
 from kiosk.backend.wiring import build_helpdesk, build_service
 from kiosk.config.loading import load_settings
+from support import CHEAP_LOCAL_TOML, DEMO_DIRECTORY_TOML
 
-CHEAP = """
-[answers]
-time_cost = 5
-memory_cost_kib = 7168
-parallelism = 1
+CHEAP = CHEAP_LOCAL_TOML
 
-[throttle]
-delay_seconds = 0
-
-[store]
-url = "sqlite://{dir}/kiosk.db"
-
-[audit]
-file = "{dir}/audit.jsonl"
-"""
-
-DEMO_DOMAIN = """
-[directory]
-kind = "demo"
-default_domain = "DEMO"
-[[directory.domains]]
-netbios = "DEMO"
-dns = "demo.example"
-base_dn = "DC=demo,DC=example"
-"""
+DEMO_DOMAIN = DEMO_DIRECTORY_TOML
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
