@@ -48,6 +48,11 @@ NOTICE_EVENTS: dict[str, tuple[str, str]] = {
         "The security questions of your account {account} were removed by the helpdesk ({operator}). "
         "Set them up again at the kiosk.",
     ),
+    "helpdesk_clear_attempts": (
+        "The helpdesk cleared your account's wrong attempts",
+        "The wrong answers recorded against your account {account} were cleared by the helpdesk ({operator}), "
+        "so it can be verified again.",
+    ),
 }
 
 _BODY = """Hello {name},

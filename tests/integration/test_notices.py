@@ -15,6 +15,7 @@ from kiosk.backend.demo_seed import seed_demo
 from kiosk.backend.directory.demo import DemoDirectory
 from kiosk.backend.mail import MailError, SmtpMailer
 from kiosk.backend.model import Identity
+from kiosk.backend.errors import KioskError
 from kiosk.backend.wiring import build_activation, build_helpdesk, build_service
 from kiosk.cli import demo_settings
 from kiosk.config import MailSettings
@@ -142,6 +143,28 @@ def test_each_change_sends_a_notice_without_a_secret(tmp_path, relay, seeded):
     sent = [e for e in audit(tmp_path) if e["event"] == "notice"]
     assert len(sent) == 2 * len(expected) and {e["outcome"] for e in sent} == {"success"}
     assert not any("@" in json.dumps(e["fields"]) for e in sent)  # no address in the audit
+
+
+def test_the_helpdesk_clearing_a_blocked_callers_attempts_sends_a_notice(tmp_path, relay, seeded):
+    directory = seeded
+    settings = settings_for(tmp_path, relay.mail_settings())
+    service = build_service(settings, directory=directory)
+    for _ in range(settings.throttle.account_max_failures):  # blocked by wrong answers
+        visit = service.begin("alice", "tty7")
+        service.challenge(visit)
+        with pytest.raises(KioskError):
+            service.verify(visit, ["wrong", "wrong", "wrong"])
+    before = len(relay.received)
+    desk = build_helpdesk(settings, operator="dana", terminal="ssh:192.0.2.7", directory=directory)
+    desk.authorize("Demo!Dana44")
+    assert desk.clear_attempts(account(directory, "alice"), verified_elsewhere=True) > 0
+    assert desk.backend.notices is not None
+    desk.backend.notices.wait()
+    desk.backend.notices.flush()
+    [notice] = relay.received[before:]
+    assert notice.recipients == ["alice@demo.example"]
+    assert notice.message["Subject"] == "The helpdesk cleared your account's wrong attempts"
+    assert_no_secret(notice.message.get_payload(decode=True).decode())
 
 
 def test_failed_or_refused_steps_and_people_without_an_address_send_nothing(tmp_path, relay, seeded):
