@@ -75,7 +75,7 @@ ANSWERS = [("birth-city", "Paris"), ("first-pet", "Rex"), ("first-school", "Hill
 #: The Directory protocol's methods (kiosk/backend/directory/base.py).
 DIRECTORY_METHODS = frozenset(
     {
-        "find_account", "refresh", "verify_password", "unlock", "reset_password", "change_password",
+        "find_account", "refresh", "verify_password", "bind_as_nobody", "unlock", "reset_password", "change_password",
         "password_policy", "search_accounts", "accounts", "read_attributes", "update_attributes", "matches",
     }
 )

@@ -540,3 +540,34 @@ __all__ = [
     "throttle_clear",
     "throttle_status",
 ]
+
+
+# --- notices ----------------------------------------------------------------------------------
+
+
+def notify_flush(args: argparse.Namespace) -> int:
+    """Send the notices waiting in the store's outbox (kiosk-notify.timer runs
+    this); exit 1 when some could not be sent (they are retried later)."""
+    from kiosk.backend.audit import AuditLog
+    from kiosk.backend.store import open_store
+    from kiosk.backend.wiring import open_notices
+
+    settings = _settings(args)
+    store = open_store(settings.store.url)
+    try:
+        notices = open_notices(settings, store, AuditLog(settings.audit))
+        if notices is None:
+            waiting = store.notices_waiting()
+            _emit(args, {"enabled": False, "waiting": waiting},
+                  f"mail is off (mail.enabled = false): nothing sent, {waiting} waiting")
+            return EXIT_OK
+        result = notices.flush()
+        waiting = store.notices_waiting()
+    finally:
+        store.close()
+    _emit(
+        args,
+        {"enabled": True, "sent": result.sent, "retry": result.retried, "given_up": result.given_up, "waiting": waiting},
+        f"sent {result.sent}, to retry {result.retried}, given up {result.given_up}; {waiting} waiting in the outbox",
+    )
+    return EXIT_FAILURE if result.retried or result.given_up else EXIT_OK

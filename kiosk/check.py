@@ -88,7 +88,7 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     local: list[CheckResult] = []
     if hasattr(settings, "store"):
         whole = cast("Settings", settings)
-        local = [*_check_store(whole.store.url), _check_audit(whole)]
+        local = [*_check_store(whole.store.url), _check_audit(whole), *_check_mail(whole)]
     if directory.kind == "demo":
         return [*_check_demo(directory, rules), *local]
     if not directory.urls:
@@ -216,6 +216,30 @@ def _check_audit(settings: Settings) -> CheckResult:
     if not where:
         return CheckResult("audit", False, "no audit destination: set audit.file or audit.syslog")
     return CheckResult("audit", True, "writes to " + " and ".join(where))
+
+
+def _check_mail(settings: Settings) -> list[CheckResult]:
+    """The SMTP relay of the notices, when mail is on: reach, TLS (certificate
+    verified), login; and how many notices wait in the outbox."""
+    mail = getattr(settings, "mail", None)
+    if mail is None or not mail.enabled:
+        return []
+    from kiosk.backend.mail import MailError, SmtpMailer
+
+    try:
+        facts = SmtpMailer(mail).probe()
+    except MailError as exc:
+        passed = {"reach": [], "tls": ["reach"], "login": ["reach", "tls"], "send": ["reach", "tls", "login"]}
+        done = [CheckResult(f"mail {step}", True, f"{mail.host}:{mail.port}") for step in passed.get(exc.step, [])]
+        return [*done, CheckResult(f"mail {exc.step}", False, exc.detail)]
+    trust = f"the CA file {mail.ca_file}" if mail.ca_file else "the system CA store"
+    results = [
+        CheckResult("mail reach", True, f"{facts.where}: the relay answers"),
+        CheckResult("mail tls", True, f"{facts.tls_version} ({mail.tls}), certificate verified for {mail.host} against {trust}"),
+        CheckResult("mail login", True, f"logged in as {mail.username}") if mail.username
+        else CheckResult("mail login", True, "no login (mail.username is not set)"),
+    ]
+    return results
 
 
 _LABELS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}

@@ -145,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
     copy.add_argument("--to", metavar="URL", help="e.g. postgresql://kiosk@db/kiosk (default: the configured store.url)")
     copy.add_argument("--json", action="store_true")
     copy.set_defaults(handler=admin_cli.store_copy)
+
+    notify = commands.add_parser("notify", help="the notices mailed after changes to accounts")
+    notify_commands = notify.add_subparsers(title="notify commands", metavar="ACTION", required=True)
+    flush = notify_commands.add_parser("flush", help="send the notices waiting in the outbox (the timer runs it)")
+    flush.add_argument("--json", action="store_true")
+    flush.set_defaults(handler=admin_cli.notify_flush)
     return parser
 
 

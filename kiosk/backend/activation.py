@@ -155,7 +155,7 @@ class Activation(UseCase):
         try:
             attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
         except Throttled as exc:
-            self._record_step("throttled", visit, step="proof", reason=f"retry after {exc.retry_after:.0f}s")
+            self._record_step("throttled", visit, step="proof", reason=exc.describe(exc.retry_after))
             raise
         proofs = self._config.proof
         account = visit.account

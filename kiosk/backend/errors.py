@@ -112,8 +112,16 @@ class Throttled(KioskError):
     code = "throttled"
 
     def __init__(self, retry_after: float, detail: str = "") -> None:
-        super().__init__(detail or f"retry after {retry_after:.0f}s")
+        super().__init__(detail or self.describe(retry_after))
         self.retry_after = retry_after
+
+    @staticmethod
+    def describe(retry_after: float) -> str:
+        """For the audit log: when trying again helps, if ever (past the
+        consecutive-failure cap only a clear lifts the lock)."""
+        if retry_after == float("inf"):
+            return "locked until cleared (consecutive-failure cap)"
+        return f"retry after {retry_after:.0f}s"
 
 
 class AnswerRejected(KioskError):

@@ -10,6 +10,15 @@ temporary one, shown once, that must be changed at next logon (ASVS 5.0 6.4.6).
 Every action reads the account again and checks its eligibility (the same
 rules as self-service): the caller check alone is not enough. A verification
 allows one action, within ``helpdesk.verification_seconds``.
+
+The card says which actions the operator may choose now (``AccountCard.actions``,
+by ``helpdesk_actions.offered_actions``): the UI shows that, and the actions
+here enforce the same rules.
+
+Wrong answers block a person (and the helpdesk's caller check) for a while;
+``clear_attempts`` lets the operator lift that, after verifying the caller: by
+their questions when those can verify them, else by another route the
+operator confirms (audited as such).
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ from kiosk.backend.errors import (
     NotAllowed,
     PasswordExpired,
     PasswordMustChange,
+    StoreError,
 )
+from kiosk.backend.helpdesk_actions import ActionOffer, offered_actions, questions_can_verify
 from kiosk.backend.model import Account, Question
 from kiosk.backend.throttle import ThrottleStatus
 from kiosk.backend.usecase import Backend, UseCase, Visit
@@ -69,10 +80,19 @@ class AccountCard:
     #: (True), after it (False: whoever enrolled knew that password, perhaps a
     #: temporary one read out), or unknown (None: not enrolled, no pwdLastSet).
     enrolled_before_password_set: bool | None = None
+    #: The caller is verified (by their questions) in this session, for one action.
+    verified: bool = False
+    #: What the card offers, in order, and whether each may be chosen now
+    #: (the backend's rule: ``helpdesk_actions.offered_actions``).
+    actions: tuple[ActionOffer, ...] = ()
 
     @property
     def name(self) -> str:
         return self.account.qualified_name
+
+    def allows(self, action: str) -> bool:
+        """Is ``action`` offered and enabled on this card?"""
+        return any(offer.action == action and offer.enabled for offer in self.actions)
 
 
 class CallerVerification(Protocol):
@@ -167,14 +187,18 @@ class Helpdesk(UseCase):
         before: bool | None = None
         if status.enrolled_at is not None and account.password_last_set is not None:
             before = status.enrolled_at < account.password_last_set
+        throttle = self._throttle.status(self._throttle_key(account))
+        verified = self.is_verified(account)
         return AccountCard(
             account=account,
             eligible=eligibility.allowed,
             ineligible_reason=eligibility.reason,
             enrollment=status,
             enrolled_questions=texts,
-            throttle=self._throttle.status(f"account:{account.guid}"),
+            throttle=throttle,
             enrolled_before_password_set=before,
+            verified=verified,
+            actions=offered_actions(self._rules, status, throttle, verified),
         )
 
     # --- verifying the caller -------------------------------------------------------------------
@@ -250,7 +274,44 @@ class Helpdesk(UseCase):
     def revoke(self, account: Account) -> bool:
         self._require_authorized()
         self._require(self._rules.revoke, "revoking enrollments is switched off")
-        return revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
+        removed = revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
+        self._notice("helpdesk_revoke", "success" if removed else "not_enrolled", account,
+                     terminal=self.terminal, operator=self.operator, reference=None)
+        return removed
+
+    def clear_attempts(self, account: Account, *, verified_elsewhere: bool = False) -> int:
+        """Forget the account's wrong answers and lift its block (self-service
+        and the caller check both), audited with the operator's name. Returns
+        how many failures were forgotten.
+
+        The caller must be verified first: by their questions when those can
+        verify them (which uses the verification up, like any action); when
+        they cannot (the block itself stops them, or there are no usable
+        questions), the operator says they verified the caller another way
+        (``verified_elsewhere``, e.g. a call back on a number the organisation
+        holds, or an ID seen in person), and the audit says so."""
+        account = self._current(account, "clear_attempts")
+        key = self._throttle_key(account)
+        before = self._throttle.status(key)
+        if self.is_verified(account):
+            verified_by = "questions"
+        elif not self._rules.require_verification:
+            verified_by = "not_required"
+        elif verified_elsewhere and not self._questions_can_verify(account, before):
+            verified_by = "operator_confirmed_other_route"
+        else:
+            self._record_action("helpdesk_clear_attempts", "refused", account, reason="caller not verified")
+            raise NotAllowed("verify the caller before clearing their attempts")
+        self._verified.pop(account.guid, None)  # one verification, one action
+        try:
+            self._throttle.clear(key)
+        except StoreError as exc:
+            self._record_action("helpdesk_clear_attempts", "error", account, reason=f"{exc.code}: {exc.detail}")
+            raise
+        self._record_action(
+            "helpdesk_clear_attempts", "success", account, verified_by=verified_by, failures=before.failures
+        )
+        return before.failures
 
     # --- helpers ----------------------------------------------------------------------------------------
 
@@ -261,6 +322,17 @@ class Helpdesk(UseCase):
         the time allowed. The verification is used up here, by this action."""
         self._require_authorized()
         self._require(enabled, f"{action} is switched off for the helpdesk")
+        account = self._current(account, action)
+        verified = self.is_verified(account)
+        if self._rules.require_verification and not verified:
+            raise NotAllowed(f"verify the caller before {action}")
+        self._verified.pop(account.guid, None)  # one verification, one action
+        return account
+
+    def _current(self, account: Account, action: str) -> Account:
+        """The account, read again, if the operator may still act and the
+        account is eligible (self-service's rules); refusals are audited."""
+        self._require_authorized()
         operator = self._operator_account
         try:
             if operator is not None:
@@ -279,11 +351,16 @@ class Helpdesk(UseCase):
             self._verified.pop(account.guid, None)
             self._record_action(f"helpdesk_{action}", "refused", account, reason=f"ineligible: {eligibility.reason}")
             raise NotAllowed(f"not available for this account: {eligibility.reason}")
-        verified = self.is_verified(account)
-        if self._rules.require_verification and not verified:
-            raise NotAllowed(f"verify the caller before {action}")
-        self._verified.pop(account.guid, None)  # one verification, one action
         return account
+
+    def _questions_can_verify(self, account: Account, throttle: ThrottleStatus) -> bool:
+        status = enrollment_status(self._store, self.questionnaire, account.guid)
+        return questions_can_verify(status, throttle)
+
+    def _throttle_key(self, account: Account) -> str:
+        """The account's key in the throttle: the one self-service counts under
+        (``Visit.throttle_key`` of a visit that found the account)."""
+        return Visit(typed_name="", terminal=self.terminal, account=account).throttle_key
 
     def _require_authorized(self) -> None:
         if not self.authorized:
@@ -299,3 +376,4 @@ class Helpdesk(UseCase):
             reason=reason,
             **fields,
         )
+        self._notice(event, outcome, account, terminal=self.terminal, operator=self.operator, reference=None)

@@ -54,6 +54,9 @@ class Account:
     privileged: tuple[str, ...] = ()
     groups: frozenset[str] = frozenset()
     never_logged_on: bool = False
+    #: The person's mail address (the configured ``mail.address_attribute``), "" if none:
+    #: where notices of changes to the account go.
+    mail: str = ""
     attributes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -140,6 +143,24 @@ class Enrollment:
             f"Enrollment({self.account_name!r}, {len(self.answers)} answers, "
             f"enrolled_at={self.enrolled_at.isoformat()})"
         )
+
+
+@dataclass(frozen=True)
+class OutboxNotice:
+    """A notice waiting in the store's outbox (``kiosk.backend.notices``): the
+    whole mail as it will be sent, and what the sender needs to retry it."""
+
+    id: int
+    event: str
+    account: str  # DOMAIN\sam, for the audit
+    reference: str
+    recipient: str
+    message_id: str
+    subject: str
+    body: str
+    created_at: datetime
+    attempts: int = 0
+    last_error: str = ""
 
 
 @dataclass(frozen=True)

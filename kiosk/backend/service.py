@@ -14,6 +14,8 @@ directly. The order of things here is the security design:
 
 from __future__ import annotations
 
+import contextlib
+
 import functools
 import os
 import secrets
@@ -145,10 +147,12 @@ class SelfService(UseCase):
         attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
         account = visit.account
         try:
-            if account is None:
-                raise InvalidCredentials("unknown user")
-            if not visit.eligibility.allowed:
-                raise InvalidCredentials(f"ineligible: {visit.eligibility.reason}")
+            if account is None or not visit.eligibility.allowed:
+                # The same directory work as a wrong password, bound as nobody.
+                with contextlib.suppress(InvalidCredentials):
+                    self._directory.bind_as_nobody(password)
+                refused = "unknown user" if account is None else f"ineligible: {visit.eligibility.reason}"
+                raise InvalidCredentials(refused)
             self._directory.verify_password(account, password)
         except (PasswordExpired, PasswordMustChange) as exc:
             self._throttle.succeeded(attempt)
@@ -239,7 +243,7 @@ class SelfService(UseCase):
         try:
             attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
         except Throttled as exc:
-            self._record("verify", "throttled", visit, reason=f"retry after {exc.retry_after:.0f}s")
+            self._record("verify", "throttled", visit, reason=exc.describe(exc.retry_after))
             raise
         return questions, attempt
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kiosk.backend.answers import AnswerHasher
     from kiosk.backend.audit import AuditLog
     from kiosk.backend.directory.base import Directory
+    from kiosk.backend.notices import Notices
     from kiosk.backend.store.base import EnrollmentStore
     from kiosk.backend.throttle import Throttle
     from kiosk.config import Settings
@@ -47,6 +48,8 @@ class Backend:
     hasher: AnswerHasher
     throttle: Throttle
     audit: AuditLog
+    #: Mail to the person after each change to their account (None: mail is off).
+    notices: Notices | None = None
 
     def close(self) -> None:
         self.directory.close()
@@ -169,6 +172,21 @@ class UseCase:
             reference=visit.reference,
             **fields,
         )
+        # A visit of several audited steps (activation) notifies on the step that changed something.
+        step = fields.get("step")
+        self._notice(f"{event}:{step}" if step else event, outcome, visit.account, terminal=visit.terminal,
+                     operator=visit.operator, reference=visit.reference)
+
+    def _notice(
+        self, event: str, outcome: str, account: Account | None, *, terminal: str | None,
+        operator: str | None, reference: str | None,
+    ) -> None:
+        """The one place changes become notices (``notices.Notices.after``
+        picks the successful change events): called by ``_record`` and by the
+        helpdesk's record of its actions."""
+        notices = self._backend.notices
+        if notices is not None:
+            notices.after(event, outcome, account, terminal=terminal, operator=operator, reference=reference)
 
     def close(self) -> None:
         self._backend.close()

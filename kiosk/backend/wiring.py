@@ -16,12 +16,15 @@ from kiosk.backend.usecase import Backend
 
 if TYPE_CHECKING:
     from kiosk.backend.activation import Activation
+    from kiosk.backend.audit import AuditLog
     from kiosk.backend.directory.base import Directory
+    from kiosk.backend.notices import Notices
+    from kiosk.backend.store.base import EnrollmentStore
     from kiosk.backend.helpdesk import Helpdesk
     from kiosk.backend.service import SelfService
     from kiosk.config import Settings
 
-__all__ = ["Backend", "build_activation", "build_helpdesk", "build_service", "open_backend"]
+__all__ = ["Backend", "build_activation", "build_helpdesk", "build_service", "open_backend", "open_notices"]
 
 
 def open_backend(settings: Settings, *, directory: Directory | None = None) -> Backend:
@@ -33,15 +36,29 @@ def open_backend(settings: Settings, *, directory: Directory | None = None) -> B
     from kiosk.backend.store import open_store
     from kiosk.backend.throttle import Throttle
 
-    directory = directory if directory is not None else open_directory(settings.directory)
+    directory = (
+        directory if directory is not None
+        else open_directory(settings.directory, mail_attribute=settings.mail.address_attribute)
+    )
     store = open_store(settings.store.url)
+    audit = AuditLog(settings.audit)
     return Backend(
         directory=directory,
         store=store,
         hasher=AnswerHasher(settings.answers),
         throttle=Throttle(store, settings.throttle),
-        audit=AuditLog(settings.audit),
+        audit=audit,
+        notices=open_notices(settings, store, audit),
     )
+
+
+def open_notices(settings: Settings, store: EnrollmentStore, audit: AuditLog) -> Notices | None:
+    """The notices after each change, sent through the configured relay (None: mail is off)."""
+    if not settings.mail.enabled:
+        return None
+    from kiosk.backend.notices import Notices
+
+    return Notices(settings.mail, store, audit)
 
 
 def build_service(settings: Settings, *, directory: Directory | None = None) -> SelfService:

@@ -50,7 +50,7 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Read, merge and validate the configuration, or raise one ConfigError."""
-    from kiosk.config.readers import service_password
+    from kiosk.config.readers import mail_password, service_password
     from kiosk.config.validation import validate
 
     environ = os.environ if environ is None else environ
@@ -59,6 +59,9 @@ def load_settings(
     secret = service_password(environ)
     if secret is not None:
         data = merge(data, {"directory": {"service_password": secret}})
+    smtp_secret = mail_password(environ)
+    if smtp_secret is not None:
+        data = merge(data, {"mail": {"password": smtp_secret}})
     return validate(Settings, data, str(file))
 
 

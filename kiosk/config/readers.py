@@ -26,6 +26,8 @@ from kiosk.backend.errors import ConfigError
 from kiosk.config.sources import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
+    MAIL_PASSWORD_SECRET,
+    MAIL_PASSWORD_VARIABLE,
     SECTIONS,
     SERVICE_PASSWORD_SECRET,
     SERVICE_PASSWORD_VARIABLE,
@@ -55,10 +57,12 @@ _Sections = create_model("_Sections", __base__=_Raw, **_FIELDS)
 
 
 class _ServicePassword(BaseSettings):
-    """The one secret that comes from a file: ``kiosk_directory__service_password``."""
+    """The secrets that come from a file: ``kiosk_directory__service_password``
+    and ``kiosk_mail__password``."""
 
     model_config = SettingsConfigDict(env_prefix="kiosk_", case_sensitive=True)
     directory__service_password: str | None = None
+    mail__password: str | None = None
 
 
 class _Environment(EnvSettingsSource):
@@ -98,19 +102,29 @@ def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 def service_password(environ: Mapping[str, str]) -> str | None:
     """From ``$KIOSK_DIRECTORY__SERVICE_PASSWORD``, else the first secrets
     directory with the file (surrounding white space is not part of it)."""
-    if environ.get(SERVICE_PASSWORD_VARIABLE):
-        return environ[SERVICE_PASSWORD_VARIABLE]
+    return _secret(environ, SERVICE_PASSWORD_VARIABLE, SERVICE_PASSWORD_SECRET, "directory__service_password")
+
+
+def mail_password(environ: Mapping[str, str]) -> str | None:
+    """The SMTP login's password: ``$KIOSK_MAIL__PASSWORD``, else the secrets
+    file ``kiosk_mail__password`` (read as the service password is)."""
+    return _secret(environ, MAIL_PASSWORD_VARIABLE, MAIL_PASSWORD_SECRET, "mail__password")
+
+
+def _secret(environ: Mapping[str, str], variable: str, secret_name: str, field: str) -> str | None:
+    if environ.get(variable):
+        return environ[variable]
     existing = [directory for directory in secrets_dirs(environ) if directory.exists()]
     if not existing:
         return None
-    candidates = [directory / SERVICE_PASSWORD_SECRET for directory in existing]
+    candidates = [directory / secret_name for directory in existing]
     file = next((path for path in candidates if os.path.lexists(path)), candidates[0])
     # pydantic-settings reads the last directory first: ours are first-wins.
     source = SecretsSettingsSource(_ServicePassword, secrets_dir=list(reversed(existing)))
     with warnings.catch_warnings(record=True) as refused:
         warnings.simplefilter("always")
         try:
-            value = source().get("directory__service_password")
+            value = source().get(field)
         except (OSError, UnicodeDecodeError, SettingsError) as exc:
             cause = exc.__cause__ if isinstance(exc, SettingsError) and exc.__cause__ else exc
             if isinstance(cause, UnicodeDecodeError):

@@ -565,6 +565,54 @@ class AuditSettings:
 
 
 @_section
+class MailSettings:
+    """Notices to the person after every change to their account (``kiosk.backend.notices``),
+    sent through an SMTP relay. Off unless ``enabled``."""
+
+    enabled: bool = False
+    #: The SMTP relay.
+    host: str = ""
+    #: 587 with ``tls = "starttls"``, 465 with ``tls = "tls"``.
+    port: Annotated[int, Bounds(ge=1, le=65535)] = 587
+    #: "starttls" (plain connection, then STARTTLS, required) or "tls" (implicit TLS).
+    #: The relay's certificate is always verified.
+    tls: Literal["starttls", "tls"] = "starttls"
+    #: CA bundle that signed the relay's certificate; empty = the system store.
+    ca_file: Path | None = None
+    #: The notices' From: address.
+    from_address: str = ""
+    #: Optional: a copy of every notice to this mailbox (a security team's).
+    security_copy: str = ""
+    #: Optional SMTP login; the password comes from the secrets file
+    #: ``kiosk_mail__password`` or ``$KIOSK_MAIL__PASSWORD``, never the config file.
+    username: str = ""
+    password: Secret | None = field(default=None, repr=False)
+    #: The directory attribute that holds a person's address.
+    address_attribute: str = "mail"
+    #: What a person should do if the change was not theirs (a line of the notice).
+    contact: str = "contact the IT helpdesk right away"
+    timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 10.0
+    #: The first retry after a failed send; each later one waits twice as long (at most 6 h).
+    retry_seconds: Annotated[int, Bounds(ge=1, le=86400)] = 60
+    #: A notice not sent after this many days is given up (audited).
+    give_up_days: Annotated[int, Bounds(ge=1, le=60)] = 3
+
+    def __post_init__(self) -> None:
+        _matches(self, "address_attribute", _ATTRIBUTE_NAME)
+        _normalise(self, "host", self.host.strip())
+        for name in ("from_address", "security_copy"):
+            value = getattr(self, name).strip()
+            _normalise(self, name, value)
+            if value and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", value):
+                raise SettingError(name, f"{value!r} is not a mail address (name@example.com)")
+        if self.enabled:
+            if not self.host:
+                raise ValueError("mail.host is empty: name the SMTP relay (or set mail.enabled = false)")
+            if not self.from_address:
+                raise ValueError("mail.from_address is empty: name the notices' sender")
+
+
+@_section
 class Settings:
     directory: DirectorySettings
     eligibility: EligibilitySettings = field(default_factory=EligibilitySettings)
@@ -577,4 +625,5 @@ class Settings:
     helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     factors: FactorSettings = field(default_factory=FactorSettings)

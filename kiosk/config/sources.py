@@ -34,10 +34,13 @@ DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 DEFAULT_SECRETS_DIR = Path("/etc/kiosk/secrets")
 SERVICE_PASSWORD_SECRET = "kiosk_directory__service_password"
 SERVICE_PASSWORD_VARIABLE = "KIOSK_DIRECTORY__SERVICE_PASSWORD"
+#: The SMTP relay's login password (``mail.username``), kept like the service password.
+MAIL_PASSWORD_SECRET = "kiosk_mail__password"
+MAIL_PASSWORD_VARIABLE = "KIOSK_MAIL__PASSWORD"
 ENV_PREFIX = "KIOSK_"
 ENV_NESTED_DELIMITER = "__"
 #: Environment variables that are about the configuration, not values in it.
-NOT_SETTINGS = frozenset({"KIOSK_CONFIG", "KIOSK_SECRETS_DIR", SERVICE_PASSWORD_VARIABLE})
+NOT_SETTINGS = frozenset({"KIOSK_CONFIG", "KIOSK_SECRETS_DIR", SERVICE_PASSWORD_VARIABLE, MAIL_PASSWORD_VARIABLE})
 #: Settings' sections: the first part of a ``KIOSK_<SECTION>__<KEY>`` name.
 SECTIONS = tuple(f.name for f in dataclasses.fields(Settings))
 
@@ -109,6 +112,13 @@ def refuse_password_in(data: Mapping[str, Any], file: Path) -> None:
             f"{file}: directory.service_password must not be in the config file; put it in "
             f"the secrets file {DEFAULT_SECRETS_DIR / SERVICE_PASSWORD_SECRET} (mode 0600) "
             f"or the environment variable {SERVICE_PASSWORD_VARIABLE}"
+        )
+    mail = data.get("mail")
+    if isinstance(mail, dict) and "password" in mail:
+        raise ConfigError(
+            f"{file}: mail.password must not be in the config file; put it in the secrets file "
+            f"{DEFAULT_SECRETS_DIR / MAIL_PASSWORD_SECRET} (mode 0600) "
+            f"or the environment variable {MAIL_PASSWORD_VARIABLE}"
         )
 
 

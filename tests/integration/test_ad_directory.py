@@ -184,6 +184,17 @@ def test_verify_password_right_and_wrong(directory, lab, lab_user, lab_admin):
     assert lab_user.password not in caught.value.detail
 
 
+def test_a_bind_as_nobody_is_refused_like_a_wrong_password_and_counts_against_no_account(
+    directory, lab, lab_user, lab_admin
+):
+    """What an unknown or ineligible name costs at enrollment: AD's own refusal
+    (49) of a bind as an object that cannot exist, with the typed password."""
+    with pytest.raises(InvalidCredentials) as caught:
+        directory.bind_as_nobody(lab_user.password)
+    assert lab_user.password not in caught.value.detail
+    assert bad_password_count(lab_admin, lab_user.dn) == 0
+
+
 def test_empty_password_is_refused_without_a_bind(directory, lab, lab_user, lab_admin):
     account = find(directory, lab, lab_user.sam)
     with pytest.raises(InvalidCredentials):

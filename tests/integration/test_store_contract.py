@@ -433,3 +433,87 @@ def test_using_a_closed_store_is_a_store_error(store_url):
     s.close()
     with pytest.raises(StoreError, match="closed"):
         s.count()
+
+
+# --- the outbox of notices (kiosk.backend.notices) ---------------------------------------------
+
+
+def _notice(n: int = 1, *, at: datetime = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)):
+    from kiosk.backend.model import OutboxNotice
+
+    return OutboxNotice(
+        id=0, event="reset", account=f"DEMO\\user{n}", reference=f"K-00000{n}", recipient=f"user{n}@demo.example",
+        message_id=f"<n{n}@demo.example>", subject="Your password was reset", body=f"Hello {n}\nÜber", created_at=at,
+    )
+
+
+def test_a_queued_notice_is_claimed_once_then_done(store):
+    store.queue_notice(_notice(1))
+    now = datetime(2026, 3, 1, 12, 1, tzinfo=UTC)
+    claimed = store.claim_notices("a", now, 300, 10)
+    assert [(n.recipient, n.body, n.attempts, n.created_at) for n in claimed] == [
+        ("user1@demo.example", "Hello 1\nÜber", 0, datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    ]
+    assert store.claim_notices("b", now, 300, 10) == []  # held by a
+    assert store.notice_done(claimed[0].id, "b") is False  # not b's to finish
+    assert store.notice_done(claimed[0].id, "a") is True
+    assert store.notices_waiting() == 0
+
+
+def test_a_failed_notice_waits_for_its_retry_and_counts_its_attempts(store):
+    store.queue_notice(_notice(1))
+    now = datetime(2026, 3, 1, 12, 1, tzinfo=UTC)
+    (first,) = store.claim_notices("a", now, 300, 10)
+    assert store.notice_failed(first.id, "a", now + timedelta(minutes=2), "connection refused") is True
+    assert store.claim_notices("b", now + timedelta(minutes=1), 300, 10) == []
+    (again,) = store.claim_notices("b", now + timedelta(minutes=2), 300, 10)
+    assert (again.id, again.attempts, again.last_error) == (first.id, 1, "connection refused")
+    assert store.notices_waiting() == 1
+
+
+def test_an_expired_claim_lets_another_sender_take_the_notice(store):
+    store.queue_notice(_notice(1))
+    now = datetime(2026, 3, 1, 12, 1, tzinfo=UTC)
+    (held,) = store.claim_notices("a", now, 60, 10)
+    (taken,) = store.claim_notices("b", now + timedelta(seconds=61), 60, 10)
+    assert taken.id == held.id
+    assert store.notice_failed(held.id, "a", now, "late") is False  # a lost it
+    assert store.notice_done(taken.id, "b") is True
+
+
+def test_claims_take_the_oldest_first_up_to_the_limit(store):
+    for n in range(1, 6):
+        store.queue_notice(_notice(n))
+    now = datetime(2026, 3, 1, 12, 1, tzinfo=UTC)
+    first = store.claim_notices("a", now, 300, 3)
+    rest = store.claim_notices("b", now, 300, 3)
+    assert [n.account for n in first] == ["DEMO\\user1", "DEMO\\user2", "DEMO\\user3"]
+    assert [n.account for n in rest] == ["DEMO\\user4", "DEMO\\user5"]
+
+
+def test_senders_claiming_at_once_get_disjoint_sets(store_url):
+    stores = [open_store(store_url) for _ in range(4)]
+    try:
+        for n in range(1, 41):
+            stores[0].queue_notice(_notice(n))
+        now = datetime(2026, 3, 1, 12, 1, tzinfo=UTC)
+        got: dict[int, list[int]] = {}
+        barrier = threading.Barrier(len(stores))
+
+        def claim(i: int) -> None:
+            barrier.wait()
+            ids: list[int] = []
+            while batch := stores[i].claim_notices(f"s{i}", now, 300, 3):
+                ids += [n.id for n in batch]
+            got[i] = ids
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        every = [nid for ids in got.values() for nid in ids]
+        assert len(every) == 40 and len(set(every)) == 40
+    finally:
+        for s in stores:
+            s.close()

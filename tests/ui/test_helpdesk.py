@@ -346,9 +346,84 @@ async def test_a_caller_without_questions_cannot_be_verified(make_app):
         await open_account(pilot, "bob")
         assert buttons(app)["verify"] is False
         assert "Questions      not set up" in screen_text(app)
-        app.choose("verify")  # even if asked anyway, the backend says no, in words for staff
+        app.flow.choose("verify")  # even if asked anyway, the backend says no, in words for staff
         await settle(pilot)
         assert "has no security questions" in screen_text(app)
+
+
+# --- the answers and the last password change; Clear attempts (issue 14, items 1 and 8) -------------
+
+
+async def test_the_card_says_when_the_answers_were_set_up_and_a_reset_can_revoke_them(make_app, directory, tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await open_account(pilot, "car")
+        assert "Answers set up after the last password change." in screen_text(app)  # seeded with today's password
+        await verify(pilot, *CAROL_ANSWERS)
+        await act(pilot, "reset", confirm=False)  # Cancel: nothing happens, nothing revoked
+        await act(pilot, "unlock", confirm=False)
+        screen = app.screen
+        screen.set_focus(screen.query_one("#action-reset", Button))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpdeskConfirmScreen)
+        words = screen_text(app)
+        assert "Answers set up after the last password change." in words
+        assert "Also revoke their security questions" in words
+        await pilot.press("shift+tab", "space", "tab", "tab", "enter")  # Cancel -> the tick box -> Cancel -> Reset
+        await settle(pilot)
+        assert isinstance(app.screen, HelpdeskTemporaryPasswordScreen), screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        words = screen_text(app)
+        assert "The security questions are revoked." in words and "Questions      not set up" in words
+        assert "Answers set up" not in words
+    events = [e for e in audit(tmp_path) if e["event"] in ("helpdesk_reset", "revoke")]
+    assert [(e["event"], e["operator"]) for e in events] == [("helpdesk_reset", "dana"), ("revoke", "dana")]
+    assert events[0]["fields"]["revoked_enrollment"] is True
+
+
+async def test_a_blocked_caller_is_cleared_once_the_operator_vouches_for_another_route(make_app, directory, tmp_path):
+    from kiosk.backend.errors import VerificationFailed
+
+    app = make_app()
+    kiosk = build_service(helpdesk_settings(tmp_path), directory=directory)
+    for _ in range(5):  # five wrong answers at a kiosk: carol is blocked, at the kiosk and the helpdesk
+        visit = kiosk.begin("carol", "kiosk-1")
+        kiosk.challenge(visit)
+        with pytest.raises(VerificationFailed):
+            kiosk.verify(visit, ["x", "y", "z"])
+    kiosk.close()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await open_account(pilot, "car")
+        assert "Wrong answers  5 recently; blocked until" in screen_text(app)
+        assert buttons(app) == {"clear": True, "unlock": False, "reset": False, "revoke": True}
+
+        screen = app.screen
+        screen.set_focus(screen.query_one("#action-clear", Button))
+        await pilot.press("enter")
+        await settle(pilot)
+        confirm = app.screen
+        assert isinstance(confirm, HelpdeskConfirmScreen)
+        assert "Verify them another way first" in screen_text(app)
+        assert confirm.query_one("#yes", Button).disabled  # not without the operator's word
+        await pilot.press("tab", "enter")  # Tab cannot reach Clear: it is disabled; Enter on the tick box ticks
+        await settle(pilot)
+        assert app.screen is confirm and not confirm.query_one("#yes", Button).disabled
+        await pilot.press("tab", "tab", "enter")  # Cancel -> Clear
+        await settle(pilot)
+        assert isinstance(app.screen, HelpdeskAccountScreen)
+        words = screen_text(app)
+        assert "The wrong answers of DEMO\\carol are cleared" in words and "Wrong answers  none recently" in words
+        assert buttons(app) == {"verify": True, "unlock": False, "reset": False, "revoke": True}
+
+        await verify(pilot, *CAROL_ANSWERS)  # the caller can answer again; actions still need that
+        assert "VERIFIED in this session" in screen_text(app)
+    cleared = [e for e in audit(tmp_path) if e["event"] == "helpdesk_clear_attempts"]
+    assert [(e["outcome"], e["operator"]) for e in cleared] == [("success", "dana")]
+    assert cleared[0]["fields"] == {"verified_by": "operator_confirmed_other_route", "failures": 5}
 
 
 # --- lockdown, idle, signing out ----------------------------------------------------------------

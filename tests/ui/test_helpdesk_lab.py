@@ -7,12 +7,14 @@ is the throwaway ``lab_user``, enrolled through the real SelfService first.
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import pytest
 from textual.widgets import Button, DataTable
 
 import lab as lablib
+from kiosk.backend.errors import VerificationFailed
 from kiosk.backend.wiring import build_service
 from kiosk.helpdesk_app import HelpdeskApp
 from kiosk.lab import lab_settings_from_env
@@ -178,3 +180,75 @@ async def test_someone_outside_the_operator_group_is_refused_on_samba(settings, 
     finally:
         if app.service is not None:
             app.service.close()
+
+
+async def test_a_blocked_caller_is_cleared_then_reset_with_the_answers_revoked_on_samba(settings, lab, lab_user, operator):
+    """Issue 14 items 1 and 8 on Samba: five wrong answers at a kiosk block the
+    caller; the operator vouches for another route and clears them (audited);
+    the caller then answers, and the reset revokes the answers in the same step."""
+    operator_sam, operator_password = operator
+    enroll(settings, lab_user.sam, lab_user.password)
+    kiosk = build_service(settings)
+    try:
+        for _ in range(5):
+            visit = kiosk.begin(lab_user.sam, "lab-kiosk")
+            kiosk.challenge(visit)
+            with pytest.raises(VerificationFailed):
+                kiosk.verify(visit, ["wrong-1", "wrong-2", "wrong-3"])
+    finally:
+        kiosk.close()
+
+    app = HelpdeskApp(settings, operator=operator_sam)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait(pilot)
+            await enter_text(pilot, operator_password)
+            await enter_text(pilot, lab_user.sam)
+            await pilot.press("enter")
+            await wait(pilot)
+            assert isinstance(app.screen, HelpdeskAccountScreen), screen_text(app)
+            words = screen_text(app)
+            assert "Wrong answers  5 recently; blocked until" in words, words
+            assert "Answers set up after the last password change." in words
+            assert not app.screen.query("#action-verify") and not app.screen.query_one("#action-clear", Button).disabled
+
+            app.screen.set_focus(app.screen.query_one("#action-clear", Button))
+            await pilot.press("enter")
+            await wait(pilot)
+            assert isinstance(app.screen, HelpdeskConfirmScreen)
+            await pilot.press("tab", "space", "tab", "tab", "enter")  # the operator's word, then Clear
+            await wait(pilot)
+            assert "Wrong answers  none recently" in screen_text(app), screen_text(app)
+
+            await act(pilot, "verify")
+            for _, answer in ANSWERS:
+                await type_text(pilot, answer)
+                await pilot.press("enter")
+            await wait(pilot)
+            assert "VERIFIED in this session" in screen_text(app), screen_text(app)
+
+            app.screen.set_focus(app.screen.query_one("#action-reset", Button))
+            await pilot.press("enter")
+            await wait(pilot)
+            assert isinstance(app.screen, HelpdeskConfirmScreen)
+            await pilot.press("shift+tab", "space", "tab", "tab", "enter")  # tick "also revoke", then Reset
+            await wait(pilot)
+            assert isinstance(app.screen, HelpdeskTemporaryPasswordScreen), screen_text(app)
+            temporary = str(app.screen.query_one("#password").render()).replace(" ", "")
+            await pilot.press("enter")
+            await wait(pilot)
+            assert "Questions      not set up" in screen_text(app), screen_text(app)
+            bound, result = lablib.try_bind(lab, lab_user.nt_name, temporary)
+            assert not bound and "data 773" in result.get("message", ""), result
+            await pilot.press("f10")
+            await pilot.pause()
+    finally:
+        if app.service is not None:
+            app.service.close()
+    events = [json.loads(line) for line in settings.audit.file.read_text().splitlines()]
+    cleared = [e for e in events if e["event"] == "helpdesk_clear_attempts"]
+    assert [(e["outcome"], e["operator"]) for e in cleared] == [("success", operator_sam)]
+    assert cleared[0]["fields"]["verified_by"] == "operator_confirmed_other_route"
+    reset = [e for e in events if e["event"] == "helpdesk_reset"]
+    assert reset and reset[-1]["fields"]["revoked_enrollment"] is True
+    assert any(e["event"] == "revoke" and e["operator"] == operator_sam for e in events)

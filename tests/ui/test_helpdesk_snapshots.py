@@ -19,8 +19,10 @@ from kiosk import helpdesk_app as helpdesk_app_module
 from kiosk.backend.admin import EnrollmentStatus
 from kiosk.backend.errors import InvalidCredentials, NotAllowed, VerificationFailed
 from kiosk.backend.helpdesk import AccountCard
+from kiosk.backend.helpdesk_actions import offered_actions
 from kiosk.backend.model import Account, Question
 from kiosk.backend.throttle import ThrottleStatus
+from kiosk.config import HelpdeskSettings
 from kiosk.config.loading import settings_from
 from kiosk.helpdesk_app import HelpdeskApp
 from ui.helpers import settle, type_text
@@ -75,7 +77,8 @@ def fixed_cards() -> dict[str, AccountCard]:
             ineligible_reason="",
             enrollment=replace(enrolled, state="partial", last_used_at=at(11, 18, 10, 40)),
             enrolled_questions=(CITY.text, PET.text, "(removed: first-concert)"),
-            throttle=ThrottleStatus(3, at(11, 20, 9, 30).timestamp()),
+            throttle=ThrottleStatus(5, at(11, 20, 9, 30).timestamp()),
+            enrolled_before_password_set=True,
         ),
         "carlos": AccountCard(
             account=person("carlos", "Carlos", "Castro", must_change_password=True, password_last_set=at(11, 19, 12)),
@@ -96,8 +99,10 @@ class FakeVisit:
 
 @dataclass
 class FakeHelpdesk:
-    """The Helpdesk API with fixed data (no clock, no randomness)."""
+    """The Helpdesk API with fixed data (no clock, no randomness); the card's
+    actions by the backend's own rule (``offered_actions``)."""
 
+    rules: HelpdeskSettings = field(default_factory=HelpdeskSettings)
     needs_operator_password: bool = True
     authorized: bool = False
     cards: dict[str, AccountCard] = field(default_factory=fixed_cards)
@@ -113,7 +118,10 @@ class FakeHelpdesk:
         return [c.account for sam, c in sorted(self.cards.items()) if sam.startswith(text.lower())][:limit]
 
     def card(self, account: Account) -> AccountCard:
-        return self.cards[account.sam]
+        card = self.cards[account.sam]
+        verified = account.sam in self.verified
+        actions = offered_actions(self.rules, card.enrollment, card.throttle, verified)
+        return replace(card, verified=verified, actions=actions)
 
     def caller_questions(self, account: Account):
         if self.cards[account.sam].enrollment.state == "not_enrolled":
@@ -125,22 +133,27 @@ class FakeHelpdesk:
             raise VerificationFailed()
         self.verified.add(visit.sam)
 
-    def is_verified(self, account: Account) -> bool:
-        return account.sam in self.verified
-
     def unlock(self, account: Account) -> None:
         card = self.cards[account.sam]
         unlocked = replace(card.account, locked=False, locked_since=None, bad_password_count=0)
         self.cards[account.sam] = replace(card, account=unlocked)
 
-    def reset(self, account: Account) -> str:
+    def reset(self, account: Account, *, revoke_answers: bool = False) -> str:
         self.verified.discard(account.sam)
+        if revoke_answers:
+            self.revoke(account)
         return TEMPORARY
 
     def revoke(self, account: Account) -> bool:
         card = self.cards[account.sam]
         self.cards[account.sam] = replace(card, enrollment=EnrollmentStatus("not_enrolled"), enrolled_questions=())
         return True
+
+    def clear_attempts(self, account: Account, *, verified_elsewhere: bool = False) -> int:
+        self.verified.discard(account.sam)
+        card = self.cards[account.sam]
+        self.cards[account.sam] = replace(card, throttle=ThrottleStatus(0, None))
+        return card.throttle.failures
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +171,9 @@ def helpdesk(fake: FakeHelpdesk | None = None, *, theme: str = "default", **rule
         {"directory": {"kind": "demo"}, "kiosk": {"theme": theme, "organisation": "Example Ltd"}, "helpdesk": rules}
     )
     environ = {"SSH_CLIENT": "192.0.2.7 50000 22"}
-    return HelpdeskApp(settings, helpdesk=fake or FakeHelpdesk(), operator="dana", environ=environ)
+    fake = fake or FakeHelpdesk()
+    fake.rules = settings.helpdesk
+    return HelpdeskApp(settings, helpdesk=fake, operator="dana", environ=environ)
 
 
 async def sign_in(pilot) -> None:
@@ -288,3 +303,38 @@ def test_helpdesk_sign_out_question_vt_theme(snap_compare):
         await pilot.pause()
 
     assert snap_compare(helpdesk(theme="vt"), run_before=run_before)
+
+
+# --- issue 14: the answers and the last password change; clearing wrong answers --------------------
+
+
+def test_helpdesk_confirm_reset_with_revoke(snap_compare):
+    """The reset's confirmation offers to revoke the answers in the same step,
+    saying when they were set up."""
+
+    async def run_before(pilot):
+        await open_card(pilot, "caroline")
+        await press_action(pilot, "reset")
+
+    assert snap_compare(helpdesk(require_verification=False), run_before=run_before)
+
+
+def test_helpdesk_confirm_clear_for_a_blocked_caller(snap_compare):
+    """A blocked caller cannot answer their questions: the operator ticks that
+    they verified them another way before Clear can be chosen."""
+
+    async def run_before(pilot):
+        await open_card(pilot, "caroline")
+        await press_action(pilot, "clear")
+
+    assert snap_compare(helpdesk(), run_before=run_before)
+
+
+def test_helpdesk_cleared(snap_compare):
+    async def run_before(pilot):
+        await open_card(pilot, "caroline")
+        await press_action(pilot, "clear")
+        await pilot.press("tab", "space", "tab", "tab", "enter")  # Cancel -> the tick box -> Cancel -> Clear
+        await settle(pilot)
+
+    assert snap_compare(helpdesk(), run_before=run_before)

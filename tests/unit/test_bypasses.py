@@ -55,6 +55,7 @@ class ChangingDirectory(DemoDirectory):
         super().__init__(users)
         self.changes: dict[str, dict] = {}
         self.binds: list[str] = []
+        self.nobody_binds = 0
 
     def change(self, sam: str, **fields) -> None:
         self.changes[sam] = fields
@@ -66,6 +67,10 @@ class ChangingDirectory(DemoDirectory):
     def verify_password(self, account, password):
         self.binds.append(account.sam)
         return super().verify_password(account, password)
+
+    def bind_as_nobody(self, password):
+        self.nobody_binds += 1
+        return super().bind_as_nobody(password)
 
 
 @pytest.fixture
@@ -189,7 +194,8 @@ def test_a_privileged_account_gets_the_wrong_password_answer_without_a_bind(serv
         service.prove_password(unknown, "whatever")
     outcomes.append((type(error.value), str(error.value)))
     assert outcomes[0] == outcomes[1] == outcomes[2]
-    assert directory.binds == []  # no bind: no lockout count, no oracle
+    assert directory.binds == []  # no bind as dana: no lockout count, no oracle
+    assert directory.nobody_binds == 3  # but the same directory work as a wrong password
     assert account(directory, "dana").bad_password_count == 0
     assert [e["outcome"] for e in audit(tmp_path)[-3:]] == ["failure", "failure", "failure"]
     assert service.backend.throttle.status(f"account:{account(directory, 'dana').guid}").failures == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import string
 
@@ -9,7 +10,7 @@ import pytest
 
 from kiosk.backend.directory.demo import DemoDirectory
 from kiosk.backend.demo_seed import seed_demo
-from kiosk.backend.errors import InvalidCredentials, NotAllowed, PasswordMustChange, VerificationFailed
+from kiosk.backend.errors import InvalidCredentials, NotAllowed, PasswordMustChange, Throttled, VerificationFailed
 from kiosk.backend.helpdesk import temporary_password
 from kiosk.backend.wiring import build_helpdesk
 from kiosk.backend.wiring import build_service
@@ -17,6 +18,7 @@ from kiosk.cli import demo_settings
 from support import fast
 
 OPERATORS = "CN=Domain Admins,CN=Users,DC=demo,DC=example"  # dana, in the demo
+CAROL_ANSWERS = ("lyon", "misty", "oak lane")
 
 
 @pytest.fixture
@@ -119,3 +121,105 @@ def test_temporary_passwords_meet_complexity_and_avoid_look_alikes():
         assert any(c in string.ascii_lowercase for c in password)
         assert any(c in string.digits for c in password)
         assert not set(password) & set("0O1lI")
+
+
+# --- the card says what the operator may do (issue 13) -----------------------------------------
+
+
+def offers(card) -> dict[str, bool]:
+    return {offer.action: offer.enabled for offer in card.actions}
+
+
+def test_the_card_says_which_actions_are_allowed_now(helpdesk, directory):
+    carol = account(directory, "carol")
+    card = helpdesk.card(carol)
+    assert not card.verified
+    assert offers(card) == {"verify": True, "unlock": False, "reset": False, "revoke": True}
+    visit, _ = helpdesk.caller_questions(carol)
+    helpdesk.verify_caller(visit, ["lyon", "misty", "oak lane"])
+    card = helpdesk.card(carol)
+    assert card.verified and card.allows("unlock") and card.allows("reset") and not card.allows("verify")
+    helpdesk.unlock(carol)
+    card = helpdesk.card(carol)  # one verification, one action
+    assert not card.verified and not card.allows("reset")
+
+
+def test_the_card_follows_the_configuration(settings, directory):
+    from support import changed
+
+    rules = changed(settings.helpdesk, unlock=False, reset=False, revoke=False, require_verification=False)
+    seed_demo(build_service(settings, directory=directory), directory)
+    desk = build_helpdesk(
+        dataclasses.replace(settings, helpdesk=rules), operator="dana", terminal="t", directory=directory
+    )
+    desk.authorize("Demo!Dana44")
+    assert offers(desk.card(account(directory, "bob"))) == {"verify": False}
+
+
+# --- the answers and the last password change; revoking in the reset (issue 14, item 1) ----------
+
+
+def test_a_reset_can_revoke_the_answers_in_the_same_step(helpdesk, directory, tmp_path):
+    alice = account(directory, "alice")
+    assert helpdesk.card(alice).enrolled_before_password_set is False  # enrolled with today's password
+    visit, _ = helpdesk.caller_questions(alice)
+    helpdesk.verify_caller(visit, ["paris", "rex", "hillside"])
+    helpdesk.reset(alice, revoke_answers=True)
+    assert helpdesk.card(alice).enrollment.state == "not_enrolled"
+    events = [e for e in audit(tmp_path) if e["event"] in ("helpdesk_reset", "revoke")]
+    assert [e["event"] for e in events] == ["helpdesk_reset", "revoke"]
+    assert events[0]["fields"]["revoked_enrollment"] is True and events[1]["operator"] == "dana"
+
+
+# --- clearing wrong answers (issue 14, item 8) ---------------------------------------------------------
+
+
+def block(helpdesk, directory, sam: str) -> None:
+    """Five wrong answers: the account is blocked (self-service and the caller check)."""
+    for _ in range(5):
+        visit, _ = helpdesk.caller_questions(account(directory, sam))
+        with pytest.raises(VerificationFailed):
+            helpdesk.verify_caller(visit, ["x", "y", "z"])
+
+
+def test_a_blocked_caller_is_cleared_after_the_operator_confirms_another_route(helpdesk, directory, tmp_path):
+    carol = account(directory, "carol")
+    block(helpdesk, directory, "carol")
+    card = helpdesk.card(carol)
+    assert card.throttle.locked_until is not None
+    assert offers(card) == {"clear": True, "unlock": False, "reset": False, "revoke": True}  # no verify: blocked
+    visit, _ = helpdesk.caller_questions(carol)
+    with pytest.raises(Throttled):
+        helpdesk.verify_caller(visit, list(CAROL_ANSWERS))
+
+    with pytest.raises(NotAllowed, match="verify the caller"):
+        helpdesk.clear_attempts(carol)  # not without the operator's word
+    assert helpdesk.clear_attempts(carol, verified_elsewhere=True) == 5
+    card = helpdesk.card(carol)
+    assert card.throttle.failures == 0 and card.throttle.locked_until is None
+    assert "clear" not in offers(card) and offers(card)["verify"] is True
+    events = [e for e in audit(tmp_path) if e["event"] == "helpdesk_clear_attempts"]
+    assert [(e["outcome"], e["operator"]) for e in events] == [("refused", "dana"), ("success", "dana")]
+    assert events[-1]["fields"] == {"verified_by": "operator_confirmed_other_route", "failures": 5}
+
+    visit, _ = helpdesk.caller_questions(carol)  # the caller can answer again
+    helpdesk.verify_caller(visit, list(CAROL_ANSWERS))
+
+
+def test_while_the_questions_can_verify_the_operators_word_is_not_enough(helpdesk, directory):
+    alice = account(directory, "alice")
+    visit, _ = helpdesk.caller_questions(alice)
+    with pytest.raises(VerificationFailed):
+        helpdesk.verify_caller(visit, ["x", "y", "z"])
+    card = helpdesk.card(alice)
+    assert card.throttle.failures == 1 and "clear" not in offers(card)  # a right answer clears them
+    with pytest.raises(NotAllowed):
+        helpdesk.clear_attempts(alice, verified_elsewhere=True)
+    assert helpdesk.card(alice).throttle.failures == 1
+
+
+def test_clearing_is_refused_for_an_account_the_helpdesk_may_not_act_on(helpdesk, directory, tmp_path):
+    dana = account(directory, "dana")  # Domain Admins: not eligible
+    with pytest.raises(NotAllowed, match="not available"):
+        helpdesk.clear_attempts(dana, verified_elsewhere=True)
+    assert audit(tmp_path)[-1]["event"] == "helpdesk_clear_attempts"

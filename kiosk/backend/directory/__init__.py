@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 __all__ = ["Directory", "open_directory"]
 
 
-def open_directory(settings: DirectorySettings) -> Directory:
+def open_directory(settings: DirectorySettings, *, mail_attribute: str = "mail") -> Directory:
     """The directory named by ``settings.kind``, imported only when chosen
     (ldap3 costs ~90 ms to import: the demo and the first frame don't pay it)."""
     if settings.kind == "demo":
@@ -21,4 +21,4 @@ def open_directory(settings: DirectorySettings) -> Directory:
         return DemoDirectory()  # its people: kiosk.backend.demo_seed, run by the wiring
     from kiosk.backend.directory.ad import ActiveDirectory
 
-    return ActiveDirectory(settings)
+    return ActiveDirectory(settings, mail_attribute=mail_attribute)

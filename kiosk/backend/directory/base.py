@@ -32,6 +32,11 @@ class Directory(Protocol):
         AccountExpired, PasswordExpired, PasswordMustChange (the password was right
         in the last three cases)."""
 
+    def bind_as_nobody(self, password: str) -> None:
+        """The work of a refused bind, for a name that is no account (or one the
+        kiosk will not bind as): a bind as an object that cannot exist, so no
+        account's lockout counts. Always InvalidCredentials; faults as usual."""
+
     def unlock(self, account: Account) -> None:
         """Clear the lockout (lockoutTime=0). InsufficientRights."""
 

@@ -155,6 +155,7 @@ class DemoDirectory:
                 password_last_set=None if user.never_logged_on else datetime.now(UTC),
                 must_change_password=user.never_logged_on,
                 never_logged_on=user.never_logged_on,
+                mail=f"{user.sam}@{DEMO_DNS}",
                 attributes=dict(user.attributes),
             )
             password = user.password or secrets.token_urlsafe(24)
@@ -200,6 +201,10 @@ class DemoDirectory:
         return DEMO_POLICY
 
     # --- acting -------------------------------------------------------------------
+
+    def bind_as_nobody(self, password: str) -> None:
+        self._digest(secrets.token_bytes(16), password)  # the work of a refused bind
+        raise InvalidCredentials("52e")
 
     def verify_password(self, account: Account, password: str) -> None:
         with self._lock:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
-from kiosk.backend.model import Enrollment, TotpEnrollment
+from kiosk.backend.model import Enrollment, OutboxNotice, TotpEnrollment
 
 
 class EnrollmentStore(Protocol):
@@ -72,6 +72,22 @@ class EnrollmentStore(Protocol):
 
     def take_activation_code(self, account_guid: str, digest: bytes, now: datetime) -> bool:
         """Use the code up: delete it if it is this digest and unexpired; True if it was."""
+
+    # --- the outbox of notices (kiosk.backend.notices) ------------------------------
+
+    def queue_notice(self, notice: OutboxNotice) -> None:
+        """Add a notice to the outbox, due now."""
+
+    def claim_notices(self, claim: str, now: datetime, lease_seconds: float, limit: int) -> list[OutboxNotice]:
+        """Claim due notices nobody holds, for ``lease_seconds``; disjoint across hosts."""
+
+    def notice_done(self, notice_id: int, claim: str) -> bool:
+        """Remove a claimed notice (sent or given up); False if the claim was lost."""
+
+    def notice_failed(self, notice_id: int, claim: str, retry_at: datetime, error: str) -> bool:
+        """Give a claimed notice back for a retry at ``retry_at``."""
+
+    def notices_waiting(self) -> int: ...
 
     # --- authenticator apps (TOTP) ---------------------------------------------------
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
-from kiosk.backend.model import Enrollment, StoredAnswer, TotpEnrollment
+from kiosk.backend.model import Enrollment, OutboxNotice, StoredAnswer, TotpEnrollment
 
 #: "KIOS": marks a database as a kiosk store (SQLite's PRAGMA application_id,
 #: a row of kiosk_schema on PostgreSQL).
@@ -47,11 +47,30 @@ MIGRATIONS: list[list[str]] = [
                issued_by TEXT NOT NULL
            )""",
     ],
-    # Version 3: reserved for the notices outbox, merged from its own branch
-    # (renumbered at the merge if needed).
-    [],
     [
-        # A person's authenticator app: the secret encrypted (AES-GCM, key outside
+        # Version 3: the outbox of notices (kiosk.backend.notices). A row is
+        # written when a change is recorded and deleted once sent or given up;
+        # a sender claims rows (claim, claimed_until) so each is sent once.
+        """CREATE TABLE notice (
+               id {never_reused_id},
+               event TEXT NOT NULL,
+               account TEXT NOT NULL,
+               reference TEXT NOT NULL,
+               recipient TEXT NOT NULL,
+               message_id TEXT NOT NULL,
+               subject TEXT NOT NULL,
+               body TEXT NOT NULL,
+               created_at {int64} NOT NULL,
+               due_at {int64} NOT NULL,
+               attempts INTEGER NOT NULL DEFAULT 0,
+               claim TEXT,
+               claimed_until {int64},
+               last_error TEXT
+           )""",
+        "CREATE INDEX notice_due ON notice (due_at)",
+    ],
+    [
+        # Version 4: a person's authenticator app: the secret encrypted (AES-GCM, key outside
         # the store), the last accepted time step (no replay), and the unused
         # recovery codes as keyed digests (a JSON array of hex strings).
         """CREATE TABLE totp (
@@ -182,6 +201,19 @@ def enrollment_from_row(row: tuple) -> Enrollment:
         answers=decode_answers(answers),
         enrolled_at=from_micros(enrolled_at),
         last_used_at=None if last_used_at is None else from_micros(last_used_at),
+    )
+
+
+#: The columns of a notice row, in the order ``notice_from_row`` reads them.
+NOTICE_COLUMNS = "id, event, account, reference, recipient, message_id, subject, body, created_at, attempts, last_error"
+
+
+def notice_from_row(row: tuple) -> OutboxNotice:
+    nid, event, account, reference, recipient, message_id, subject, body, created_at, attempts, last_error = row
+    return OutboxNotice(
+        id=int(nid), event=event, account=account, reference=reference, recipient=recipient,
+        message_id=message_id, subject=subject, body=body, created_at=from_micros(created_at),
+        attempts=int(attempts), last_error=last_error or "",
     )
 
 

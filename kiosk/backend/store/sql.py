@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
 from kiosk.backend.errors import StoreError
-from kiosk.backend.model import Enrollment, TotpEnrollment
+from kiosk.backend.model import Enrollment, OutboxNotice, TotpEnrollment
 from kiosk.backend.store import common
 from kiosk.backend.store.common import (
     ENROLLMENT_COLUMNS,
@@ -289,6 +289,77 @@ class SqlStore(ABC, Generic[C]):
             ).rowcount
             > 0
         )
+
+    # --- the outbox of notices (kiosk.backend.notices) -------------------------------------------
+
+    def queue_notice(self, notice: OutboxNotice) -> None:
+        """Add a notice to the outbox, due now (``notice.id`` is ignored: the store numbers it)."""
+        at = micros(notice.created_at)
+        self._run(
+            lambda conn: self._write_one(
+                conn,
+                "INSERT INTO notice (event, account, reference, recipient, message_id, subject, body, "
+                "created_at, due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                (notice.event, notice.account, notice.reference, notice.recipient, notice.message_id,
+                 notice.subject, notice.body, at, at),
+            )
+        )
+
+    def claim_notices(self, claim: str, now: datetime, lease_seconds: float, limit: int) -> list[OutboxNotice]:
+        """Claim up to ``limit`` due notices nobody else holds, for ``lease_seconds``:
+        only the holder of ``claim`` may then mark them sent or failed. Several
+        hosts claiming at once get disjoint sets (PostgreSQL: ``FOR UPDATE SKIP
+        LOCKED``; SQLite: ``BEGIN IMMEDIATE`` serialises the claims)."""
+        at = micros(now)
+        until = at + int(lease_seconds * 1_000_000)
+        skip = f"{self.FOR_UPDATE} SKIP LOCKED" if self.FOR_UPDATE else ""
+
+        def op(conn: C) -> list[OutboxNotice]:
+            with self._write(conn):
+                ids = [
+                    int(row[0])
+                    for row in self._execute(
+                        conn,
+                        "SELECT id FROM notice WHERE due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?) "
+                        f"ORDER BY id LIMIT {int(limit)}{skip}",
+                        (at, at),
+                    ).fetchall()
+                ]
+                claimed = []
+                for nid in ids:
+                    self._execute(conn, "UPDATE notice SET claim = ?, claimed_until = ? WHERE id = ?", (claim, until, nid))
+                    row = self._execute(
+                        conn, f"SELECT {common.NOTICE_COLUMNS} FROM notice WHERE id = ?", (nid,)
+                    ).fetchone()
+                    claimed.append(common.notice_from_row(row))
+            return claimed
+
+        return self._run(op)
+
+    def notice_done(self, notice_id: int, claim: str) -> bool:
+        """Remove a claimed notice (sent, or given up); False if the claim was lost."""
+        return self._run(
+            lambda conn: self._write_one(
+                conn, "DELETE FROM notice WHERE id = ? AND claim = ?", (notice_id, claim)
+            ).rowcount
+            > 0
+        )
+
+    def notice_failed(self, notice_id: int, claim: str, retry_at: datetime, error: str) -> bool:
+        """Give a claimed notice back, due again at ``retry_at``; False if the claim was lost."""
+        return self._run(
+            lambda conn: self._write_one(
+                conn,
+                "UPDATE notice SET attempts = attempts + 1, due_at = ?, claim = NULL, claimed_until = NULL, "
+                "last_error = ? WHERE id = ? AND claim = ?",
+                (micros(retry_at), error[:500], notice_id, claim),
+            ).rowcount
+            > 0
+        )
+
+    def notices_waiting(self) -> int:
+        """How many notices are in the outbox (due or waiting for a retry)."""
+        return self._run(lambda conn: int(self._execute(conn, "SELECT count(*) FROM notice").fetchone()[0]))
 
     # --- authenticator apps (TOTP) ------------------------------------------------------------
 

@@ -1,14 +1,14 @@
 """The account card: state, enrollment, eligibility, throttle, and the actions.
 
-What is shown comes from ``Helpdesk.card``; which actions are offered and
-enabled comes from the app (configuration and verification state). Question
-texts are shown, answers never.
+What is shown comes from ``Helpdesk.card``, and so do the actions offered and
+enabled (``AccountCard.actions``: the backend's rule, shown, not re-derived).
+Question texts are shown, answers never.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,7 @@ def when(value: datetime | float | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def facts(card: AccountCard, verified: bool) -> list[tuple[str, str]]:
+def facts(card: AccountCard) -> list[tuple[str, str]]:
     """(label, value) lines for the card, in the order an operator reads them."""
     account, enrollment, throttle = card.account, card.enrollment, card.throttle
     state = text("helpdesk.card.enabled") if account.enabled else text("helpdesk.card.disabled")
@@ -83,10 +83,13 @@ def facts(card: AccountCard, verified: bool) -> list[tuple[str, str]]:
         ("helpdesk.card.enrolled", enrolled),
     ]
     lines += [("", f"{n}. {question}") for n, question in enumerate(card.enrolled_questions, 1)]
+    if card.enrolled_before_password_set is not None:
+        key = "helpdesk.card.answers_before" if card.enrolled_before_password_set else "helpdesk.card.answers_after"
+        lines.append(("", text(key)))
     lines += [
         ("helpdesk.card.self_service", eligible),
         ("helpdesk.card.throttle", tries),
-        ("helpdesk.card.caller", text("helpdesk.card.verified" if verified else "helpdesk.card.not_verified")),
+        ("helpdesk.card.caller", text("helpdesk.card.verified" if card.verified else "helpdesk.card.not_verified")),
     ]
     return [(text(label) if label else "", value) for label, value in lines]
 
@@ -102,20 +105,11 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     HelpdeskAccountScreen #message { margin: 0; }
     """
 
-    def __init__(
-        self,
-        card: AccountCard,
-        offers: Sequence[tuple[str, bool]],
-        verified: bool,
-        on_action: Callable[[str], None],
-        on_back: Callable[[], None],
-    ) -> None:
+    def __init__(self, card: AccountCard, on_action: Callable[[str], None], on_back: Callable[[], None]) -> None:
         super().__init__()
         self._on_action = on_action
         self._on_back = on_back
         self._card = card
-        self._offers = list(offers)
-        self._verified = verified
 
     def screen_title(self) -> str:
         account = self._card.account
@@ -124,30 +118,48 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     def compose_form(self) -> ComposeResult:
         yield Static(self._facts_text(), id="facts", markup=False)
         with Horizontal(id="actions"):
-            for action, enabled in self._offers:
+            for action, enabled in self._card.actions:
                 yield Button(text(f"helpdesk.action.{action}"), id=f"action-{action}", disabled=not enabled)
 
     def _facts_text(self) -> str:
         lines = []
-        for label, value in facts(self._card, self._verified):
+        for label, value in facts(self._card):
             wrapped = textwrap.wrap(value, TEXT_WIDTH - LABEL_WIDTH) or [""]
             lines.append(f"{label:<{LABEL_WIDTH}}{wrapped[0]}")
             lines += [" " * LABEL_WIDTH + more for more in wrapped[1:]]
         return "\n".join(lines)
 
-    def show(
-        self, card: AccountCard, offers: Sequence[tuple[str, bool]], verified: bool, message: str = "", *, error: bool = False
-    ) -> None:
-        """The card again after an action: the facts, the buttons, a line of news."""
-        self._card, self._offers, self._verified = card, list(offers), verified
+    def show(self, card: AccountCard, message: str = "", *, error: bool = False) -> None:
+        """The card again after an action: the facts, the buttons, a line of news.
+        Buttons come and go with the card (Clear attempts only while there are some)."""
+        self._card = card
         self.query_one("#facts", Static).update(self._facts_text())
         before = self.focused
-        for action, enabled in self._offers:
-            self.query_one(f"#action-{action}", Button).disabled = not enabled
+        actions = self.query_one("#actions", Horizontal)
+        shown = {button.id: button for button in actions.query(Button).results(Button)}
+        wanted = [f"action-{action}" for action, _ in card.actions]
+        if list(shown) != wanted:
+            self.say(message, error=error)
+            self.call_next(self._new_actions, actions)
+            return
+        for action, enabled in card.actions:
+            shown[f"action-{action}"].disabled = not enabled
         self.say(message, error=error)
         if before is None or before.disabled:
-            first = next((b for b in self.query("#actions Button").results(Button) if not b.disabled), None)
-            self.set_focus(first)
+            self._focus_first_action()
+
+    async def _new_actions(self, actions: Horizontal) -> None:
+        """Other buttons than before: the new ones, the first enabled one focused."""
+        await actions.remove_children()
+        await actions.mount_all(
+            Button(text(f"helpdesk.action.{action}"), id=f"action-{action}", disabled=not enabled)
+            for action, enabled in self._card.actions
+        )
+        self._focus_first_action()
+
+    def _focus_first_action(self) -> None:
+        first = next((b for b in self.query("#actions Button").results(Button) if not b.disabled), None)
+        self.set_focus(first)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -79,6 +80,7 @@ class ActiveDirectory:
         settings: DirectorySettings,
         *,
         extra_attributes: Iterable[str] = DEFAULT_EXTRA_ATTRIBUTES,
+        mail_attribute: str = "mail",
         policy_cache_seconds: float = POLICY_CACHE_SECONDS,
         service_idle_seconds: float = SERVICE_IDLE_SECONDS,
         service_retry_seconds: float = SERVICE_RETRY_SECONDS,
@@ -93,6 +95,7 @@ class ActiveDirectory:
         self.settings = settings
         self.endpoints = self.connection.endpoints
         self.extra_attributes = tuple(dict.fromkeys(extra_attributes))
+        self.mail_attribute = mail_attribute
         domains = settings.domains
         names = ", ".join(d.dns for d in domains) or settings.urls[0]
         self.label = f"Active Directory ({names})"
@@ -112,7 +115,7 @@ class ActiveDirectory:
     @property
     def account_attributes(self) -> tuple[str, ...]:
         """What is read of every account."""
-        return ACCOUNT_ATTRIBUTES + self.extra_attributes
+        return tuple(dict.fromkeys((*ACCOUNT_ATTRIBUTES, *self.extra_attributes, self.mail_attribute)))
 
     def domain(self, netbios: str) -> DomainSettings | None:
         return self._domains.get(netbios.upper())
@@ -231,6 +234,7 @@ class ActiveDirectory:
             # lastLogon is per DC (not replicated); lastLogonTimestamp lags by
             # up to 14 days. Both zero: this account has never logged on.
             never_logged_on=last_logon == 0,
+            mail=entry.texts(self.mail_attribute)[0] if entry.has(self.mail_attribute) else "",
             attributes=extras,
         )
 
@@ -346,6 +350,14 @@ class ActiveDirectory:
         finally:
             close_quietly(connection)
         raise_for_user_bind(result_detail("bind as", account.dn, result), result)
+
+    def bind_as_nobody(self, password: str) -> None:
+        domain = next(iter(self._domains.values()))
+        nobody = f"CN=kiosk-nobody-{secrets.token_hex(8)},{domain.base_dn}"
+        # The same round trip as verify_password's refused bind (AD answers 49).
+        connection, result = self.connection.bound(nobody, password or "-")
+        close_quietly(connection)
+        raise InvalidCredentials(result_detail("bind as", "nobody", result))
 
     def unlock(self, account: Account) -> None:
         def write(connection: Connection) -> dict[str, Any]:
