@@ -140,6 +140,18 @@ class VerificationFailed(KioskError):
     code = "verification_failed"
 
 
+class SecondFactorFailed(VerificationFailed):
+    """The answers or the authenticator's code did not match (never says which)."""
+
+    code = "second_factor_failed"
+
+
+class CodeRejected(KioskError):
+    """TOTP enrollment: the code from the new authenticator app is not right."""
+
+    code = "code_rejected"
+
+
 class NotAllowed(KioskError):
     """The step is not allowed for this visit (not verified, feature off, ineligible)."""
 

@@ -161,3 +161,27 @@ class OutboxNotice:
     created_at: datetime
     attempts: int = 0
     last_error: str = ""
+
+
+@dataclass(frozen=True)
+class TotpEnrollment:
+    """A person's authenticator app, as the store keeps it: the secret only
+    encrypted (under a key kept outside the store), the last time step a code
+    was accepted for (replay), and the unused recovery codes' keyed digests."""
+
+    account_guid: str
+    account_name: str
+    secret: bytes = field(repr=False)
+    last_step: int
+    recovery: tuple[str, ...] = field(repr=False)
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class TotpSetup:
+    """What the enrollment screen shows once: the new secret (base32), the
+    ``otpauth://`` URI its QR code encodes, and the name the app will show."""
+
+    secret: str = field(repr=False)
+    uri: str = field(repr=False)
+    label: str

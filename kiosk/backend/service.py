@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 
 import functools
+import os
 import secrets
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -34,13 +36,16 @@ from kiosk.backend.errors import (
     NotAllowed,
     PasswordExpired,
     PasswordMustChange,
+    CodeRejected,
     PasswordRejected,
+    SecondFactorFailed,
     ServiceAccountError,
     StoreError,
     Throttled,
     VerificationFailed,
 )
-from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer
+from kiosk.backend import totp as totp_codes
+from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer, TotpEnrollment, TotpSetup
 from kiosk.backend.policy import PasswordRules, evaluate
 from kiosk.backend.usecase import DECOY_SECRET, REJECTION_BY_CHECK, Backend, UseCase, Visit
 
@@ -80,6 +85,12 @@ class SelfService(UseCase):
     ) -> None:
         super().__init__(settings, backend, clock=clock)
         self.features = settings.features
+        self._factors = settings.factors
+        self._box: totp_codes.SecretBox | None = None
+        #: Visits whose second factor (TOTP or a recovery code) was proven with their answers.
+        self._code_proven: weakref.WeakSet[Visit] = weakref.WeakSet()
+        #: TOTP enrollment in progress: the new secret, until its first code confirms it.
+        self._pending_totp: weakref.WeakKeyDictionary[Visit, str] = weakref.WeakKeyDictionary()
 
     # --- what the screens show -------------------------------------------------
 
@@ -117,6 +128,8 @@ class SelfService(UseCase):
         visit.questions = None
         visit.enrollment = None
         visit.verified = visit.password_proven = False
+        self._code_proven.discard(visit)
+        self._pending_totp.pop(visit, None)
 
     # --- enrollment ------------------------------------------------------------------
 
@@ -130,7 +143,7 @@ class SelfService(UseCase):
         A right but temporary or expired password (AD 773/532) is no proof: who
         knows a temporary password (the operator who read it out, a site's
         starting password) is not yet the owner. PasswordMustChange says so."""
-        self._require(self.features.enroll, "enrollment is switched off")
+        self._require(self.features.enroll or self.features.totp, "enrollment is switched off")
         attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
         account = visit.account
         try:
@@ -209,6 +222,21 @@ class SelfService(UseCase):
     @_audit_faults("verify")
     def verify(self, visit: Visit, answers: Sequence[str]) -> None:
         """All answers at once; VerificationFailed says nothing about which."""
+        questions, attempt = self._start_verification(visit)
+        enrollment = visit.enrollment
+        padded, matched = self._answers_match(visit, questions, answers)
+        if matched and enrollment is not None:
+            self._throttle.succeeded(attempt)
+            visit.verified = True
+            self._record("verify", "success", visit)
+            self._after_success(enrollment, questions, padded)
+            return
+        self._record("verify", "failure", visit, reason=self._failure_reason(visit))
+        self._bump_directory_count(visit)
+        self._throttle.failed(attempt)
+        raise VerificationFailed()
+
+    def _start_verification(self, visit: Visit):
         questions = visit.questions
         if questions is None:
             raise NotAllowed("no challenge was issued")
@@ -217,6 +245,12 @@ class SelfService(UseCase):
         except Throttled as exc:
             self._record("verify", "throttled", visit, reason=exc.describe(exc.retry_after))
             raise
+        return questions, attempt
+
+    def _answers_match(
+        self, visit: Visit, questions: Sequence[Question], answers: Sequence[str]
+    ) -> tuple[list[str], bool]:
+        """(the answers padded to the questions, whether they are all right)."""
         enrollment = visit.enrollment
         hashes = {a.question_id: a.answer_hash for a in enrollment.answers} if enrollment else {}
         padded = list(answers[: len(questions)]) + [""] * (len(questions) - len(answers))
@@ -229,16 +263,121 @@ class SelfService(UseCase):
             for question, answer in zip(questions, padded, strict=True)
         ]
         own = [ok for question, ok in zip(questions, own, strict=True) if question.id in hashes]
-        if enrollment is not None and len(answers) == len(questions) and own and all(own):
+        matched = enrollment is not None and len(answers) == len(questions) and bool(own) and all(own)
+        return padded, matched
+
+    # --- the second factor (TOTP) --------------------------------------------------------
+
+    def requires_code(self, action: str) -> bool:
+        """Does the policy ([factors]) ask for an authenticator's code for ``action``?
+        The same for everyone: the screens never depend on who is asking."""
+        return self._factors.requires_totp(action)
+
+    @_audit_faults("verify")
+    def verify_with_code(self, visit: Visit, answers: Sequence[str], code: str) -> None:
+        """The answers and the authenticator's code (or one recovery code) in one
+        attempt: one failure counted first, taken back only if both are right.
+        People unknown, unenrolled or without an authenticator take the same
+        path against a decoy secret and a key no row has; SecondFactorFailed
+        never says which part was wrong."""
+        questions, attempt = self._start_verification(visit)
+        enrollment = visit.enrollment
+        padded, answers_ok = self._answers_match(visit, questions, answers)
+        guid = visit.account.guid if visit.account is not None else ""
+        record: TotpEnrollment | None = None
+        if enrollment is not None and guid:
+            record = self._store.totp(guid)
+        real = record is not None and answers_ok
+        # Only a real, rightly answered visit may use up a step or a recovery code:
+        # everyone else's use goes to a key no row has (the same statements run).
+        key = guid if real else f"decoy:{visit.subject}"
+        secret = (
+            self._secret_box().open(record.secret, guid)
+            if record is not None
+            else totp_codes.decoy_secret(self._store.site_secret("totp-decoy"), visit.subject)
+        )
+        factor = "totp"
+        if totp_codes.looks_like_recovery_code(code):
+            factor = "recovery_code"
+            digest = totp_codes.recovery_digest(self._store.site_secret("totp-recovery"), guid or visit.subject, code)
+            code_ok = self._store.use_recovery_code(key, digest)
+        else:
+            step = totp_codes.matching_step(secret, code, self._clock().timestamp())
+            code_ok = self._store.use_totp_step(key, -1 if step is None else step)
+        if real and code_ok and enrollment is not None:
             self._throttle.succeeded(attempt)
             visit.verified = True
-            self._record("verify", "success", visit)
+            self._code_proven.add(visit)
+            self._record("verify", "success", visit, factor=factor)
+            if factor == "recovery_code" and record is not None:
+                self._record("totp_recovery_code", "success", visit, remaining=max(0, len(record.recovery) - 1))
             self._after_success(enrollment, questions, padded)
             return
-        self._record("verify", "failure", visit, reason=self._failure_reason(visit))
+        if not answers_ok or enrollment is None:
+            reason = self._failure_reason(visit)
+        elif record is None:
+            reason = "no authenticator app"
+        else:
+            reason = f"wrong or used {factor.replace('_', ' ')}"
+        self._record("verify", "failure", visit, reason=reason, factor=factor)
         self._bump_directory_count(visit)
         self._throttle.failed(attempt)
-        raise VerificationFailed()
+        raise SecondFactorFailed()
+
+    def _secret_box(self) -> totp_codes.SecretBox:
+        if self._box is None:
+            path = totp_codes.key_path(self._factors.totp_key_file, os.environ)
+            self._box = totp_codes.SecretBox(totp_codes.load_or_create_key(path))
+        return self._box
+
+    @_audit_faults("totp_enroll")
+    def totp_begin(self, visit: Visit) -> TotpSetup:
+        """A new secret for the person who just proved their password; kept on
+        the visit until ``totp_confirm`` sees a code made with it."""
+        self._require(self.features.totp, "authenticator enrollment is switched off")
+        self._require(visit.password_proven and visit.account is not None, "password not proven")
+        account = visit.account
+        assert account is not None
+        self._secret_box()  # no key, no enrollment: said before the person scans anything
+        secret = totp_codes.new_secret()
+        self._pending_totp[visit] = secret
+        issuer = self._factors.totp_issuer or self._settings.kiosk.organisation[:24].replace(":", " ") or "Kiosk"
+        return TotpSetup(secret=secret, uri=totp_codes.provisioning_uri(secret, account.sam, issuer), label=account.sam)
+
+    @_audit_faults("totp_enroll")
+    def totp_confirm(self, visit: Visit, code: str) -> tuple[str, ...]:
+        """The first code from the app: right, the secret is kept (encrypted)
+        with ten new recovery codes (their digests), which come back to be
+        shown once. Wrong: CodeRejected, counted in the throttle."""
+        self._require(self.features.totp, "authenticator enrollment is switched off")
+        secret = self._pending_totp.get(visit)
+        account = visit.account
+        self._require(secret is not None and visit.password_proven and account is not None, "no enrollment begun")
+        assert secret is not None and account is not None
+        attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
+        step = totp_codes.matching_step(secret, code, self._clock().timestamp())
+        if step is None:
+            self._record("totp_enroll", "failure", visit, reason="wrong code")
+            self._throttle.failed(attempt)
+            raise CodeRejected()
+        self._throttle.succeeded(attempt)
+        codes = totp_codes.new_recovery_codes()
+        key = self._store.site_secret("totp-recovery")
+        previous = self._store.totp(account.guid)
+        self._store.put_totp(
+            TotpEnrollment(
+                account_guid=account.guid,
+                account_name=account.qualified_name,
+                secret=self._secret_box().seal(secret, account.guid),
+                last_step=step,  # the confirming code is used up
+                recovery=tuple(totp_codes.recovery_digest(key, account.guid, c) for c in codes),
+                enrolled_at=self._clock(),
+            )
+        )
+        self._pending_totp.pop(visit, None)
+        visit.password_proven = False  # one enrollment per proof
+        self._record("totp_replace" if previous is not None else "totp_enroll", "success", visit)
+        return tuple(codes)
 
     def _failure_reason(self, visit: Visit) -> str:
         if visit.account is None:
@@ -286,6 +425,7 @@ class SelfService(UseCase):
             raise
         self._record("unlock", "success", visit, was_locked=account.locked)
         visit.verified = False  # one action per verification
+        self._code_proven.discard(visit)
         return account.qualified_name
 
     @_audit_faults("reset")
@@ -319,6 +459,7 @@ class SelfService(UseCase):
             raise
         self._record("reset", "success", visit, was_locked=account.locked)
         visit.verified = False
+        self._code_proven.discard(visit)
         return account.qualified_name
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -329,6 +470,8 @@ class SelfService(UseCase):
         privileged since the verification is refused (audited)."""
         if not visit.verified or visit.account is None:
             raise NotAllowed("not verified")
+        if event and self.requires_code(event) and visit not in self._code_proven:
+            raise NotAllowed("the authenticator's code was not checked")
         if refresh:
             visit.account = self._directory.refresh(visit.account)
             visit.eligibility = self._account_eligibility(visit.account)

@@ -209,6 +209,8 @@ class FeatureSettings:
     unlock: bool = True
     reset: bool = True
     activate: bool = False
+    #: "Set up an authenticator app" on Welcome (TOTP enrollment; see [factors]).
+    totp: bool = False
 
 
 @_section
@@ -502,6 +504,54 @@ class ActivationSettings:
         return {**extra, self.marker.attribute: self.marker.value}
 
 
+#: The verification methods a kiosk action can ask for, in the order it asks them.
+FactorMethod = Literal["questions", "totp"]
+
+
+@_section
+class FactorSettings:
+    """Which verification methods suffice for each action ([factors]).
+
+    Each action lists alternatives; an alternative is a list of methods that
+    must all pass, e.g. ``reset = [["questions", "totp"]]``. The default,
+    questions alone, is the kiosk's behaviour before second factors. The kiosk
+    asks the questions first, so every alternative names "questions" (an
+    alternative without them is refused here, for now). A person missing a
+    required method walks the same screens as an unenrolled one.
+    """
+
+    unlock: Annotated[list[list[FactorMethod]], Bounds(min_length=1)] = field(
+        default_factory=lambda: [["questions"]]
+    )
+    reset: Annotated[list[list[FactorMethod]], Bounds(min_length=1)] = field(
+        default_factory=lambda: [["questions"]]
+    )
+    #: The authenticator's label for the kiosk ("Issuer: name"); empty = kiosk.organisation, else "Kiosk".
+    #: Kept short: the QR code must fit an 80x24 screen (see README, TOTP).
+    totp_issuer: Annotated[str, Bounds(max_length=24)] = ""
+    #: The key that encrypts TOTP secrets in the store (32 random bytes, made on
+    #: first use with mode 0600). Empty: the systemd credential kiosk_totp_key
+    #: ($CREDENTIALS_DIRECTORY), else kiosk_totp_key in the secrets directory.
+    totp_key_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        for action in ("unlock", "reset"):
+            alternatives = getattr(self, action)
+            for alternative in alternatives:
+                if not alternative:
+                    raise SettingError(action, "an alternative names no method")
+                if "questions" not in alternative:
+                    raise SettingError(action, "every alternative must include \"questions\" (asked first)")
+            _normalise(self, action, [list(dict.fromkeys(alternative)) for alternative in alternatives])
+        if ":" in self.totp_issuer:
+            raise SettingError("totp_issuer", "must not contain ':'")
+
+    def requires_totp(self, action: str) -> bool:
+        """Does every alternative for ``action`` need TOTP (questions alone never suffice)?"""
+        alternatives = getattr(self, action, [["questions"]])
+        return all("totp" in alternative for alternative in alternatives)
+
+
 @_section
 class StoreSettings:
     url: str = "sqlite:////var/lib/kiosk/kiosk.db"
@@ -576,3 +626,4 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    factors: FactorSettings = field(default_factory=FactorSettings)

@@ -1,12 +1,18 @@
-"""Reset: who -> the security questions -> a new password -> reset."""
+"""Reset: who -> the security questions [-> the authenticator's code] -> a new password -> reset."""
 
 from __future__ import annotations
 
-from kiosk.backend.errors import PasswordRejected, VerificationFailed
+from typing import TYPE_CHECKING
+
+from kiosk.backend.errors import PasswordRejected
 from kiosk.backend.policy import PasswordRules
 from kiosk.flows.self_service import ChallengedFlow
 from kiosk.messages import text
 from kiosk.screens.new_password import NewPasswordScreen
+
+if TYPE_CHECKING:
+    from kiosk.backend.ports import SelfServicePort
+    from kiosk.backend.usecase import Visit
 
 
 class ResetFlow(ChallengedFlow):
@@ -14,24 +20,10 @@ class ResetFlow(ChallengedFlow):
     order = 20
     new_password: NewPasswordScreen
 
-    def verify(self, answers: list[str]) -> None:
-        service, visit, screen = self.service, self._visit, self.challenge
-        assert visit is not None
+    def then(self, service: SelfServicePort, visit: Visit) -> PasswordRules:
+        return service.password_rules(visit)
 
-        def verify_then_rules() -> PasswordRules:
-            try:
-                service.verify(visit, answers)
-            finally:
-                answers.clear()
-            return service.password_rules(visit)
-
-        self.host.call_backend(
-            verify_then_rules,
-            self._ask_password,
-            on_error=self.refusal((VerificationFailed,), screen, screen.show_refusal),
-        )
-
-    def _ask_password(self, rules: PasswordRules) -> None:
+    def verified(self, rules: PasswordRules) -> None:
         self.new_password = self.show(NewPasswordScreen(rules, self.reset_password))
 
     def reset_password(self, password: str) -> None:

@@ -1,29 +1,23 @@
-"""Unlock: who -> the security questions -> unlocked."""
+"""Unlock: who -> the security questions [-> the authenticator's code] -> unlocked."""
 
 from __future__ import annotations
 
-from kiosk.backend.errors import VerificationFailed
+from typing import TYPE_CHECKING
+
 from kiosk.flows.self_service import ChallengedFlow
 from kiosk.messages import text
+
+if TYPE_CHECKING:
+    from kiosk.backend.ports import SelfServicePort
+    from kiosk.backend.usecase import Visit
 
 
 class UnlockFlow(ChallengedFlow):
     action = "unlock"
     order = 10
 
-    def verify(self, answers: list[str]) -> None:
-        service, visit, screen = self.service, self._visit, self.challenge
-        assert visit is not None
+    def then(self, service: SelfServicePort, visit: Visit) -> str:
+        return service.unlock(visit)
 
-        def verify_then_unlock() -> str:
-            try:
-                service.verify(visit, answers)
-            finally:
-                answers.clear()
-            return service.unlock(visit)
-
-        self.host.call_backend(
-            verify_then_unlock,
-            lambda account: self.host.show_result(True, text("result.unlocked", account=account)),
-            on_error=self.refusal((VerificationFailed,), screen, screen.show_refusal),
-        )
+    def verified(self, account: str) -> None:
+        self.host.show_result(True, text("result.unlocked", account=account))

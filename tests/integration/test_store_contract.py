@@ -286,6 +286,65 @@ def test_an_activation_code_is_kept_replaced_and_used_up_once(store):
     assert store.activation_code(GUID) is None
 
 
+def _totp(**changes):
+    from kiosk.backend.model import TotpEnrollment
+
+    values = dict(account_guid=GUID, account_name="DEMO\\alice", secret=b"\x01sealed\x00bytes", last_step=100,
+                  recovery=("d1", "d2", "d3"), enrolled_at=datetime(2026, 3, 1, tzinfo=UTC))
+    return TotpEnrollment(**{**values, **changes})
+
+
+def test_an_authenticator_comes_back_as_it_was_put_and_is_replaced_whole(store):
+    assert store.totp(GUID) is None
+    store.put_totp(_totp())
+    assert store.totp(GUID) == _totp()
+    store.put_totp(_totp(secret=b"other", last_step=7, recovery=("x",)))
+    assert store.totp(GUID) == _totp(secret=b"other", last_step=7, recovery=("x",))
+
+
+def test_a_time_step_is_accepted_once_and_never_an_earlier_one(store):
+    store.put_totp(_totp(last_step=100))
+    assert not store.use_totp_step(GUID, 100)  # the confirming code's step
+    assert not store.use_totp_step(GUID, 99)
+    assert store.use_totp_step(GUID, 101)
+    assert not store.use_totp_step(GUID, 101)  # replay
+    assert store.totp(GUID).last_step == 101
+    assert not store.use_totp_step("no-such-guid", 500)
+
+
+def test_a_recovery_code_is_used_up_once(store):
+    store.put_totp(_totp())
+    assert store.use_recovery_code(GUID, "d2")
+    assert not store.use_recovery_code(GUID, "d2")
+    assert not store.use_recovery_code(GUID, "nope")
+    assert not store.use_recovery_code("no-such-guid", "d1")
+    assert store.totp(GUID).recovery == ("d1", "d3")
+
+
+def test_two_threads_using_the_same_step_or_code_at_once_win_once(store):
+    store.put_totp(_totp())
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def use(kind: str) -> None:
+        barrier.wait()
+        results.append(store.use_totp_step(GUID, 200) if kind == "step" else store.use_recovery_code(GUID, "d1"))
+
+    threads = [threading.Thread(target=use, args=(kind,)) for kind in ("step", "step", "code", "code")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, True, True]
+
+
+def test_an_authenticator_can_be_removed(store):
+    store.put_totp(_totp())
+    assert store.delete_totp(GUID)
+    assert not store.delete_totp(GUID)
+    assert store.totp(GUID) is None
+
+
 def test_a_site_secret_is_made_once_and_kept_for_good(store_url):
     with _opened(store_url) as one:
         secret = one.site_secret("decoys")

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from kiosk.backend.errors import (
     ActivationIncomplete,
     AnswerRejected,
+    CodeRejected,
     DirectoryUnavailable,
     InvalidCredentials,
     PasswordRejected,
     ProofUnavailable,
+    SecondFactorFailed,
     VerificationFailed,
 )
-from kiosk.backend.model import PasswordPolicy, Question
+from kiosk.backend.model import PasswordPolicy, Question, TotpSetup
 from kiosk.backend.policy import PasswordRules
 from kiosk.backend.activation import ActivationVisit
 from kiosk.backend.questions import GroupStep, Questionnaire, SingleStep
@@ -69,6 +71,10 @@ class FakeService:
     )
     passwords: dict[str, str] = field(default_factory=lambda: {"alice": "Alice-pass1", "bob": "Bob-pass1"})
     history: set[str] = field(default_factory=lambda: {"Used-Before1"})
+    #: the actions whose policy asks for an authenticator's code
+    code_actions: set[str] = field(default_factory=set)
+    #: the one right code of each person with an authenticator
+    totp_codes: dict[str, str] = field(default_factory=lambda: {"alice": "123456"})
 
     def _wait(self) -> None:
         if self.gate is not None:
@@ -143,6 +149,33 @@ class FakeService:
             raise PasswordRejected("in_history")
         self.passwords[self._user(visit)] = new_password
         return f"KIOSK\\{self._user(visit)}"
+
+    def requires_code(self, action: str) -> bool:
+        return action in self.code_actions
+
+    def verify_with_code(self, visit: Visit, answers: Sequence[str], code: str) -> None:
+        self._wait()
+        self.calls.append(("verify_with_code", len(answers)))
+        self.secrets_seen.extend([*answers, code])
+        enrolled = self.enrolled.get(self._user(visit))
+        right = enrolled is not None and [a for _, a in enrolled] == [a.strip().casefold() for a in answers]
+        if not right or self.totp_codes.get(self._user(visit)) != code.strip():
+            raise SecondFactorFailed()
+        visit.verified = True
+
+    def totp_begin(self, visit: Visit) -> TotpSetup:
+        self.calls.append(("totp_begin",))
+        assert visit.password_proven
+        secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+        user = self._user(visit)
+        return TotpSetup(secret=secret, uri=f"otpauth://totp/Kiosk:{user}?secret={secret}&issuer=Kiosk", label=user)
+
+    def totp_confirm(self, visit: Visit, code: str) -> tuple[str, ...]:
+        self._wait()
+        self.calls.append(("totp_confirm",))
+        if code.strip() != "123456":
+            raise CodeRejected()
+        return tuple(f"abcd{n}-efgh{n}" for n in range(10))
 
     def end(self, visit: Visit) -> None:
         self.calls.append(("end",))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
-from kiosk.backend.model import Enrollment, OutboxNotice
+from kiosk.backend.model import Enrollment, OutboxNotice, TotpEnrollment
 
 
 class EnrollmentStore(Protocol):
@@ -88,6 +88,23 @@ class EnrollmentStore(Protocol):
         """Give a claimed notice back for a retry at ``retry_at``."""
 
     def notices_waiting(self) -> int: ...
+
+    # --- authenticator apps (TOTP) ---------------------------------------------------
+
+    def put_totp(self, totp: TotpEnrollment) -> None:
+        """Keep the person's authenticator app, replacing any earlier one."""
+
+    def totp(self, account_guid: str) -> TotpEnrollment | None: ...
+
+    def use_totp_step(self, account_guid: str, step: int) -> bool:
+        """Accept a code of time step ``step`` once: True (and kept as the last
+        step) only if it is later than the last accepted one (no replay)."""
+
+    def use_recovery_code(self, account_guid: str, digest: str) -> bool:
+        """Use one recovery code up: True if its digest was there (now removed)."""
+
+    def delete_totp(self, account_guid: str) -> bool:
+        """Forget the person's authenticator app. True if there was one."""
 
     # --- moving a site to another store (kiosk store copy) ------------------------
 

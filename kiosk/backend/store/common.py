@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 
-from kiosk.backend.model import Enrollment, OutboxNotice, StoredAnswer
+from kiosk.backend.model import Enrollment, OutboxNotice, StoredAnswer, TotpEnrollment
 
 #: "KIOS": marks a database as a kiosk store (SQLite's PRAGMA application_id,
 #: a row of kiosk_schema on PostgreSQL).
@@ -68,6 +68,19 @@ MIGRATIONS: list[list[str]] = [
                last_error TEXT
            )""",
         "CREATE INDEX notice_due ON notice (due_at)",
+    ],
+    [
+        # Version 4: a person's authenticator app: the secret encrypted (AES-GCM, key outside
+        # the store), the last accepted time step (no replay), and the unused
+        # recovery codes as keyed digests (a JSON array of hex strings).
+        """CREATE TABLE totp (
+               guid TEXT PRIMARY KEY NOT NULL,
+               account_name TEXT NOT NULL,
+               secret {bytes} NOT NULL,
+               last_step {int64} NOT NULL,
+               recovery TEXT NOT NULL,
+               enrolled_at {int64} NOT NULL
+           )""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -201,6 +214,36 @@ def notice_from_row(row: tuple) -> OutboxNotice:
         id=int(nid), event=event, account=account, reference=reference, recipient=recipient,
         message_id=message_id, subject=subject, body=body, created_at=from_micros(created_at),
         attempts=int(attempts), last_error=last_error or "",
+    )
+
+
+#: The columns of a totp row, in the order ``totp_from_row`` reads them.
+TOTP_COLUMNS = "guid, account_name, secret, last_step, recovery, enrolled_at"
+
+
+def totp_row(totp: TotpEnrollment) -> tuple[str, str, bytes, int, str, int]:
+    return (
+        totp.account_guid,
+        totp.account_name,
+        totp.secret,
+        int(totp.last_step),
+        json.dumps(list(totp.recovery), separators=(",", ":")),
+        micros(totp.enrolled_at),
+    )
+
+
+def totp_from_row(row: tuple) -> TotpEnrollment:
+    guid, name, secret, last_step, recovery, enrolled_at = row
+    codes = json.loads(recovery)
+    if not isinstance(codes, list):
+        raise ValueError("recovery")
+    return TotpEnrollment(
+        account_guid=str(guid),
+        account_name=str(name),
+        secret=bytes(secret),
+        last_step=int(last_step),
+        recovery=tuple(str(code) for code in codes),
+        enrolled_at=from_micros(enrolled_at),
     )
 
 

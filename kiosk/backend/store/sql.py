@@ -25,6 +25,7 @@ with ``?`` placeholders. The engines subclass it and supply a small dialect:
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from abc import ABC, abstractmethod
@@ -34,7 +35,7 @@ from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
 from kiosk.backend.errors import StoreError
-from kiosk.backend.model import Enrollment, OutboxNotice
+from kiosk.backend.model import Enrollment, OutboxNotice, TotpEnrollment
 from kiosk.backend.store import common
 from kiosk.backend.store.common import (
     ENROLLMENT_COLUMNS,
@@ -359,6 +360,64 @@ class SqlStore(ABC, Generic[C]):
     def notices_waiting(self) -> int:
         """How many notices are in the outbox (due or waiting for a retry)."""
         return self._run(lambda conn: int(self._execute(conn, "SELECT count(*) FROM notice").fetchone()[0]))
+
+    # --- authenticator apps (TOTP) ------------------------------------------------------------
+
+    def put_totp(self, totp: TotpEnrollment) -> None:
+        values = common.totp_row(totp)
+        self._run(
+            lambda conn: self._write_one(
+                conn,
+                f"INSERT INTO totp ({common.TOTP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (guid) DO UPDATE SET account_name = excluded.account_name, "
+                "secret = excluded.secret, last_step = excluded.last_step, "
+                "recovery = excluded.recovery, enrolled_at = excluded.enrolled_at",
+                values,
+            )
+        )
+
+    def totp(self, account_guid: str) -> TotpEnrollment | None:
+        def op(conn: C) -> TotpEnrollment | None:
+            row = self._execute(
+                conn, f"SELECT {common.TOTP_COLUMNS} FROM totp WHERE guid = ?", (account_guid,)
+            ).fetchone()
+            return None if row is None else common.totp_from_row(row)
+
+        return self._run(op)
+
+    def use_totp_step(self, account_guid: str, step: int) -> bool:
+        """One statement, so two hosts accepting the same code at once cannot both win."""
+        return self._run(
+            lambda conn: self._write_one(
+                conn, "UPDATE totp SET last_step = ? WHERE guid = ? AND last_step < ?", (int(step), account_guid, int(step))
+            ).rowcount
+            > 0
+        )
+
+    def use_recovery_code(self, account_guid: str, digest: str) -> bool:
+        def op(conn: C) -> bool:
+            with self._write(conn):
+                row = self._execute(
+                    conn, f"SELECT recovery FROM totp WHERE guid = ?{self.FOR_UPDATE}", (account_guid,)
+                ).fetchone()
+                if row is None:
+                    return False
+                codes = json.loads(row[0])
+                if digest not in codes:
+                    return False
+                codes.remove(digest)
+                self._execute(
+                    conn, "UPDATE totp SET recovery = ? WHERE guid = ?",
+                    (json.dumps(codes, separators=(",", ":")), account_guid),
+                )
+                return True
+
+        return self._run(op)
+
+    def delete_totp(self, account_guid: str) -> bool:
+        return self._run(
+            lambda conn: self._write_one(conn, "DELETE FROM totp WHERE guid = ?", (account_guid,)).rowcount > 0
+        )
 
     # --- site secrets -------------------------------------------------------------------------
 
