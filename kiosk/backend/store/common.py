@@ -69,6 +69,19 @@ MIGRATIONS: list[list[str]] = [
            )""",
         "CREATE INDEX notice_due ON notice (due_at)",
     ],
+    [
+        # Version 5 (after TOTP's 4; where that is absent, this is 4): the
+        # reminders sent (kiosk.backend.reminders), one row per person and kind
+        # ("enroll", "expiry") with when the last one was queued: a reminder is
+        # claimed by moving last_sent forward, in the transaction that queues
+        # its notice, so each is sent once per interval across hosts.
+        """CREATE TABLE reminder (
+               guid TEXT NOT NULL,
+               kind TEXT NOT NULL,
+               last_sent {int64} NOT NULL,
+               PRIMARY KEY (guid, kind)
+           )""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
