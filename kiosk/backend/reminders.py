@@ -110,11 +110,11 @@ class Reminders(UseCase):
         """Queue every reminder due now (at most ``max_per_run``); with
         ``dry_run``, only say which would be, changing nothing."""
         result = RemindResult(dry_run=dry_run)
+        now = self._clock()  # one moment for the whole run (and one read of the shared clock)
         for account in accounts if accounts is not None else self._directory.accounts():
             if not self._account_eligibility(account).allowed:
                 continue
             result.checked += 1
-            now = self._clock()
             for reminder in self.wanted(account, now):
                 if not reminder.recipient:
                     result.no_address += 1
