@@ -535,6 +535,7 @@ __all__ = [
     "enrollment_revoke",
     "questions_export",
     "questions_import",
+    "remind",
     "store_copy",
     "store_migrate",
     "throttle_clear",
@@ -571,3 +572,80 @@ def notify_flush(args: argparse.Namespace) -> int:
         f"sent {result.sent}, to retry {result.retried}, given up {result.given_up}; {waiting} waiting in the outbox",
     )
     return EXIT_FAILURE if result.retried or result.given_up else EXIT_OK
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def remind(args: argparse.Namespace) -> int:
+    """Queue the reminders due now (kiosk-remind.timer runs this) and try to send
+    them at once; with --dry-run, list who would get what, changing nothing."""
+    from kiosk.backend.reminders import Reminders
+    from kiosk.backend.wiring import open_backend
+
+    settings = _settings(args)
+    off = (
+        "reminders are off (reminders.enabled = false)" if not settings.reminders.enabled
+        else "mail is off (mail.enabled = false)" if not settings.mail.enabled
+        else ""
+    )
+    if off and not args.dry_run:
+        _emit(args, {"enabled": False, "queued": 0}, f"{off}: nothing queued")
+        return EXIT_OK
+    backend = open_backend(settings)
+    progress = _Progress("reading accounts", enabled=sys.stderr.isatty() and not args.quiet)
+
+    def accounts():
+        for account in backend.directory.accounts():
+            progress.step()
+            yield account
+
+    flushed = None
+    try:
+        try:
+            result = Reminders(settings, backend).run(dry_run=args.dry_run, accounts=accounts())
+        finally:
+            progress.done()
+        if not args.dry_run and result.due and backend.notices is not None:
+            flushed = backend.notices.flush()
+    finally:
+        backend.close()
+    rows = [
+        {
+            "account": r.account,
+            "kind": r.kind,
+            "notice": r.event,
+            "recipient": r.recipient,
+            "expires": r.expires.isoformat(timespec="minutes") if r.expires else "",
+        }
+        for r in sorted(result.due, key=lambda r: (r.kind, r.account.casefold()))
+    ]
+    payload: dict = {
+        "enabled": not off,
+        "dry_run": args.dry_run,
+        "checked": result.checked,
+        "due": rows,
+        "recent": result.recent,
+        "no_address": result.no_address,
+        "held_back": result.held_back,
+    }
+    verb = "would remind" if args.dry_run else "queued"
+    lines = [_table(rows, ["account", "kind", "recipient", "expires"])] if rows else []
+    summary = (
+        f"{verb} {len(rows)} of {result.checked} eligible "
+        f"({sum(1 for r in rows if r['kind'] == 'enroll')} to enroll, "
+        f"{sum(1 for r in rows if r['kind'] == 'expiry')} password expiry); "
+        f"{result.recent} reminded within the interval, {result.no_address} without a mail address"
+    )
+    if result.held_back:
+        summary += f", {result.held_back} left for the next run (reminders.max_per_run)"
+    lines.append(summary)
+    if flushed is not None:
+        payload |= {"sent": flushed.sent, "retry": flushed.retried}
+        lines.append(f"sent {flushed.sent}, to retry {flushed.retried} (kiosk notify flush retries them)")
+    if off:
+        lines.append(f"dry run; {off}, so a real run queues nothing")
+    elif args.dry_run:
+        lines.append("dry run: nothing queued")
+    _emit(args, payload, "\n".join(lines))
+    return EXIT_OK

@@ -151,6 +151,12 @@ def _parser() -> argparse.ArgumentParser:
     flush = notify_commands.add_parser("flush", help="send the notices waiting in the outbox (the timer runs it)")
     flush.add_argument("--json", action="store_true")
     flush.set_defaults(handler=admin_cli.notify_flush)
+
+    remind = commands.add_parser("remind", help="mail reminders: enroll, or a password that expires soon (the timer runs it)")
+    remind.add_argument("--dry-run", action="store_true", help="list who would get what; queue nothing")
+    remind.add_argument("--json", action="store_true")
+    remind.add_argument("-q", "--quiet", action="store_true", help="no progress count on stderr")
+    remind.set_defaults(handler=admin_cli.remind)
     return parser
 
 

@@ -87,3 +87,57 @@ def compose(
         contact=contact,
     )
     return subject, body
+
+
+# --- reminders (kiosk.backend.reminders) --------------------------------------------------------
+
+#: reminder event -> (subject, what to do). Sent by ``kiosk remind``, not after
+#: a change: they ask the person to come to the kiosk, and never hold a link
+#: (a mail that asks to click a link to a password page is what phishing looks like).
+REMINDER_EVENTS: dict[str, tuple[str, str]] = {
+    "reminder_enroll": (
+        "Set up your security questions at the password kiosk",
+        "Your account {account} has no security questions yet. With them, you can unlock your "
+        "account or reset a forgotten password yourself at the password kiosk, at any hour, "
+        "without calling anyone.\n\n"
+        "To set them up, go to the password kiosk ({where}), choose \"Set up my security questions\", "
+        "sign in with your user name and password and answer a few questions. It takes about two minutes.",
+    ),
+    "reminder_reenroll": (
+        "Set up your security questions again at the password kiosk",
+        "The security questions of your account {account} have changed since you set yours up, "
+        "so they need to be set up again before the kiosk can rely on them.\n\n"
+        "Go to the password kiosk ({where}), choose \"Set up my security questions\", sign in "
+        "with your user name and password and answer the questions. It takes about two minutes.",
+    ),
+    "reminder_expiry": (
+        "Your password expires on {expires_date}",
+        "The password of your account {account} expires on {expires}. After that you cannot "
+        "sign in until it is changed.\n\n"
+        "Change it before then as you usually do when you sign in, or at the password kiosk ({where}): "
+        "choose \"Reset my password\" and answer your security questions. It takes about two minutes.",
+    ),
+}
+
+_REMINDER_BODY = """Hello {name},
+
+{what}
+
+You will never be asked for your password, a code or an answer by mail, and this
+message holds no link to click: go to the kiosk itself.
+If you have a question, {contact}.
+
+This message was sent automatically; replies are not read.
+"""
+
+
+def compose_reminder(
+    event: str, *, account: str, name: str, where: str, contact: str, expires: datetime | None = None
+) -> tuple[str, str]:
+    """(subject, body) of the reminder ``event`` (one of ``REMINDER_EVENTS``)."""
+    subject, what = REMINDER_EVENTS[event]
+    shown_expires = expires.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if expires is not None else "soon"
+    shown_date = shown_expires[:10] if expires is not None else "soon"
+    fill = {"account": account, "where": where, "expires": shown_expires, "expires_date": shown_date}
+    body = _REMINDER_BODY.format(name=name or account, what=what.format(**fill), contact=contact)
+    return subject.format(**fill), body

@@ -613,6 +613,29 @@ class MailSettings:
 
 
 @_section
+class RemindersSettings:
+    """``kiosk remind`` (its systemd timer): mail people who should enroll, or
+    whose password expires soon, through the notices' outbox (``[mail]``).
+    Each reminder is sent at most once per person per interval, across hosts."""
+
+    enabled: bool = False
+    #: Remind the eligible people who have not enrolled (or should enroll again)
+    #: at most once this many days; 0 = no enrollment reminders.
+    enroll_every_days: Annotated[int, Bounds(ge=0, le=365)] = 30
+    #: Remind people whose password expires within this many days; 0 = none.
+    expiry_within_days: Annotated[int, Bounds(ge=0, le=90)] = 14
+    #: ... at most once this many days while it does.
+    expiry_every_days: Annotated[int, Bounds(ge=1, le=90)] = 7
+    #: Where the kiosk is, as the reminders say it ("the terminal by the reception desk").
+    kiosk_location: Annotated[str, Bounds(min_length=1, max_length=200)] = "ask the IT helpdesk where to find it"
+    #: At most this many reminders queued by one run; the rest wait for the next.
+    max_per_run: Annotated[int, Bounds(ge=1, le=100_000)] = 1000
+
+    def __post_init__(self) -> None:
+        _normalise(self, "kiosk_location", self.kiosk_location.strip())
+
+
+@_section
 class Settings:
     directory: DirectorySettings
     eligibility: EligibilitySettings = field(default_factory=EligibilitySettings)
@@ -627,3 +650,4 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     factors: FactorSettings = field(default_factory=FactorSettings)
+    reminders: RemindersSettings = field(default_factory=RemindersSettings)

@@ -8,6 +8,7 @@ Engine-specific behaviour lives beside it: tests/unit/test_store_sqlite.py
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from datetime import UTC, datetime, timedelta, timezone
@@ -514,6 +515,65 @@ def test_senders_claiming_at_once_get_disjoint_sets(store_url):
             t.join(60)
         every = [nid for ids in got.values() for nid in ids]
         assert len(every) == 40 and len(set(every)) == 40
+    finally:
+        for s in stores:
+            s.close()
+
+
+# --- reminders (kiosk.backend.reminders) ----------------------------------------------------------
+
+DAY = 86400.0
+
+
+def test_a_reminder_is_claimed_once_per_interval_with_its_notice(store):
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert store.reminder_sent(GUID, "enroll") is None
+    assert store.claim_reminder(GUID, "enroll", t0, 7 * DAY, [_notice(1, at=t0)]) is True
+    assert store.reminder_sent(GUID, "enroll") == t0
+    assert store.notices_waiting() == 1
+    # within the interval: not again, and no notice queued
+    assert store.claim_reminder(GUID, "enroll", t0 + timedelta(days=6), 7 * DAY, [_notice(2, at=t0)]) is False
+    assert store.notices_waiting() == 1 and store.reminder_sent(GUID, "enroll") == t0
+    # another kind and another person are their own
+    assert store.claim_reminder(GUID, "expiry", t0, 7 * DAY, []) is True
+    assert store.claim_reminder("other-guid", "enroll", t0, 7 * DAY, []) is True
+    # once the interval is over: again
+    later = t0 + timedelta(days=7)
+    assert store.claim_reminder(GUID, "enroll", later, 7 * DAY, [_notice(3, at=later)]) is True
+    assert store.reminder_sent(GUID, "enroll") == later
+    assert store.notices_waiting() == 2
+
+
+def test_a_reminder_whose_notice_cannot_be_queued_is_not_recorded(store):
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    broken = dataclasses.replace(_notice(1, at=t0), subject=None)  # NOT NULL: the insert fails
+    with pytest.raises(StoreError):
+        store.claim_reminder(GUID, "enroll", t0, DAY, [broken])
+    assert store.reminder_sent(GUID, "enroll") is None and store.notices_waiting() == 0
+    assert store.claim_reminder(GUID, "enroll", t0, DAY, [_notice(1, at=t0)]) is True
+
+
+def test_hosts_claiming_the_same_reminders_at_once_claim_each_once(store_url):
+    stores = [open_store(store_url) for _ in range(4)]
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    try:
+        got: dict[int, list[str]] = {}
+        barrier = threading.Barrier(len(stores))
+
+        def claim(i: int) -> None:
+            barrier.wait()
+            # each "host" a few microseconds apart, as their clocks would be
+            now = t0 + timedelta(microseconds=i)
+            got[i] = [f"g{n}" for n in range(25) if stores[i].claim_reminder(f"g{n}", "enroll", now, DAY, [_notice(n, at=now)])]
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        every = [g for claimed in got.values() for g in claimed]
+        assert sorted(every) == sorted(f"g{n}" for n in range(25))  # each exactly once
+        assert stores[0].notices_waiting() == 25
     finally:
         for s in stores:
             s.close()

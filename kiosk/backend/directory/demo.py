@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from kiosk.backend.errors import (
     AccountDisabled,
@@ -132,7 +132,12 @@ class DemoDirectory:
     is_demo = True
     demo_hint = DEMO_HINT
 
-    def __init__(self, users: tuple[DemoUser, ...] = DEMO_USERS, *, clock=time.monotonic) -> None:
+    def __init__(
+        self, users: tuple[DemoUser, ...] = DEMO_USERS, *, clock=time.monotonic, max_password_age_days: int | None = None
+    ) -> None:
+        #: The policy's maximum password age, if passwords expire (as AD computes
+        #: msDS-UserPasswordExpiryTimeComputed from pwdLastSet and it).
+        self._max_age = timedelta(days=max_password_age_days) if max_password_age_days else None
         self._lock = threading.Lock()
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
@@ -195,9 +200,16 @@ class DemoDirectory:
 
     def _current(self, entry: _Entry) -> Account:
         locked = self._locked(entry)
-        return replace(entry.account, locked=locked, bad_password_count=entry.failures)
+        account = entry.account
+        expires = (
+            account.password_last_set + self._max_age
+            if self._max_age and account.password_last_set and not account.must_change_password else None
+        )
+        return replace(account, locked=locked, bad_password_count=entry.failures, password_expires=expires)
 
     def password_policy(self, account: Account) -> PasswordPolicy:
+        if self._max_age:
+            return replace(DEMO_POLICY, max_age_seconds=int(self._max_age.total_seconds()))
         return DEMO_POLICY
 
     # --- acting -------------------------------------------------------------------

@@ -106,6 +106,18 @@ class EnrollmentStore(Protocol):
     def delete_totp(self, account_guid: str) -> bool:
         """Forget the person's authenticator app. True if there was one."""
 
+    # --- reminders (kiosk.backend.reminders) ----------------------------------------
+
+    def claim_reminder(
+        self, account_guid: str, kind: str, now: datetime, every_seconds: float, notices: list[OutboxNotice]
+    ) -> bool:
+        """Record that ``kind`` is reminded to the person now, unless it was
+        less than ``every_seconds`` ago, and queue ``notices`` in the same
+        transaction; True if this caller did (exactly one of several at once)."""
+
+    def reminder_sent(self, account_guid: str, kind: str) -> datetime | None:
+        """When ``kind`` was last reminded to the person (None: never)."""
+
     # --- moving a site to another store (kiosk store copy) ------------------------
 
     def site_secrets(self) -> dict[str, bytes]:

@@ -80,6 +80,19 @@ MIGRATIONS: list[list[str]] = [
                last_step {int64} NOT NULL,
                recovery TEXT NOT NULL,
                enrolled_at {int64} NOT NULL
+            )""",
+    ],
+    [
+        # Version 5: the
+        # reminders sent (kiosk.backend.reminders), one row per person and kind
+        # ("enroll", "expiry") with when the last one was queued: a reminder is
+        # claimed by moving last_sent forward, in the transaction that queues
+        # its notice, so each is sent once per interval across hosts.
+        """CREATE TABLE reminder (
+               guid TEXT NOT NULL,
+               kind TEXT NOT NULL,
+               last_sent {int64} NOT NULL,
+               PRIMARY KEY (guid, kind)
            )""",
     ],
 ]

@@ -294,16 +294,7 @@ class SqlStore(ABC, Generic[C]):
 
     def queue_notice(self, notice: OutboxNotice) -> None:
         """Add a notice to the outbox, due now (``notice.id`` is ignored: the store numbers it)."""
-        at = micros(notice.created_at)
-        self._run(
-            lambda conn: self._write_one(
-                conn,
-                "INSERT INTO notice (event, account, reference, recipient, message_id, subject, body, "
-                "created_at, due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                (notice.event, notice.account, notice.reference, notice.recipient, notice.message_id,
-                 notice.subject, notice.body, at, at),
-            )
-        )
+        self._run(lambda conn: self._write_one(conn, *_notice_insert(notice)))
 
     def claim_notices(self, claim: str, now: datetime, lease_seconds: float, limit: int) -> list[OutboxNotice]:
         """Claim up to ``limit`` due notices nobody else holds, for ``lease_seconds``:
@@ -419,6 +410,46 @@ class SqlStore(ABC, Generic[C]):
             lambda conn: self._write_one(conn, "DELETE FROM totp WHERE guid = ?", (account_guid,)).rowcount > 0
         )
 
+    # --- reminders (kiosk.backend.reminders) --------------------------------------------------
+
+    def claim_reminder(
+        self, account_guid: str, kind: str, now: datetime, every_seconds: float, notices: list[OutboxNotice]
+    ) -> bool:
+        """Move the person's ``kind`` reminder to ``now`` unless it was sent
+        within ``every_seconds``, and queue ``notices`` in the same transaction;
+        True if this caller claimed it. One statement decides: the upsert's
+        WHERE runs on the row as committed by any other claimant (PostgreSQL
+        waits for its row lock and re-checks; SQLite's ``BEGIN IMMEDIATE``
+        serialises), so of several hosts at once exactly one gets the row back."""
+        at = micros(now)
+        due_before = at - int(every_seconds * 1_000_000)
+
+        def op(conn: C) -> bool:
+            with self._write(conn):
+                row = self._execute(
+                    conn,
+                    "INSERT INTO reminder (guid, kind, last_sent) VALUES (?, ?, ?) "
+                    "ON CONFLICT (guid, kind) DO UPDATE SET last_sent = excluded.last_sent "
+                    "WHERE reminder.last_sent <= ? RETURNING guid",
+                    (account_guid, kind, at, due_before),
+                ).fetchone()
+                if row is None:
+                    return False
+                for notice in notices:
+                    self._execute(conn, *_notice_insert(notice))
+            return True
+
+        return self._run(op)
+
+    def reminder_sent(self, account_guid: str, kind: str) -> datetime | None:
+        def op(conn: C) -> datetime | None:
+            row = self._execute(
+                conn, "SELECT last_sent FROM reminder WHERE guid = ? AND kind = ?", (account_guid, kind)
+            ).fetchone()
+            return None if row is None else common.from_micros(row[0])
+
+        return self._run(op)
+
     # --- site secrets -------------------------------------------------------------------------
 
     def site_secret(self, name: str) -> bytes:
@@ -470,3 +501,14 @@ class SqlStore(ABC, Generic[C]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._shown!r})"
+
+
+def _notice_insert(notice: OutboxNotice) -> tuple[str, tuple]:
+    """The statement and values that add ``notice`` to the outbox, due now."""
+    at = micros(notice.created_at)
+    return (
+        "INSERT INTO notice (event, account, reference, recipient, message_id, subject, body, "
+        "created_at, due_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        (notice.event, notice.account, notice.reference, notice.recipient, notice.message_id,
+         notice.subject, notice.body, at, at),
+    )

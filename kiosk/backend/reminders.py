@@ -1,0 +1,156 @@
+"""Reminders by mail (``kiosk remind``, run by a systemd timer): people who
+should come to the kiosk are told so, through the notices' outbox.
+
+Two kinds, each at most once per person per interval (``[reminders]``):
+
+- ``enroll``: an eligible person who has not set up security questions, or
+  whose enrollment no longer fits the questionnaire (``admin.enrollment_status``
+  says "partial"), every ``enroll_every_days``. Not someone who must change a
+  password first (a new account: the kiosk cannot take their password as proof;
+  activation is for them).
+- ``expiry``: an eligible person whose password expires within
+  ``expiry_within_days`` (``Account.password_expires``: AD's constructed
+  msDS-UserPasswordExpiryTimeComputed), every ``expiry_every_days``.
+
+Who is eligible is the one rule every use case applies
+(``UseCase._account_eligibility``); accounts come from the directory's paged
+listing (``Directory.accounts``). The store decides who is due:
+``claim_reminder`` moves the person's "last sent" forward and queues the mail
+in one transaction, exactly once however many hosts run at the same moment.
+The mail itself goes out as every notice does (``Notices.flush``: retried,
+audited); the reminder's words are ``notice_texts.REMINDER_EVENTS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import make_msgid
+from typing import TYPE_CHECKING
+
+from kiosk.backend.admin import enrollment_status
+from kiosk.backend.audit import new_reference
+from kiosk.backend.model import Account, OutboxNotice
+from kiosk.backend.notice_texts import compose_reminder
+from kiosk.backend.usecase import UseCase
+
+if TYPE_CHECKING:
+    from kiosk.backend.usecase import Backend
+    from kiosk.config import Settings
+
+__all__ = ["KINDS", "Reminder", "RemindResult", "Reminders"]
+
+#: The kinds of reminder, as the store's ``reminder`` table keys them.
+KINDS = ("enroll", "expiry")
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder due to one person."""
+
+    account: str  # DOMAIN\sam
+    guid: str
+    kind: str  # one of KINDS
+    event: str  # notice_texts.REMINDER_EVENTS key
+    recipient: str
+    expires: datetime | None = None
+
+
+@dataclass
+class RemindResult:
+    #: Queued (or, in a dry run, that would be).
+    due: list[Reminder] = field(default_factory=list)
+    #: Eligible accounts looked at.
+    checked: int = 0
+    #: Due but already sent within the interval (by this host or another).
+    recent: int = 0
+    #: Should be reminded but have no mail address.
+    no_address: int = 0
+    #: Due but over ``max_per_run``: left for the next run.
+    held_back: int = 0
+    dry_run: bool = False
+
+
+class Reminders(UseCase):
+    def __init__(
+        self, settings: Settings, backend: Backend, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        super().__init__(settings, backend, clock=clock if clock is not None else self._shared_now)
+        self._config = settings.reminders
+        self._mail = settings.mail
+
+    def _shared_now(self) -> datetime:
+        """Now by the clock every host sharing the store reads (as the outbox does)."""
+        shared = self._store.shared_time()
+        return datetime.now(UTC) if shared is None else datetime.fromtimestamp(shared, UTC)
+
+    def every_seconds(self, kind: str) -> float:
+        days = self._config.enroll_every_days if kind == "enroll" else self._config.expiry_every_days
+        return float(days * DAY)
+
+    # --- who -----------------------------------------------------------------------------------
+
+    def wanted(self, account: Account, now: datetime) -> Iterator[Reminder]:
+        """The reminders an eligible ``account`` should have now, whenever it last had them."""
+        if self._config.enroll_every_days and not account.must_change_password:
+            state = enrollment_status(self._store, self.questionnaire, account.guid).state
+            if state != "enrolled":
+                event = "reminder_enroll" if state == "not_enrolled" else "reminder_reenroll"
+                yield Reminder(account.qualified_name, account.guid, "enroll", event, account.mail)
+        expires = account.password_expires
+        within = timedelta(days=self._config.expiry_within_days)
+        if within and expires is not None and now < expires <= now + within:
+            yield Reminder(account.qualified_name, account.guid, "expiry", "reminder_expiry", account.mail, expires)
+
+    # --- one run -------------------------------------------------------------------------------
+
+    def run(self, *, dry_run: bool = False, accounts: Iterator[Account] | None = None) -> RemindResult:
+        """Queue every reminder due now (at most ``max_per_run``); with
+        ``dry_run``, only say which would be, changing nothing."""
+        result = RemindResult(dry_run=dry_run)
+        now = self._clock()  # one moment for the whole run (and one read of the shared clock)
+        for account in accounts if accounts is not None else self._directory.accounts():
+            if not self._account_eligibility(account).allowed:
+                continue
+            result.checked += 1
+            for reminder in self.wanted(account, now):
+                if not reminder.recipient:
+                    result.no_address += 1
+                elif dry_run:
+                    last = self._store.reminder_sent(reminder.guid, reminder.kind)
+                    if last is not None and now - last < timedelta(seconds=self.every_seconds(reminder.kind)):
+                        result.recent += 1
+                    else:
+                        result.due.append(reminder)
+                elif len(result.due) >= self._config.max_per_run:
+                    result.held_back += 1
+                elif self._store.claim_reminder(
+                    reminder.guid, reminder.kind, now, self.every_seconds(reminder.kind),
+                    [self._reminder_notice(reminder, account, now)],
+                ):
+                    result.due.append(reminder)
+                else:
+                    result.recent += 1
+        if not dry_run:
+            self._audit.record(
+                "remind", outcome="success", operator=None,
+                queued=len(result.due), recent=result.recent, no_address=result.no_address,
+                held_back=result.held_back, checked=result.checked,
+                enroll=sum(1 for r in result.due if r.kind == "enroll"),
+                expiry=sum(1 for r in result.due if r.kind == "expiry"),
+            )
+        return result
+
+    def _reminder_notice(self, reminder: Reminder, account: Account, now: datetime) -> OutboxNotice:
+        subject, body = compose_reminder(
+            reminder.event, account=account.qualified_name, name=account.display_name or account.given_name,
+            where=self._config.kiosk_location, contact=self._mail.contact, expires=reminder.expires,
+        )
+        domain = self._mail.from_address.rpartition("@")[2] or None
+        return OutboxNotice(
+            id=0, event=reminder.event, account=account.qualified_name, reference=new_reference(),
+            recipient=reminder.recipient, message_id=make_msgid("kiosk", domain=domain),
+            subject=subject, body=body, created_at=now,
+        )
