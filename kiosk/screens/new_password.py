@@ -1,7 +1,7 @@
 """Choose a new password: typed twice, a live checklist, AD's refusal in words.
 
 The checklist comes from ``kiosk.backend.policy.evaluate`` (cheap: zxcvbn sees
-at most 64 characters); each line says why (a common password, your name, too
+at most 32 characters at a time); each line says why (a common password, your name, too
 easy to guess), and submitting a refused password says what to do instead. The
 directory stays the judge and its refusal is shown as words, never codes.
 Pasting is allowed (a password manager's); control characters are dropped.

@@ -168,3 +168,31 @@ def test_without_quality_rules_only_ads_rules_apply() -> None:
     assert refusal(plain, "Password123!") is None  # AD itself would take it (the demo directory judges so)
     assert [c.key for c in evaluate(plain, "x")] == ["length", "complexity", "name"]
     assert replace(rules(), quality=None).quality is None
+
+
+def test_kiosk_check_reports_the_minimum_and_the_pwned_copy(tmp_path: Path) -> None:
+    import os
+
+    from kiosk.check import _check_passwords
+
+    lines = {r.name: r for r in _check_passwords(_settings())}
+    assert lines["passwords min_length"].state == "warn" and "under the 15" in lines["passwords min_length"].message
+    assert lines["passwords pwned_dir"].state == "ok" and "not set" in lines["passwords pwned_dir"].message
+    assert _check_passwords(_settings(min_length=15))[0].state == "ok"
+
+    lines = {r.name: r for r in _check_passwords(_settings(pwned_dir=tmp_path))}
+    assert lines["passwords pwned_dir"].state == "fail" and "no range files" in lines["passwords pwned_dir"].message
+    _write_range(tmp_path, "Zebra-Cactus-Violin-41", 3)
+    old = tmp_path / next(p.name for p in tmp_path.iterdir())
+    os.utime(old, (old.stat().st_atime, old.stat().st_mtime - 10 * 86400))
+    line = {r.name: r for r in _check_passwords(_settings(pwned_dir=tmp_path))}["passwords pwned_dir"]
+    assert line.state == "warn" and "1 range files" in line.message and "10 day(s) old" in line.message
+    line = {r.name: r for r in _check_passwords(_settings(pwned_dir=tmp_path / "missing"))}["passwords pwned_dir"]
+    assert line.state == "fail" and "cannot read it" in line.message
+
+
+def test_a_long_password_is_judged_by_its_better_window() -> None:
+    strong = "Kx7#qLm2-vRt9!wZp4Yh&Tb8*uNc3@eJ"
+    assert len(strong) == STRENGTH_CAP
+    assert refusal(rules(), "a" * STRENGTH_CAP + strong) is None
+    assert refusal(rules(), "aA1!" + "a" * (STRENGTH_CAP * 2)) == "weak"
