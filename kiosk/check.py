@@ -88,7 +88,7 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     local: list[CheckResult] = []
     if hasattr(settings, "store"):
         whole = cast("Settings", settings)
-        local = [*_check_store(whole.store.url), _check_audit(whole), *_check_mail(whole)]
+        local = [*_check_store(whole.store.url), _check_audit(whole), *_check_mail(whole), *_check_passwords(whole)]
     if directory.kind == "demo":
         return [*_check_demo(directory, rules), *local]
     if not directory.urls:
@@ -192,6 +192,50 @@ def _check_database_server(url: str) -> list[CheckResult]:
         results.append(
             CheckResult("store schema", False, f"version {facts.schema_version} is newer than this kiosk's {expected}: upgrade the kiosk")
         )
+    return results
+
+
+def _check_passwords(settings: Settings) -> list[CheckResult]:
+    """The kiosk's own password rules: the minimum against NIST SP 800-63B rev 4's
+    15 for password-only use, and a local Pwned Passwords copy, its size and age."""
+    import time
+
+    from kiosk.backend.password_quality import NIST_MIN_LENGTH, pwned_copy_state
+
+    config = settings.passwords
+    results: list[CheckResult] = []
+    if config.min_length >= NIST_MIN_LENGTH:
+        results.append(CheckResult("passwords min_length", True, f"at least {config.min_length} characters"))
+    else:
+        shown = f"{config.min_length}, or the directory's own if larger" if config.min_length else "the directory's own"
+        results.append(_warn(
+            "passwords min_length",
+            f"the minimum length is {shown}: under the {NIST_MIN_LENGTH} that NIST SP 800-63B rev 4 asks of a password "
+            f"used alone; set passwords.min_length = {NIST_MIN_LENGTH} (or the domain's minimum)",
+        ))
+    directory = config.pwned_dir
+    if directory is None:
+        results.append(CheckResult("passwords pwned_dir", True, "not set: the built-in list of common passwords only"))
+        return results
+    try:
+        count, newest = pwned_copy_state(directory)
+    except OSError as exc:
+        results.append(CheckResult("passwords pwned_dir", False, f"{directory}: cannot read it ({exc.strerror or exc})"))
+        return results
+    if count == 0 or newest is None:
+        results.append(CheckResult(
+            "passwords pwned_dir", False,
+            f"{directory}: no range files (5-hex SHA-1 prefix names, e.g. 21BD1): download the copy into it",
+        ))
+        return results
+    days = max(0, int((time.time() - newest) // 86400))
+    shown = f"{directory}: {count} range files of 1048576, newest {days} day(s) old"
+    if count < 16**5:
+        results.append(_warn("passwords pwned_dir", f"{shown}: incomplete, passwords in the missing ones pass"))
+    elif days > 180:
+        results.append(_warn("passwords pwned_dir", f"{shown}: refresh it (new breaches are added)"))
+    else:
+        results.append(CheckResult("passwords pwned_dir", True, shown))
     return results
 
 

@@ -240,6 +240,11 @@ DEFAULT_TEXTS: dict[str, str] = {
     "password_rejected.in_history": "You have used this password before. Please choose one you have not used.",
     "password_rejected.too_young": "Your password was changed too recently to change it again. Please try again later or contact the help desk.",
     "password_rejected.wrong_old_password": "The directory did not accept this password change. Please contact the help desk.",
+    "password_rejected.common": "This password is on a list of common passwords, so it is easy to guess. Please choose another: a few uncommon words together work well.",
+    "password_rejected.breached": "This password has appeared in a data breach, so attackers try it. Please choose one you have never used anywhere.",
+    "password_rejected.weak": "This password is too easy to guess. Please make it longer: add another uncommon word or two.",
+    "password_rejected.context": "The password must not contain the organisation's name or words of this kiosk.",
+    "password_rejected.too_long": "This password is too long. Please choose a shorter one.",
     "password_rejected.unknown": "The directory did not accept this password. Please choose another one.",
 }
 

@@ -48,8 +48,8 @@ from kiosk.backend.errors import (
     VerificationFailed,
 )
 from kiosk.backend.model import Account, Eligibility, Enrollment, StoredAnswer
-from kiosk.backend.policy import PasswordRules, evaluate
-from kiosk.backend.usecase import REJECTION_BY_CHECK, Backend, UseCase, Visit
+from kiosk.backend.policy import PasswordRules, require_acceptable, rules_for
+from kiosk.backend.usecase import Backend, UseCase, Visit
 
 if TYPE_CHECKING:
     from kiosk.config import ProofSettings, Settings
@@ -211,7 +211,7 @@ class Activation(UseCase):
 
     def password_rules(self, visit: ActivationVisit) -> PasswordRules:
         account = self._proven_account(visit)
-        return PasswordRules(self._directory.password_policy(account), account.name_parts())
+        return rules_for(self._settings, self._directory.password_policy(account), account)
 
     # --- the one step that writes ---------------------------------------------------------
 
@@ -230,10 +230,8 @@ class Activation(UseCase):
         for question_id, answer in answers:
             self.check_answer(visit, question_id, answer, earlier)
             earlier.append(answer)
-        rules = PasswordRules(self._directory.password_policy(account), account.name_parts())
-        failed = [check.key for check in evaluate(rules, new_password) if not check.ok]
-        if failed:
-            raise PasswordRejected(REJECTION_BY_CHECK[failed[0]])
+        rules = rules_for(self._settings, self._directory.password_policy(account), account)
+        require_acceptable(rules, new_password)
         questions = self.questionnaire.questions
         stored = tuple(
             StoredAnswer(question_id, questions[question_id].text, self._hasher.hash(questions[question_id], answer))

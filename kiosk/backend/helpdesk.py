@@ -43,6 +43,7 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend.helpdesk_actions import ActionOffer, offered_actions, questions_can_verify
 from kiosk.backend.model import Account, Question
+from kiosk.backend.policy import generate_acceptable, rules_for
 from kiosk.backend.throttle import ThrottleStatus
 from kiosk.backend.usecase import Backend, UseCase, Visit
 
@@ -255,7 +256,7 @@ class Helpdesk(UseCase):
         if revoke_answers:
             self._require(self._rules.revoke, "revoking enrollments is switched off")
         policy = self._directory.password_policy(account)
-        password = temporary_password(max(self._rules.temporary_password_length, policy.min_length))
+        password = generate_acceptable(rules_for(self._settings, policy, account), lambda n: temporary_password(max(self._rules.temporary_password_length, n)))
         try:
             self._directory.reset_password(account, password, must_change=True)
             current = self._directory.refresh(account)

@@ -46,8 +46,8 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend import totp as totp_codes
 from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer, TotpEnrollment, TotpSetup
-from kiosk.backend.policy import PasswordRules, evaluate
-from kiosk.backend.usecase import DECOY_SECRET, REJECTION_BY_CHECK, Backend, UseCase, Visit
+from kiosk.backend.policy import PasswordRules, require_acceptable, rules_for
+from kiosk.backend.usecase import DECOY_SECRET, Backend, UseCase, Visit
 
 if TYPE_CHECKING:
     from kiosk.config import Settings
@@ -432,7 +432,7 @@ class SelfService(UseCase):
     def password_rules(self, visit: Visit) -> PasswordRules:
         account = self._verified_account(visit, refresh=False)
         policy = self._directory.password_policy(account)
-        return PasswordRules(policy=policy, name_parts=account.name_parts())
+        return rules_for(self._settings, policy, account)
 
     def reset_password(self, visit: Visit, new_password: str) -> str:
         """Set a new password (and clear a lockout). The directory judges;
@@ -440,13 +440,11 @@ class SelfService(UseCase):
         self._require(self.features.reset, "reset is switched off")
         try:
             account = self._verified_account(visit, event="reset")
-            rules = PasswordRules(self._directory.password_policy(account), account.name_parts())
+            rules = rules_for(self._settings, self._directory.password_policy(account), account)
         except DirectoryError as exc:
             self._record("reset", "error", visit, reason=f"{exc.code}: {exc.detail}")
             raise
-        failed = [check.key for check in evaluate(rules, new_password) if not check.ok]
-        if failed:
-            raise PasswordRejected(REJECTION_BY_CHECK[failed[0]])
+        require_acceptable(rules, new_password)
         try:
             self._directory.reset_password(account, new_password)
             if account.locked:

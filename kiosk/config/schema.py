@@ -553,6 +553,31 @@ class FactorSettings:
 
 
 @_section
+class PasswordSettings:
+    """The kiosk's own rules for every new password (reset, activation, change,
+    the helpdesk's temporary ones), on top of the directory's (NIST SP 800-63B rev 4)."""
+
+    #: A kiosk minimum length. It only adds to the directory's own: the effective
+    #: minimum is the larger of the two. 0 = the directory's (the default).
+    #: `kiosk check` warns when the effective minimum is under 15.
+    min_length: Annotated[int, Bounds(ge=0, le=256)] = 0
+    #: The longest password accepted: at least 64 (NIST), at most AD's 256.
+    max_length: Annotated[int, Bounds(ge=64, le=256)] = 256
+    #: The lowest zxcvbn strength score (0-4) accepted; 0 turns the estimate off.
+    min_score: Annotated[int, Bounds(ge=0, le=4)] = 3
+    #: A local copy of the Pwned Passwords range files (one file per 5-hex SHA-1
+    #: prefix, lines SUFFIX:COUNT); empty = only the built-in list of common passwords.
+    pwned_dir: Path | None = None
+    #: Words no password may contain, besides the person's names, the account
+    #: name, kiosk.organisation and kiosk.title (4 characters or more count).
+    context_words: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.min_length > self.max_length:
+            raise SettingError("min_length", f"{self.min_length} is more than max_length ({self.max_length})")
+
+
+@_section
 class StoreSettings:
     url: str = "sqlite:////var/lib/kiosk/kiosk.db"
 
@@ -651,3 +676,4 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     factors: FactorSettings = field(default_factory=FactorSettings)
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)

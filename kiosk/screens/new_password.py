@@ -1,7 +1,10 @@
 """Choose a new password: typed twice, a live checklist, AD's refusal in words.
 
-The checklist comes from ``kiosk.backend.policy.evaluate`` (pure, cheap); the
+The checklist comes from ``kiosk.backend.policy.evaluate`` (cheap: zxcvbn sees
+at most 32 characters at a time); each line says why (a common password, your name, too
+easy to guess), and submitting a refused password says what to do instead. The
 directory stays the judge and its refusal is shown as words, never codes.
+Pasting is allowed (a password manager's); control characters are dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from kiosk.widgets.secret_input import PASSWORD_MAX, SecretInput
 
 if TYPE_CHECKING:
     from kiosk.backend.policy import PasswordRules, PolicyCheck
+
+
+#: Refusals of the kiosk's own quality rules: said in full (why, and what to do) on submit.
+_SAID_WHY = frozenset({"common", "breached", "weak", "context", "too_long"})
 
 
 class NewPasswordScreen(KioskScreen):
@@ -62,7 +69,13 @@ class NewPasswordScreen(KioskScreen):
             mismatch = any(c.key == "match" and not c.ok for c in checks) and all(
                 c.ok for c in checks if c.key != "match"
             )
-            self.say(text("new_password.mismatch" if mismatch else "new_password.not_yet"))
+            reason = next((c.reason for c in checks if not c.ok), "")
+            if mismatch:
+                self.say(text("new_password.mismatch"))
+            elif reason in _SAID_WHY:  # NIST rev 4: a blocklist refusal says why, with guidance
+                self.say(text(f"password_rejected.{reason}"))
+            else:
+                self.say(text("new_password.not_yet"))
             self.set_focus(confirm if mismatch and new.value else new)
             return
         self.say("")

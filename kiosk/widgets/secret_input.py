@@ -3,7 +3,10 @@
 The stock ``Input(password=True)`` still copies its plain text to the app
 clipboard and to the terminal (OSC 52) on Ctrl+C/Ctrl+X, and selects all on
 focus (notes §0.4). This one cannot copy or cut, never selects on focus, has a
-length limit, and ``wipe()`` empties it.
+length limit, and ``wipe()`` empties it. Pasting into it is allowed (NIST SP
+800-63B: password managers SHALL be allowed): a terminal's bracketed paste
+goes through ``TextField.replace``, which drops control characters, and only
+its first line is taken.
 """
 
 from __future__ import annotations

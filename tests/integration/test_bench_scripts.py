@@ -90,6 +90,19 @@ FIGURES: dict[str, tuple[str, ...]] = {
         rf"kiosk-ad/bare:\s+first frame {NUMBER}x, RSS {NUMBER}x",
         rf"import kiosk\.app\s+{NUMBER} ms",
     ),
+    "password_quality.py": (
+        rf"password quality, {NUMBER} rounds, zxcvbn sees at most {NUMBER} characters",
+        rf"blocklist load: {NUMBER} ms, {NUMBER} MiB traced, RSS \+{NUMBER} MiB \({NUMBER} common passwords\)",
+        *(
+            rf"^{re.escape(case)}\s+{NUMBER}\s+{NUMBER}$"
+            for case in ("random, 15 characters", "random, 64 characters", "repeated pattern, 64", "paste, 200 characters")
+        ),
+        rf"pwned range lookup \(1,000 lines\): p50 {NUMBER} ms\s+p99 {NUMBER} ms\s+peak {NUMBER} KiB",
+        *(
+            rf"keystroke to checklist{rules} \({NUMBER} keys, Pilot, headless\): p50 {NUMBER} ms\s+p99 {NUMBER} ms\s+max {NUMBER} ms"
+            for rules in ("", " AD rules only")
+        ),
+    ),
 }
 
 
@@ -139,6 +152,10 @@ def test_directory(lab):
 
 def test_store_scale(pg_url):
     run_bench("store_scale.py", "--postgresql-url", pg_url)
+
+
+def test_password_quality():
+    run_bench("password_quality.py")
 
 
 @pytest.mark.e2e
