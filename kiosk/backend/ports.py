@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class SelfServicePort(Protocol):
-    """Unlock, reset and enroll (``kiosk.backend.service.SelfService``)."""
+    """Unlock, reset, enroll and change (``kiosk.backend.service.SelfService``)."""
 
     default_domain: str
     features: FeatureSettings
@@ -47,6 +47,8 @@ class SelfServicePort(Protocol):
     def unlock(self, visit: Visit) -> str: ...
     def password_rules(self, visit: Visit) -> PasswordRules: ...
     def reset_password(self, visit: Visit, new_password: str) -> str: ...
+    def check_current_password(self, visit: Visit, password: str) -> PasswordRules: ...
+    def change_password(self, visit: Visit, old_password: str, new_password: str) -> tuple[str, bool]: ...
 
 
 class ActivationPort(Protocol):

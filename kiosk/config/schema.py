@@ -209,6 +209,8 @@ class FeatureSettings:
     unlock: bool = True
     reset: bool = True
     activate: bool = False
+    #: "Change my password" (the current one known; also for expired and must-change passwords).
+    change: bool = False
 
 
 @_section
