@@ -119,3 +119,47 @@ async def test_wrong_unknown_and_ineligible_look_the_same(settings, lab, lab_adm
         assert lablib.can_bind(lab, lab_user.nt_name, lab_user.password)
     finally:
         lablib.delete_user(lab_admin, denied_dn)
+
+
+# --- an expired password (AD 532) ---------------------------------------------------
+#
+# pwdLastSet cannot be back-dated and Samba reads any maxPwdAge of a day or less
+# as "never", so an expired password needs samba itself running in the future.
+# The shared lab does not; this test runs against a second lab prepared so:
+#   ip addr add 127.0.0.2/8 dev lo
+#   KIOSK_DC_IP=127.0.0.2 scripts/ad-lab start DIR2
+#   (as Administrator: maxPwdAge of the domain = 2 days; create a user in
+#    OU=Staff, member of Staff Team, with a known password)
+#   stop that samba, then KIOSK_DC_FAKETIME=+3d scripts/ad-lab start DIR2
+#   KIOSK_EXPIRED_LAB_DIR=DIR2 KIOSK_EXPIRED_LAB_USER=sam KIOSK_EXPIRED_LAB_PASSWORD=...
+
+
+@pytest.fixture
+def expired_lab():
+    import os
+
+    lab_dir = os.environ.get("KIOSK_EXPIRED_LAB_DIR")
+    if not lab_dir:
+        pytest.skip("no lab under libfaketime with an expired password (KIOSK_EXPIRED_LAB_DIR)")
+    lab = lablib.Lab.from_env(lablib.lab_env(lab_dir))
+    return lab, os.environ["KIOSK_EXPIRED_LAB_USER"], os.environ["KIOSK_EXPIRED_LAB_PASSWORD"]
+
+
+async def test_an_expired_password_is_changed_at_the_kiosk(expired_lab, tmp_path):
+    lab, sam, password = expired_lab
+    ok, result = lablib.try_bind(lab, lab.nt_name(sam), password)
+    assert not ok and "data 532" in result.get("message", ""), result
+
+    settings = fast(
+        lab_settings_from_env(lab.env, tmp_path), kiosk={"theme": "default", "lockdown": True},
+        features={"change": True},
+    )
+    new = "Kiosk#Renewed-2026"
+    app = kiosk(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle_long(pilot)
+        await change_at_the_kiosk(pilot, sam, password, new)
+        assert isinstance(app.screen, ResultScreen), screen_text(app)
+        assert f"{lab.nt_name(sam)} is changed" in screen_text(app)
+    assert lablib.can_bind(lab, lab.nt_name(sam), new)
+    assert not lablib.can_bind(lab, lab.nt_name(sam), password)
