@@ -22,6 +22,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "welcome.enroll": "Set up my security questions",
     "welcome.activate": "Activate my new account",
     "welcome.totp": "Set up an authenticator app",
+    "welcome.change": "Change my password",
     "welcome.demo": "DEMO - nothing here touches a real directory.",
     "welcome.keys": "Up/Down: choose   Enter: continue",
     "welcome.starting": "Starting, please wait...",
@@ -61,6 +62,11 @@ DEFAULT_TEXTS: dict[str, str] = {
     "review.intro": "You will be asked these questions. Your answers are not shown.",
     "review.keys": "Enter: save   Esc: start the answers again",
     "enroll.done": "Your security questions are saved. You can now unlock your account or reset your password here.",
+    # --- change (the current password known) ---------------------------------
+    "change.title": "Change your password",
+    "change.intro": "Type the current password of {name}, even if it has expired or is temporary.",
+    "result.changed": "The password of {account} is changed. Use the new one from now on.",
+    "result.changed_enroll": " Next: set up your security questions (\"Set up my security questions\" on the start screen), so you can unlock your account or reset your password here yourself.",
     # --- activation ---------------------------------------------------------
     "activate.proof.title": "Activate your new account",
     "activate.proof.intro": "Prove it is you: type these details as your organisation gave them to you.",

@@ -30,6 +30,10 @@ NOTICE_EVENTS: dict[str, tuple[str, str]] = {
         "Your password was reset",
         "The password of your account {account} was reset at the self-service kiosk.",
     ),
+    "change": (
+        "Your password was changed",
+        "The password of your account {account} was changed at the self-service kiosk.",
+    ),
     "activate:complete": (
         "Your account was activated",
         "Your account {account} was activated and given its first password at the self-service kiosk.",

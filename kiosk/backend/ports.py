@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class SelfServicePort(Protocol):
-    """Unlock, reset and enroll (``kiosk.backend.service.SelfService``)."""
+    """Unlock, reset, enroll and change (``kiosk.backend.service.SelfService``)."""
 
     default_domain: str
     features: FeatureSettings
@@ -52,6 +52,8 @@ class SelfServicePort(Protocol):
     def verify_with_code(self, visit: Visit, answers: Sequence[str], code: str) -> None: ...
     def totp_begin(self, visit: Visit) -> TotpSetup: ...
     def totp_confirm(self, visit: Visit, code: str) -> tuple[str, ...]: ...
+    def check_current_password(self, visit: Visit, password: str) -> PasswordRules: ...
+    def change_password(self, visit: Visit, old_password: str, new_password: str) -> tuple[str, bool]: ...
 
 
 class ActivationPort(Protocol):

@@ -46,7 +46,7 @@ from kiosk.backend.errors import (
 )
 from kiosk.backend import totp as totp_codes
 from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer, TotpEnrollment, TotpSetup
-from kiosk.backend.policy import PasswordRules, require_acceptable, rules_for
+from kiosk.backend.policy import PasswordRules, refusal, require_acceptable, rules_for
 from kiosk.backend.usecase import DECOY_SECRET, Backend, UseCase, Visit
 
 if TYPE_CHECKING:
@@ -478,3 +478,112 @@ class SelfService(UseCase):
                 self._record(event, "refused", visit, reason=f"ineligible before the write: {visit.eligibility.reason}")
                 raise NotAllowed(visit.eligibility.reason)
         return visit.account
+
+    # --- change: the current password known (issue 17) --------------------------------------------
+    #
+    # For anyone who knows their current password, and above all for those
+    # whose password expired or must be changed at next logon (AD 532/773 on a
+    # bind): they cannot sign in anywhere to change it. No questions, no
+    # enrollment. An unknown name, an ineligible account and a wrong current
+    # password get the same answer (InvalidCredentials) after the same
+    # directory work; a locked account is said (AD refuses the change until it
+    # is unlocked). Failures count in the throttle as in ``prove_password``.
+
+    #: The detail of a new password the kiosk's own checklist refused (no directory write).
+    _CHECKLIST = "refused by the kiosk's checklist"
+
+    def _change_refused(self, visit: Visit, password: str) -> Account | None:
+        """The account to change, or None after the work of a refused bind
+        (unknown or ineligible: the same directory work as a wrong password)."""
+        account = visit.account
+        if account is not None and visit.eligibility.allowed:
+            return account
+        with contextlib.suppress(InvalidCredentials):
+            self._directory.bind_as_nobody(password)
+        return None
+
+    @_audit_faults("change")
+    def check_current_password(self, visit: Visit, password: str) -> PasswordRules:
+        """The first step of a change: the current password, by a bind. A right
+        but expired or temporary one (532/773) is exactly who this is for.
+        Returns the rules for the new password's checklist."""
+        self._require(self.features.change, "change is switched off")
+        try:
+            attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
+        except Throttled as exc:
+            self._record("change", "throttled", visit, reason=exc.describe(exc.retry_after))
+            raise
+        try:
+            account = self._change_refused(visit, password)
+            if account is None:
+                raise InvalidCredentials("unknown user" if visit.account is None else f"ineligible: {visit.eligibility.reason}")
+            try:
+                self._directory.verify_password(account, password)
+            except (PasswordExpired, PasswordMustChange):
+                pass  # the right password, which must be changed: what this action is for
+        except AccountLocked as exc:
+            self._record("change", "refused", visit, reason=f"account locked ({exc.code})")
+            self._throttle.failed(attempt)
+            raise AccountLocked("locked") from None
+        except (InvalidCredentials, AccountExpired, AccountDisabled) as exc:
+            known = visit.account is not None and visit.eligibility.allowed
+            self._record("change", "failure", visit, reason=f"password not accepted ({exc.code})" if known else exc.detail)
+            self._throttle.failed(attempt)
+            raise InvalidCredentials("invalid_credentials") from None
+        self._throttle.succeeded(attempt)
+        return rules_for(self._settings, self._directory.password_policy(account), account)
+
+    @_audit_faults("change")
+    def change_password(self, visit: Visit, old_password: str, new_password: str) -> tuple[str, bool]:
+        """The directory's change operation (old + new in one modify: AD checks
+        the old password and the history). Returns (the account's name, whether
+        it has security questions set up: if not, the kiosk suggests it)."""
+        self._require(self.features.change, "change is switched off")
+        try:
+            attempt = self._throttle.begin_attempt(visit.throttle_key, visit.terminal)
+        except Throttled as exc:
+            self._record("change", "throttled", visit, reason=exc.describe(exc.retry_after))
+            raise
+        try:
+            account = self._change_refused(visit, old_password)
+            if account is not None:
+                # Read again right before the write: disabled or made privileged since?
+                account = visit.account = self._directory.refresh(account)
+                visit.eligibility = self._account_eligibility(account)
+                if not visit.eligibility.allowed:
+                    account = self._change_refused(visit, old_password)
+            if account is None:
+                raise InvalidCredentials("unknown user" if visit.account is None else f"ineligible: {visit.eligibility.reason}")
+            reason = refusal(rules_for(self._settings, self._directory.password_policy(account), account), new_password)
+            if reason is not None:
+                raise PasswordRejected(reason, self._CHECKLIST)
+            self._directory.change_password(account, old_password, new_password)
+        except PasswordRejected as exc:
+            if exc.reason != "wrong_old_password":
+                if exc.detail != self._CHECKLIST:
+                    # The directory judged the new password, so the old one was right. (A
+                    # checklist refusal proved nothing: its attempt stays counted.)
+                    self._throttle.succeeded(attempt)
+                self._record("change", "refused", visit, reason=f"{exc.reason}: {exc.detail}")
+                raise
+            self._record("change", "failure", visit, reason="password not accepted (wrong old password)")
+            self._throttle.failed(attempt)
+            raise InvalidCredentials("invalid_credentials") from None
+        except AccountLocked as exc:
+            self._record("change", "refused", visit, reason=f"account locked ({exc.code})")
+            self._throttle.failed(attempt)
+            raise AccountLocked("locked") from None
+        except InvalidCredentials as exc:
+            self._record("change", "failure", visit, reason=exc.detail)
+            self._throttle.failed(attempt)
+            raise InvalidCredentials("invalid_credentials") from None
+        self._throttle.succeeded(attempt)
+        self._record(
+            "change", "success", visit,
+            was_must_change=account.must_change_password,
+            was_expired=bool(account.password_expires and account.password_expires <= self._clock()),
+        )
+        enrolled = True  # when the store cannot say, suggest nothing
+        with contextlib.suppress(StoreError):
+            enrolled = self._store.get(account.guid) is not None
+        return account.qualified_name, enrolled

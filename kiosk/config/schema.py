@@ -211,6 +211,8 @@ class FeatureSettings:
     activate: bool = False
     #: "Set up an authenticator app" on Welcome (TOTP enrollment; see [factors]).
     totp: bool = False
+    #: "Change my password" (the current one known; also for expired and must-change passwords).
+    change: bool = False
 
 
 @_section

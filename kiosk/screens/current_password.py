@@ -14,6 +14,8 @@ from kiosk.widgets.secret_input import PASSWORD_MAX, SecretInput
 
 class CurrentPasswordScreen(KioskScreen):
     title_key = "current_password.title"
+    #: The sentence above the field ({name}: the typed name).
+    intro_key = "current_password.intro"
 
     def __init__(self, name: str, on_submit: Callable[[str], None]) -> None:
         super().__init__()
@@ -21,7 +23,7 @@ class CurrentPasswordScreen(KioskScreen):
         self._name = name
 
     def compose_form(self) -> ComposeResult:
-        yield Static(text("current_password.intro", name=self._name), classes="label", markup=False)
+        yield Static(text(self.intro_key, name=self._name), classes="label", markup=False)
         yield Static(text("current_password.label"), classes="label", markup=False)
         yield SecretInput(id="password", max_length=PASSWORD_MAX)
 

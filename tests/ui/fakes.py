@@ -176,6 +176,25 @@ class FakeService:
         if code.strip() != "123456":
             raise CodeRejected()
         return tuple(f"abcd{n}-efgh{n}" for n in range(10))
+    def check_current_password(self, visit: Visit, password: str) -> PasswordRules:
+        self._wait()
+        self.calls.append(("check_current_password", visit.typed_name))
+        self.secrets_seen.append(password)
+        if self.passwords.get(self._user(visit)) != password:
+            raise InvalidCredentials("52e")
+        return PasswordRules(PasswordPolicy(min_length=8, complexity=True), name_parts=(self._user(visit),))
+
+    def change_password(self, visit: Visit, old_password: str, new_password: str) -> tuple[str, bool]:
+        self._wait()
+        self.calls.append(("change_password",))
+        self.secrets_seen.extend((old_password, new_password))
+        user = self._user(visit)
+        if self.passwords.get(user) != old_password:
+            raise InvalidCredentials("52e")
+        if new_password in self.history or new_password == old_password:
+            raise PasswordRejected("in_history")
+        self.passwords[user] = new_password
+        return f"KIOSK\\{user}", user in self.enrolled
 
     def end(self, visit: Visit) -> None:
         self.calls.append(("end",))

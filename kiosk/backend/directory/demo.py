@@ -264,9 +264,14 @@ class DemoDirectory:
             entry = self._entries[account.guid]
             if self._locked(entry):
                 raise AccountLocked("775")
-            if not secrets.compare_digest(entry.digests[0], self._digest(entry.salt, old_password)):
-                entry.failures += 1
+            if not old_password or not secrets.compare_digest(
+                entry.digests[0], self._digest(entry.salt, old_password)
+            ):
+                entry.failures += 1  # a wrong old password counts as a bad password, as in AD
+                if entry.failures >= DEMO_POLICY.lockout_threshold:
+                    entry.locked_at = self._clock()
                 raise PasswordRejected("wrong_old_password")
+            entry.failures = 0
             self._set_password(entry, new_password)
 
     def _set_password(self, entry: _Entry, new_password: str) -> None:
