@@ -34,6 +34,18 @@ NOTICE_EVENTS: dict[str, tuple[str, str]] = {
         "Your password was changed",
         "The password of your account {account} was changed at the self-service kiosk.",
     ),
+    "totp_enroll": (
+        "An authenticator app was set up for your account",
+        "An authenticator app was set up for your account {account} at the self-service kiosk.",
+    ),
+    "totp_replace": (
+        "Your authenticator app was replaced",
+        "The authenticator app of your account {account} was replaced by a new one at the self-service kiosk.",
+    ),
+    "totp_recovery_code": (
+        "A recovery code of your account was used",
+        "One of the recovery codes of your account {account} was used instead of your authenticator app.",
+    ),
     "activate:complete": (
         "Your account was activated",
         "Your account {account} was activated and given its first password at the self-service kiosk.",

@@ -167,6 +167,27 @@ def test_the_helpdesk_clearing_a_blocked_callers_attempts_sends_a_notice(tmp_pat
     assert_no_secret(notice.message.get_payload(decode=True).decode())
 
 
+def test_setting_up_an_authenticator_app_sends_a_notice(tmp_path, relay, seeded):
+    import pyotp
+
+    (tmp_path / "secrets").mkdir()
+    settings = fast(settings_for(tmp_path, relay.mail_settings()), features={"totp": True},
+                    factors={"totp_key_file": str(tmp_path / "secrets" / "kiosk_totp_key")})
+    service = build_service(settings, directory=seeded)
+    before = len(relay.received)
+    visit = service.begin("alice", "tty7")
+    service.prove_password(visit, "Demo!Alice1")
+    setup = service.totp_begin(visit)
+    codes = service.totp_confirm(visit, pyotp.TOTP(setup.secret).now())
+    assert service.backend.notices is not None
+    service.backend.notices.wait()
+    service.backend.notices.flush()
+    [notice] = relay.received[before:]
+    assert notice.message["Subject"] == "An authenticator app was set up for your account"
+    body = notice.message.get_payload(decode=True).decode()
+    assert setup.secret not in body and not any(code in body for code in codes)
+
+
 def test_failed_or_refused_steps_and_people_without_an_address_send_nothing(tmp_path, relay, seeded):
     settings = settings_for(tmp_path, relay.mail_settings())
     directory = seeded
