@@ -8,7 +8,7 @@ answer was wrong, and cannot tell a real question from a decoy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import Static
@@ -16,13 +16,16 @@ from textual.widgets import Static
 from kiosk.messages import text
 from kiosk.widgets.secret_input import ANSWER_MAX, SecretInput
 
+if TYPE_CHECKING:
+    from kiosk.backend.model import Question
+
 
 class AnswersForm:
     intro_key = ""
     empty_key = ""
-    _questions: tuple[Any, ...] = ()
+    _questions: tuple[Question, ...] = ()
 
-    def set_questions(self, questions: Sequence[Any]) -> None:
+    def set_questions(self, questions: Sequence[Question]) -> None:
         self._questions = tuple(questions)
 
     def compose_form(self) -> ComposeResult:

@@ -12,7 +12,7 @@ until the last step hands them on, and are wiped on Back/idle/Done.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import Select, Static
@@ -22,12 +22,24 @@ from kiosk.screens.base import KioskScreen
 from kiosk.widgets.question_picker import QuestionPicker
 from kiosk.widgets.secret_input import ANSWER_MAX, SecretInput
 
+if TYPE_CHECKING:
+    from kiosk.backend.model import Question
+    from typing_extensions import TypeIs
 
-def expand_steps(questionnaire: Any) -> list[Any]:
+    from kiosk.backend.questions import GroupStep, Questionnaire, Step
+
+
+def is_group(step: Step) -> TypeIs[GroupStep]:
+    """A "pick N of these" step. By shape: the backend's questions module is not
+    loaded before the first frame, so no isinstance here."""
+    return getattr(step, "choices", None) is not None
+
+
+def expand_steps(questionnaire: Questionnaire) -> list[Step]:
     """One entry per answer: a single step once, a group step ``pick`` times."""
-    slots: list[Any] = []
+    slots: list[Step] = []
     for step in questionnaire.steps:
-        if getattr(step, "choices", None) is not None:
+        if is_group(step):
             slots.extend([step] * int(step.pick))
         else:
             slots.append(step)
@@ -42,7 +54,7 @@ class EnrollQuestionsScreen(KioskScreen):
 
     def __init__(
         self,
-        questionnaire: Any,
+        questionnaire: Questionnaire,
         check: Callable[[str, str, Sequence[str]], BaseException | None],
         on_done: Callable[[list[tuple[str, str, str]]], None],
     ) -> None:
@@ -74,11 +86,9 @@ class EnrollQuestionsScreen(KioskScreen):
 
     # --- steps ---------------------------------------------------------------------
 
-    def _step(self) -> Any:
+    def _step(self) -> Step:
         return self._slots[self._index]
 
-    def _is_group(self, step: Any) -> bool:
-        return getattr(step, "choices", None) is not None
 
     def _show_step(self) -> None:
         step = self._step()
@@ -88,7 +98,7 @@ class EnrollQuestionsScreen(KioskScreen):
         group = self.query_one("#group", Static)
         picker = self.query_one("#picker", Select)
         question = self.query_one("#question", Static)
-        if self._is_group(step):
+        if is_group(step):
             taken = {qid for qid, _, _ in self._answers}
             picker.set_options([(q.text, q.id) for q in step.choices if q.id not in taken])
             picker.clear()
@@ -102,9 +112,9 @@ class EnrollQuestionsScreen(KioskScreen):
             question.display = True
             self.set_focus(self.query_one("#answer", SecretInput))
 
-    def _current_question(self) -> Any | None:
+    def _current_question(self) -> Question | None:
         step = self._step()
-        if not self._is_group(step):
+        if not is_group(step):
             return step.question
         value = self.query_one("#picker", Select).value
         if value is Select.NULL:

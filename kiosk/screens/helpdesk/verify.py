@@ -4,11 +4,14 @@ they say, masked. The result is verified or not, never which answer was wrong.""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kiosk.messages import text
 from kiosk.screens.answers_form import AnswersForm
 from kiosk.screens.helpdesk.base import HelpdeskScreen
+
+if TYPE_CHECKING:
+    from kiosk.backend.model import Question
 
 
 class HelpdeskVerifyScreen(AnswersForm, HelpdeskScreen):
@@ -19,7 +22,7 @@ class HelpdeskVerifyScreen(AnswersForm, HelpdeskScreen):
     def __init__(
         self,
         account_name: str,
-        questions: Sequence[Any],
+        questions: Sequence[Question],
         on_submit: Callable[[list[str]], None],
         on_back: Callable[[], None],
     ) -> None:
