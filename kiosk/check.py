@@ -202,7 +202,9 @@ def _check_passwords(settings: Settings) -> list[CheckResult]:
 
     from kiosk.backend.password_quality import NIST_MIN_LENGTH, pwned_copy_state
 
-    config = settings.passwords
+    config = getattr(settings, "passwords", None)  # settings are read by shape, like _check_mail's
+    if config is None:
+        return []
     results: list[CheckResult] = []
     if config.min_length >= NIST_MIN_LENGTH:
         results.append(CheckResult("passwords min_length", True, f"at least {config.min_length} characters"))
