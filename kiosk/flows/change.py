@@ -12,17 +12,16 @@ from typing import TYPE_CHECKING
 
 from kiosk.backend.errors import PasswordRejected
 from kiosk.flows.base import WRONG_PASSWORD
-from kiosk.flows.self_service import SelfServiceFlow
+from kiosk.flows.self_service import PasswordFirstFlow
 from kiosk.messages import error_text, text
 from kiosk.screens.change import ChangeCurrentPasswordScreen
 from kiosk.screens.new_password import NewPasswordScreen
 
 if TYPE_CHECKING:
     from kiosk.backend.policy import PasswordRules
-    from kiosk.backend.usecase import Visit
 
 
-class ChangeFlow(SelfServiceFlow):
+class ChangeFlow(PasswordFirstFlow):
     action = "change"
     order = 25
     current: ChangeCurrentPasswordScreen
@@ -31,14 +30,7 @@ class ChangeFlow(SelfServiceFlow):
     #: needs it): secret, kept only until the change, Esc, or a wipe.
     _old: str | None = None
 
-    def begin(self, typed: str) -> None:
-        service, terminal = self.service, self.host.terminal
-        self.host.call_backend(
-            lambda: service.begin(typed, terminal), self._begun, on_stale=self.end_in_background
-        )
-
-    def _begun(self, visit: Visit) -> None:
-        self._visit = visit
+    def ask_password(self) -> None:
         self.current = self.show(ChangeCurrentPasswordScreen(self.typed_name, self.check_current))
 
     def check_current(self, password: str) -> None:

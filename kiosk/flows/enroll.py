@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kiosk.flows.base import WRONG_PASSWORD
-from kiosk.flows.self_service import SelfServiceFlow
+from kiosk.flows.self_service import PasswordFirstFlow
 from kiosk.messages import text
 from kiosk.screens.current_password import CurrentPasswordScreen
 from kiosk.screens.enroll_questions import EnrollQuestionsScreen
 from kiosk.screens.enroll_review import EnrollReviewScreen
 
-if TYPE_CHECKING:
-    from kiosk.backend.usecase import Visit
 
-
-class EnrollFlow(SelfServiceFlow):
+class EnrollFlow(PasswordFirstFlow):
     action = "enroll"
     order = 30
     password: CurrentPasswordScreen
     #: (question id, answer) from the questions to the review: secret, kept only until saved
     answers: list[tuple[str, str]] | None = None
 
-    def begin(self, typed: str) -> None:
-        service, terminal = self.service, self.host.terminal
-        self.host.call_backend(
-            lambda: service.begin(typed, terminal), self._begun, on_stale=self.end_in_background
-        )
-
-    def _begun(self, visit: Visit) -> None:
-        self._visit = visit
+    def ask_password(self) -> None:
         self.password = self.show(CurrentPasswordScreen(self.typed_name, self.prove_password))
 
     def prove_password(self, password: str) -> None:

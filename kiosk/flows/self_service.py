@@ -1,4 +1,4 @@
-"""What the self-service flows share (unlock, reset, enroll): Identify first,
+"""What the self-service flows share: Identify first,
 then a visit begun in ``SelfService`` and ended there; unlock and reset go on
 through the security questions (``ChallengedFlow``)."""
 
@@ -54,6 +54,25 @@ class SelfServiceFlow(Flow):
         """Ending is best effort: a failure is logged, never shown."""
         service = self.service
         self.host.in_background(lambda: service.end(visit))
+
+
+class PasswordFirstFlow(SelfServiceFlow):
+    """Identify -> a visit begun -> the person's current password first
+    (enroll, set up an authenticator app, change the password): subclasses
+    show their password screen in ``ask_password``."""
+
+    def begin(self, typed: str) -> None:
+        service, terminal = self.service, self.host.terminal
+        self.host.call_backend(
+            lambda: service.begin(typed, terminal), self._begun, on_stale=self.end_in_background
+        )
+
+    def _begun(self, visit: Visit) -> None:
+        self._visit = visit
+        self.ask_password()
+
+    def ask_password(self) -> None:
+        raise NotImplementedError
 
 
 class ChallengedFlow(SelfServiceFlow):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.backend.errors import CodeRejected
 from kiosk.flows.base import WRONG_PASSWORD
-from kiosk.flows.self_service import SelfServiceFlow
+from kiosk.flows.self_service import PasswordFirstFlow
 from kiosk.messages import text
 from kiosk.screens.current_password import CurrentPasswordScreen
 from kiosk.screens.recovery_codes import RecoveryCodesScreen
@@ -15,14 +15,13 @@ from kiosk.screens.totp_setup import TotpSetupScreen
 
 if TYPE_CHECKING:
     from kiosk.backend.model import TotpSetup
-    from kiosk.backend.usecase import Visit
 
 
 class TotpPasswordScreen(CurrentPasswordScreen):
     title_key = "totp.password_title"
 
 
-class TotpFlow(SelfServiceFlow):
+class TotpFlow(PasswordFirstFlow):
     action = "totp"
     order = 40
     password: CurrentPasswordScreen
@@ -33,14 +32,7 @@ class TotpFlow(SelfServiceFlow):
         """Offered when ``features.totp`` is on (off by default)."""
         return bool(getattr(features, "totp", False))
 
-    def begin(self, typed: str) -> None:
-        service, terminal = self.service, self.host.terminal
-        self.host.call_backend(
-            lambda: service.begin(typed, terminal), self._begun, on_stale=self.end_in_background
-        )
-
-    def _begun(self, visit: Visit) -> None:
-        self._visit = visit
+    def ask_password(self) -> None:
         self.password = self.show(TotpPasswordScreen(self.typed_name, self.prove_password))
 
     def prove_password(self, password: str) -> None:
