@@ -103,28 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
     report.add_argument("-q", "--quiet", action="store_true", help="no progress count on stderr")
     report.set_defaults(handler=admin_cli.enrollment_report)
-    revoke = enrollment_commands.add_parser("revoke", help="forget a person's answers: they must enroll again")
-    revoke.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
-    revoke.add_argument("--json", action="store_true")
-    revoke.set_defaults(handler=admin_cli.enrollment_revoke)
+    _user_command(enrollment_commands, "revoke", "forget a person's answers: they must enroll again",
+                  admin_cli.enrollment_revoke)
 
     activation = commands.add_parser("activation", help="activation codes for new accounts")
     activation_commands = activation.add_subparsers(title="activation commands", metavar="ACTION", required=True)
-    issue = activation_commands.add_parser("issue", help="issue a one-time activation code for USER and print it")
-    issue.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
-    issue.add_argument("--json", action="store_true")
-    issue.set_defaults(handler=admin_cli.activation_issue)
+    _user_command(activation_commands, "issue", "issue a one-time activation code for USER and print it",
+                  admin_cli.activation_issue)
 
     throttle = commands.add_parser("throttle", help="a person's failed attempts: show them, or clear them and any lock")
     throttle_commands = throttle.add_subparsers(title="throttle commands", metavar="ACTION", required=True)
-    throttle_show = throttle_commands.add_parser("status", help="USER's failed attempts and lock")
-    throttle_show.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
-    throttle_show.add_argument("--json", action="store_true")
-    throttle_show.set_defaults(handler=admin_cli.throttle_status)
-    throttle_clear = throttle_commands.add_parser("clear", help="forget USER's failed attempts and lift any lock (audited)")
-    throttle_clear.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
-    throttle_clear.add_argument("--json", action="store_true")
-    throttle_clear.set_defaults(handler=admin_cli.throttle_clear)
+    _user_command(throttle_commands, "status", "USER's failed attempts and lock", admin_cli.throttle_status)
+    _user_command(throttle_commands, "clear", "forget USER's failed attempts and lift any lock (audited)",
+                  admin_cli.throttle_clear)
 
     audit = commands.add_parser("audit", help="read the audit log")
     audit_commands = audit.add_subparsers(title="audit commands", metavar="ACTION", required=True)
@@ -161,6 +152,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # --- kiosk -----------------------------------------------------------------------------
+
+
+def _user_command(
+    commands: argparse._SubParsersAction, name: str, help: str, handler: Callable[[argparse.Namespace], int]
+) -> None:
+    """An admin command about one person: USER as a person would type it, and --json."""
+    command = commands.add_parser(name, help=help)
+    command.add_argument("user", metavar="USER", help="sam, DOMAIN\\sam or UPN")
+    command.add_argument("--json", action="store_true")
+    command.set_defaults(handler=handler)
 
 
 def _cmd_kiosk(args: argparse.Namespace) -> int:
