@@ -62,13 +62,8 @@ ENDS_VISIT: tuple[type[BaseException], ...] = (
 WRONG_PASSWORD: tuple[type[BaseException], ...] = (InvalidCredentials, AccountNotFound, AccountLocked)
 
 
-class FlowHost(Protocol):
-    """What a flow may ask of the app (``KioskApp`` provides it)."""
-
-    settings: Settings
-    terminal: str
-    service: SelfServicePort | None
-    activation: ActivationPort | None
+class BackendCaller(Protocol):
+    """How every flow reaches the backend: through its app, never on the event loop."""
 
     def call_backend(
         self,
@@ -81,6 +76,15 @@ class FlowHost(Protocol):
     ) -> None:
         """``function`` in a worker behind the busy screen, then ``on_success``
         (or ``on_error``: True = handled) on the UI; ``on_stale``: the person left meanwhile."""
+
+
+class FlowHost(BackendCaller, Protocol):
+    """What a flow may ask of the app (``KioskApp`` provides it)."""
+
+    settings: Settings
+    terminal: str
+    service: SelfServicePort | None
+    activation: ActivationPort | None
 
     def show(self, screen: KioskScreen) -> None:
         """The next screen, on top of the current one."""

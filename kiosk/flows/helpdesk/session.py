@@ -25,11 +25,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.screen import Screen
 
 from kiosk.backend.errors import InvalidCredentials, NotAllowed, Throttled, VerificationFailed
+from kiosk.flows.base import BackendCaller
 from kiosk.messages import text
 from kiosk.screens.error import ErrorScreen
 from kiosk.screens.helpdesk.account import HelpdeskAccountScreen
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kiosk.helpdesk")
 
-T = TypeVar("T")
 
 #: At most this many rows in the search results.
 SEARCH_LIMIT = 25
@@ -62,24 +62,12 @@ def throttled_text(error: BaseException) -> str:
     return text("helpdesk.throttled", minutes=max(1, math.ceil(seconds / 60)))
 
 
-class HelpdeskHost(Protocol):
+class HelpdeskHost(BackendCaller, Protocol):
     """What the helpdesk flow may ask of the app (``HelpdeskApp`` provides it)."""
 
     settings: Settings
     operator: str
     service: HelpdeskPort | None
-
-    def call_backend(
-        self,
-        function: Callable[[], T],
-        on_success: Callable[[T], None],
-        *,
-        busy: str = "busy.checking",
-        on_error: Callable[[BaseException], bool] | None = None,
-        on_stale: Callable[[T], None] | None = None,
-    ) -> None:
-        """``function`` in a worker behind the busy screen, then ``on_success``
-        (or ``on_error``: True = handled) on the UI."""
 
     def when_ready(self, then: Callable[[], None]) -> None:
         """``then`` once the helpdesk (the backend) is built (at once if it is)."""
