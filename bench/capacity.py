@@ -38,10 +38,14 @@ hits both, at most --concurrency (default: the CPU count) starting at once
   result on the screen ("... is unlocked." or the refusal); p50/p95/max. Then
   Enter (or Esc) back to the start screen. Demo: alice; --lab: a throwaway
   user enrolled in the run's store through the real enrollment path.
-* LDAP connections to the DC (--lab): the established TCP connections to the
-  DC's LDAP port held by the sessions' process trees (and the backend's) once
-  idle. Each is a connection the program bound as the service account: this
-  counts binds held open, from the client side, not binds seen by Samba.
+* service binds (--lab), counted at the DC: Samba's auth_audit log is switched
+  on (level 3, smbcontrol, in the lab's LDAP server processes; put back
+  after) and its successful LDAP binds as the service account are counted per
+  phase: the backend's start, one session's start, the N sessions' starts and
+  idle, the unlocks. Another user of the same lab binding as that account
+  meanwhile is counted too. Also, from the client side, the established TCP
+  connections to the DC's LDAP port that the sessions' process trees (and the
+  backend's) hold once idle.
 
 --storm N --within S: then, one kind at a time (bare first), N sessions
 started evenly over S seconds without waiting for one another (a morning's
@@ -254,6 +258,71 @@ def ldap_connections(pid: int, ports: set[int]) -> int:
     return count
 
 
+class DcBinds:
+    """Binds as the service account counted at the DC: Samba's auth_audit log
+    ("Auth: [LDAP,simple bind/TLS] user [DOMAIN]\\[svc] ..."), switched on at
+    level 3 in the lab's LDAP server processes for the run (smbcontrol) and put
+    back after. Anything else binding as that account meanwhile (another user
+    of the lab) is counted too."""
+
+    def __init__(self, lab_dir: Path, service_user: str) -> None:
+        self.conf = lab_dir / "etc" / "smb.conf"
+        self.log = self._log_file()
+        self.user = service_user.rpartition("\\")[2].lower()
+        self.pids = subprocess.run(["pgrep", "-f", r"samba: task\[ldap\]"], capture_output=True, text=True).stdout.split()
+        self.previous: dict[str, str] = {}
+        self.offset = 0
+
+    def _log_file(self) -> Path | None:
+        with contextlib.suppress(OSError):
+            for line in self.conf.read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "log file":
+                    return Path(value.strip())
+        return None
+
+    def _smbcontrol(self, pid: str, *args: str) -> str:
+        done = subprocess.run(["smbcontrol", "-s", str(self.conf), pid, *args], capture_output=True, text=True, timeout=10)
+        return done.stdout if done.returncode == 0 else ""
+
+    def start(self) -> bool:
+        if not (self.log and self.pids and shutil.which("smbcontrol")):
+            return False
+        for pid in self.pids:
+            level = re.search(r"auth_audit:(\d+)", self._smbcontrol(pid, "debuglevel"))
+            if level and self._smbcontrol(pid, "debug", "auth_audit:3") is not None:
+                self.previous[pid] = level.group(1)
+        return bool(self.previous)
+
+    def mark(self) -> None:
+        with contextlib.suppress(OSError):
+            self.offset = self.log.stat().st_size
+
+    def count(self) -> int:
+        """Service binds logged since the mark."""
+        text = ""
+        with contextlib.suppress(OSError):
+            size = self.log.stat().st_size
+            if size < self.offset:  # rotated: the rest of the old file, then the new one
+                with open(f"{self.log}.old", "rb") as old:
+                    old.seek(self.offset)
+                    text = old.read().decode(errors="replace")
+                self.offset = 0
+            with open(self.log, "rb") as f:
+                f.seek(self.offset)
+                text += f.read().decode(errors="replace")
+        became = re.compile(r"became \[[^\]]*\]\\\[" + re.escape(self.user) + r"\]", re.IGNORECASE)
+        return sum(
+            1 for line in text.splitlines()
+            if "Auth: [LDAP," in line and "NT_STATUS_OK" in line and became.search(line)
+        )
+
+    def stop(self) -> None:
+        for pid, level in self.previous.items():
+            self._smbcontrol(pid, "debug", f"auth_audit:{level}")
+        self.previous = {}
+
+
 def _child_setup() -> None:
     """In the child, before exec: the pty (stdin) becomes the controlling
     terminal of its new session, and the child dies with this script."""
@@ -412,6 +481,13 @@ class Bench:
         self.banner = None if args.lab else BANNER
         self.name = "alice"
         self.ldap_ports: set[int] = set()
+        self.binds: DcBinds | None = None
+        self.bind_counts: dict[str, int] = {}
+
+    def binds_since_mark(self, phase: str) -> None:
+        if self.binds is not None:
+            self.bind_counts[phase] = self.binds.count()
+            self.binds.mark()
 
     def session(self, kind: str) -> Session:
         if kind == "kiosk":
@@ -581,8 +657,8 @@ def toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def lab_setup(work: Path, lab_dir: Path) -> tuple[str, dict[str, str], str, set[int], Callable[[], None]]:
-    """(directory TOML, environment, the enrolled user's name, LDAP ports, cleanup)."""
+def lab_setup(work: Path, lab_dir: Path) -> tuple[str, dict[str, str], str, set[int], Callable[[], None], str]:
+    """(directory TOML, environment, the enrolled user's name, LDAP ports, cleanup, service user)."""
     sys.path.insert(0, str(REPO / "tests"))
     sys.path.insert(0, str(REPO))
     import lab as lablib  # tests/lab.py
@@ -626,7 +702,7 @@ def lab_setup(work: Path, lab_dir: Path) -> tuple[str, dict[str, str], str, set[
         ou=toml_str(env["KIOSK_TEST_STAFF_OU"]), denied=toml_str(env["KIOSK_TEST_KIOSK_DENIED_GROUP_DN"]),
     )
     secret = {"KIOSK_DIRECTORY__SERVICE_PASSWORD": env["KIOSK_TEST_SVC_PASSWORD"]}
-    return directory, secret, sam, {port, 389, 636}, cleanup
+    return directory, secret, sam, {port, 389, 636}, cleanup, env["KIOSK_TEST_SVC_USER"]
 
 
 def start_backend(work: Path, config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
@@ -669,6 +745,8 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
         f" 80x24 ptys; python {sys.version.split()[0]}, {os.cpu_count()} CPUs,"
         f" load average {load[0]:.1f} at start"
     )
+    if backend is not None:
+        bench.binds_since_mark("the backend's start")
     # Warm the page cache and .pyc, and seed the shared store once (not counted).
     for kind in ("kiosk", "bare"):
         s = bench.session(kind)
@@ -676,6 +754,8 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
         if s.error:
             raise RuntimeError(f"warm-up {kind}: {s.error}\n{visible(s.raw)[-2000:]}")
         stop_all([s])
+        if kind == "kiosk":
+            bench.binds_since_mark("one session's start (the warm-up)")
 
     if args.sessions:
         backend_cpu0 = cpu_seconds(backend.pid) if backend else 0.0
@@ -692,6 +772,7 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
         backend_idle = (cpu_ns_live(backend.pid) - backend_idle0) / 1e9 / idle_for if backend else 0.0
         pss = {id(s): pss_mib(s.proc.pid) for s in live}
         conns = {id(s): ldap_connections(s.proc.pid, bench.ldap_ports) for s in live} if args.lab else {}
+        bench.binds_since_mark(f"{len(sessions['kiosk'])} kiosk sessions' starts and idle")
 
         print(
             f"{'':6} {'first frame ms':>20} {'startup CPU':>12} {'PSS idle':>9} {'idle CPU':>9}  sessions"
@@ -748,6 +829,12 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
             )
             if backend:
                 print(f"backend CPU during the unlocks: {(cpu_seconds(backend.pid) - backend_v0) * 1000:.0f} ms")
+            bench.binds_since_mark(f"{args.verifications} unlocks")
+        if bench.binds is not None:
+            counts = ", ".join(f"{phase} {n}" for phase, n in bench.bind_counts.items())
+            print(f"service binds counted at the DC (Samba auth_audit, anyone binding as it included): {counts}")
+        elif args.lab:
+            print("service binds counted at the DC: not available (needs smbcontrol and the lab's smb.conf)")
         stop_all(everyone)
 
     if args.storm:
@@ -804,6 +891,7 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_") and k != "COLORTERM"}
     env.update(TERM="xterm-256color", LANG=os.environ.get("LANG", "C.UTF-8"))
     backend = None
+    binds: DcBinds | None = None
     cleanup: Callable[[], None] = lambda: None
 
     def terminated(signum: int, frame: Any) -> None:
@@ -812,8 +900,14 @@ def main() -> int:
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
         if args.lab:
-            directory, secret, name, ports, cleanup = lab_setup(work, args.lab_dir)
+            directory, secret, name, ports, cleanup, service_user = lab_setup(work, args.lab_dir)
             env.update(secret)
+            binds = DcBinds(args.lab_dir, service_user)  # put back in the finally, whatever start did
+            if binds.start():
+                binds.mark()
+            else:
+                binds.stop()
+                binds = None
         else:
             directory, name, ports = DEMO_DIRECTORY, "alice", set()
         text = directory + COMMON.format(dir=work)
@@ -826,7 +920,7 @@ def main() -> int:
         config.write_text(text)
         (work / "bare.py").write_text(BARE_APP)
         bench = Bench(args, work, config, env)
-        bench.name, bench.ldap_ports = name, ports
+        bench.name, bench.ldap_ports, bench.binds = name, ports, binds
         asyncio.run(run(args, bench, backend))
         return 0
     except KeyboardInterrupt:
@@ -835,6 +929,8 @@ def main() -> int:
     finally:
         stop_all(ALL)
         stop_backend(backend)
+        if binds is not None:
+            binds.stop()
         cleanup()
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(work, ignore_errors=True)
