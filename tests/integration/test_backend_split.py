@@ -1,0 +1,278 @@
+"""The privileged backend and its clients, for real: ``kiosk backend`` as a
+subprocess on a Unix socket in a temporary directory, the demo directory
+behind it, and the session's client (``kiosk.client``) in this process or in
+a forked child running as another user."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.backend.errors import (
+    InvalidCredentials,
+    NotAllowed,
+    PasswordRejected,
+    VerificationFailed,
+)
+from kiosk.backend.protocol import BackendUnavailable, VisitHandle
+from kiosk.client import connect_helpdesk, connect_kiosk
+
+CAROL_ANSWERS = ["Lyon", "Misty", "Oak Lane"]
+ALICE_ANSWERS = ["Paris", "Rex", "Hillside"]
+NOBODY = pwd.getpwnam("nobody")
+
+
+def demo_config(workdir: Path, *, session_user: str, extra: str = "") -> Path:
+    config = workdir / "kiosk.toml"
+    config.write_text(textwrap.dedent(f"""
+        [directory]
+        kind = "demo"
+        default_domain = "DEMO"
+        [[directory.domains]]
+        netbios = "DEMO"
+        dns = "demo.example"
+        base_dn = "DC=demo,DC=example"
+        [features]
+        activate = true
+        [answers]
+        time_cost = 5
+        memory_cost_kib = 7168
+        parallelism = 1
+        [throttle]
+        delay_seconds = 0.0
+        [kiosk]
+        log_file = "{workdir / 'kiosk.log'}"
+        [store]
+        url = "sqlite://{workdir / 'kiosk.db'}"
+        [audit]
+        file = "{workdir / 'audit.jsonl'}"
+        [backend]
+        session_user = "{session_user}"
+        helpdesk_group = ""
+        max_verifications = 2
+        {extra}
+    """), encoding="utf-8")
+    return config
+
+
+class Backend:
+    """``kiosk backend`` as a subprocess; ``restart`` starts it again on the same socket."""
+
+    def __init__(self, config: Path, socket: Path, environ: dict[str, str] | None = None) -> None:
+        self.config, self.socket = config, socket
+        self.environ = {**os.environ, **(environ or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = socket.parent / "backend.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "kiosk", "--config", str(self.config), "backend", "--socket", str(self.socket)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.environ,
+            )
+        deadline = time.monotonic() + 60
+        while not self.socket.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(f"kiosk backend exited {self.process.returncode}:\n{self.log.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError("kiosk backend made no socket within 60 s")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.socket.unlink(missing_ok=True)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    # Not under pytest's tmp_path (0700): another uid must reach the socket.
+    path = Path(tempfile.mkdtemp(prefix="kiosk-backend-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def backend(workdir: Path) -> Iterator[Backend]:
+    running = Backend(demo_config(workdir, session_user=pwd.getpwuid(os.getuid()).pw_name), workdir / "backend.sock")
+    running.start()
+    yield running
+    running.stop()
+
+
+def as_user(uid: int, gid: int, function: Callable[[], str]) -> str:
+    """``function`` in a forked child running as ``uid``; what it returned (or raised, by name)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            try:
+                answer = function()
+            except Exception as exc:  # noqa: BLE001 - the test reads it
+                answer = f"raised {type(exc).__name__}: {exc}"
+            os.write(write, answer.encode())
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return answer
+
+
+# --- self-service through the backend ---------------------------------------------------
+
+
+def test_a_locked_person_unlocks_through_the_backend(backend: Backend):
+    service, activation = connect_kiosk(str(backend.socket), "t1")
+    assert service.is_demo and service.default_domain == "DEMO"
+    assert activation is not None and activation.limit_seconds > 0
+    assert service.questionnaire.steps  # the questionnaire crossed whole
+
+    visit = service.begin("carol", "t1")
+    assert isinstance(visit, VisitHandle) and visit.reference.startswith("K-")
+    questions = service.challenge(visit)
+    assert len(questions) == 3 and all(q.text for q in questions)
+    service.verify(visit, CAROL_ANSWERS)
+    assert service.unlock(visit) == "DEMO\\carol"
+    service.end(visit)
+
+
+def test_a_reset_and_typed_errors_cross_as_the_use_case_raised_them(backend: Backend):
+    service, _ = connect_kiosk(str(backend.socket), "t1")
+    visit = service.begin("alice", "t1")
+    service.challenge(visit)
+    with pytest.raises(VerificationFailed):
+        service.verify(visit, ["Rome", "Rex", "Hillside"])
+    service.end(visit)
+
+    visit = service.begin("alice", "t1")
+    service.challenge(visit)
+    service.verify(visit, ALICE_ANSWERS)
+    rules = service.password_rules(visit)
+    assert rules.min_length >= 7
+    with pytest.raises(PasswordRejected) as refused:
+        service.reset_password(visit, "short")
+    assert refused.value.reason in ("too_short", "not_complex")
+    assert service.reset_password(visit, "Brand#New-2026x") == "DEMO\\alice"
+    service.end(visit)
+
+
+def test_an_ended_visit_is_gone(backend: Backend):
+    service, _ = connect_kiosk(str(backend.socket), "t1")
+    visit = service.begin("alice", "t1")
+    service.end(visit)
+    with pytest.raises(BackendUnavailable):
+        service.challenge(visit)
+
+
+# --- who may connect ------------------------------------------------------------------------
+
+
+def test_another_user_gets_no_self_service(backend: Backend):
+    def kiosk() -> str:
+        connect_kiosk(str(backend.socket), "t1")
+        return "connected"
+
+    assert as_user(NOBODY.pw_uid, NOBODY.pw_gid, kiosk) == "raised NotAllowed: this user may not use the backend"
+
+
+def test_the_helpdesk_operator_is_the_peer_not_a_claim(backend: Backend):
+    def helpdesk() -> str:
+        desk = connect_helpdesk(str(backend.socket), "t1")
+        try:
+            desk.authorize("whatever")
+        except InvalidCredentials:
+            return f"operator {desk.operator}, refused"
+        return f"operator {desk.operator}, authorized"
+
+    answer = as_user(NOBODY.pw_uid, NOBODY.pw_gid, helpdesk)
+    assert answer == "operator nobody, refused"  # no directory account named nobody
+    audit = (backend.socket.parent / "audit.jsonl").read_text()
+    assert '"helpdesk_login"' in audit and '"nobody"' in audit
+
+
+def test_the_session_user_gets_no_helpdesk(backend: Backend):
+    with pytest.raises(NotAllowed):
+        connect_helpdesk(str(backend.socket), "t1")
+
+
+# --- a backend that goes away ------------------------------------------------------------------
+
+
+def test_a_backend_killed_mid_visit_is_a_fault_and_the_next_visit_works(backend: Backend):
+    service, _ = connect_kiosk(str(backend.socket), "t1")
+    visit = service.begin("carol", "t1")
+    service.challenge(visit)
+
+    backend.kill()
+    with pytest.raises(BackendUnavailable) as fault:
+        service.verify(visit, CAROL_ANSWERS)
+    assert fault.value.code == "backend_unavailable"
+    with pytest.raises(BackendUnavailable):
+        service.begin("carol", "t1")  # nobody answers yet
+
+    backend.start()
+    with pytest.raises(BackendUnavailable):
+        service.verify(visit, CAROL_ANSWERS)  # that visit died with the old backend
+    visit = service.begin("carol", "t1")  # the same client connects again
+    service.challenge(visit)
+    service.verify(visit, CAROL_ANSWERS)
+    assert service.unlock(visit) == "DEMO\\carol"
+
+
+# --- the session's imports ----------------------------------------------------------------------
+
+HEAVY = ("ldap3", "argon2", "sqlite3", "psycopg", "cryptography", "zxcvbn", "pydantic")
+
+
+def test_a_session_on_the_backend_imports_nothing_heavy(backend: Backend):
+    script = textwrap.dedent(f"""
+        import sys
+        from kiosk.client import connect_kiosk
+        import kiosk.app, kiosk.helpdesk_app, kiosk.cli
+        service, activation = connect_kiosk({str(backend.socket)!r}, "t1")
+        visit = service.begin("alice", "t1")
+        service.challenge(visit)
+        service.verify(visit, {ALICE_ANSWERS!r})
+        service.password_rules(visit)
+        service.end(visit)
+        print(",".join(sorted(m for m in {HEAVY!r} + ("ssl", "kiosk.backend.usecase", "kiosk.backend.wiring")
+                              if m in sys.modules)))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = set(filter(None, done.stdout.strip().split(",")))
+    assert not loaded & set(HEAVY), loaded
+    assert "kiosk.backend.usecase" not in loaded and "kiosk.backend.wiring" not in loaded
