@@ -276,3 +276,89 @@ def test_a_session_on_the_backend_imports_nothing_heavy(backend: Backend):
     loaded = set(filter(None, done.stdout.strip().split(",")))
     assert not loaded & set(HEAVY), loaded
     assert "kiosk.backend.usecase" not in loaded and "kiosk.backend.wiring" not in loaded
+
+
+# --- with the Samba AD lab ----------------------------------------------------------------------
+
+LAB_ANSWERS = [("birth-city", "Springfield"), ("first-pet", "Snowball"), ("first-school", "Elementary")]
+
+
+@pytest.fixture
+def lab_backend(lab, workdir: Path) -> Iterator[Backend]:
+    env = lab.env
+    config = workdir / "kiosk.toml"
+    config.write_text(textwrap.dedent(f"""
+        [directory]
+        urls = ["{env['KIOSK_TEST_LDAP_URL']}"]
+        ca_file = "{env['KIOSK_TEST_CA_FILE']}"
+        tls_server_name = "{env['KIOSK_TEST_TLS_SERVER_NAME']}"
+        service_user = '{env['KIOSK_TEST_SVC_USER']}'
+        default_domain = "{env['KIOSK_TEST_NETBIOS_DOMAIN']}"
+        [[directory.domains]]
+        netbios = "{env['KIOSK_TEST_NETBIOS_DOMAIN']}"
+        dns = "{env['KIOSK_TEST_UPN_SUFFIX']}"
+        base_dn = "{env['KIOSK_TEST_BASE_DN']}"
+        [eligibility]
+        allowed_ous = ["{env['KIOSK_TEST_STAFF_OU']}"]
+        denied_groups = ["{env['KIOSK_TEST_KIOSK_DENIED_GROUP_DN']}"]
+        [answers]
+        time_cost = 5
+        memory_cost_kib = 7168
+        parallelism = 1
+        [throttle]
+        delay_seconds = 0.0
+        [kiosk]
+        log_file = "{workdir / 'kiosk.log'}"
+        [store]
+        url = "sqlite://{workdir / 'kiosk.db'}"
+        [audit]
+        file = "{workdir / 'audit.jsonl'}"
+        [backend]
+        session_user = "{pwd.getpwuid(os.getuid()).pw_name}"
+    """), encoding="utf-8")
+    running = Backend(config, workdir / "backend.sock",
+                      {"KIOSK_DIRECTORY__SERVICE_PASSWORD": env["KIOSK_TEST_SVC_PASSWORD"]})
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.mark.lab
+def test_with_ad_a_person_enrolls_unlocks_and_resets_through_the_backend(lab_backend: Backend, lab, lab_user):
+    import lab as lablib
+
+    service, _ = connect_kiosk(str(lab_backend.socket), "t1")
+    visit = service.begin(lab_user.sam, "t1")
+    service.prove_password(visit, lab_user.password)
+    service.enroll(visit, LAB_ANSWERS)
+    service.end(visit)
+
+    lablib.lock_by_bad_binds(lab, lab_user.nt_name, lablib.LOCKOUT_THRESHOLD)
+    visit = service.begin(lab_user.upn, "t1")
+    service.challenge(visit)
+    service.verify(visit, [answer for _, answer in LAB_ANSWERS])
+    assert service.unlock(visit) == lab_user.nt_name
+    service.end(visit)
+
+    visit = service.begin(lab_user.nt_name, "t1")
+    service.challenge(visit)
+    service.verify(visit, [answer for _, answer in LAB_ANSWERS])
+    new_password = "Brand#New-2026x"
+    service.reset_password(visit, new_password)
+    service.end(visit)
+    assert lablib.can_bind(lab, lab_user.nt_name, new_password)
+    assert not lablib.can_bind(lab, lab_user.nt_name, lab_user.password)
+
+
+@pytest.mark.lab
+def test_with_ad_a_backend_killed_mid_visit_is_a_fault_and_the_next_visit_works(lab_backend: Backend, lab_user):
+    service, _ = connect_kiosk(str(lab_backend.socket), "t1")
+    visit = service.begin(lab_user.sam, "t1")
+    lab_backend.kill()
+    with pytest.raises(BackendUnavailable):
+        service.prove_password(visit, lab_user.password)
+    lab_backend.start()
+    visit = service.begin(lab_user.sam, "t1")
+    service.prove_password(visit, lab_user.password)
+    service.enroll(visit, LAB_ANSWERS)
+    service.end(visit)
