@@ -191,11 +191,21 @@ def _cmd_kiosk(args: argparse.Namespace) -> int:
     return run_app(settings, settings_loader=validated)
 
 
+def session_without_tls() -> None:
+    """A session on the backend speaks to nothing over TLS: asyncio (under
+    Textual) takes ``ssl`` when it can, and OpenSSL with it, in every session;
+    it does without when ``ssl`` cannot be imported. Call before Textual loads."""
+    if "ssl" not in sys.modules:
+        sys.modules["ssl"] = None  # type: ignore[assignment]  # import ssl -> ImportError
+
+
 def _run_remote_kiosk(settings: Settings) -> int:
     """The session is only the UI: the backend (``kiosk backend``) validated
     the configuration and holds everything else; the faces connect to it
     after the first frame, and again after it went away."""
     from kiosk.backend.terminal import terminal_name
+
+    session_without_tls()
 
     terminal = terminal_name(settings.kiosk.terminal_id)
     faces: dict[str, Any] = {}
@@ -247,6 +257,8 @@ def _cmd_helpdesk(args: argparse.Namespace) -> int:
 def _run_remote_helpdesk(settings: Settings) -> int:
     """The helpdesk as a client of the backend, which knows the operator by this process's uid."""
     from kiosk.backend.terminal import terminal_name
+
+    session_without_tls()
 
     terminal = terminal_name(settings.kiosk.terminal_id)
 
