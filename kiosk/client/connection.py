@@ -26,6 +26,8 @@ log = logging.getLogger("kiosk.client")
 #: The longest one call may take (a throttle's delay plus a queue for a verification slot).
 CALL_SECONDS = 120.0
 CONNECT_SECONDS = 10.0
+#: The hello's answer: a backend systemd starts on this very connection builds itself first.
+HELLO_SECONDS = 60.0
 
 
 class BackendConnection:
@@ -101,6 +103,7 @@ class BackendConnection:
         sock.settimeout(CONNECT_SECONDS)
         try:
             sock.connect(self.path)
+            sock.settimeout(HELLO_SECONDS)
             self._sock = sock
             self._send({"hello": "kiosk", "version": protocol.VERSION, "faces": list(self.faces),
                         "terminal": self.terminal})

@@ -364,3 +364,43 @@ def test_with_ad_a_backend_killed_mid_visit_is_a_fault_and_the_next_visit_works(
     service.prove_password(visit, lab_user.password)
     service.enroll(visit, LAB_ANSWERS)
     service.end(visit)
+
+
+# --- systemd's socket activation -----------------------------------------------------------------
+
+
+def test_the_backend_serves_on_the_socket_systemd_passes(workdir: Path):
+    from kiosk.backend.server import listening_socket
+
+    config = demo_config(workdir, session_user=pwd.getpwuid(os.getuid()).pw_name)
+    path = workdir / "activated.sock"
+    listener = listening_socket(path)  # as systemd's kiosk-backend.socket holds it
+    assert oct(path.stat().st_mode & 0o777) == "0o666"
+    log = (workdir / "backend.log").open("ab")
+    process = subprocess.Popen(
+        ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh",
+         sys.executable, "-m", "kiosk", "--config", str(config), "backend"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        pass_fds=(3,), preexec_fn=lambda: os.dup2(listener.fileno(), 3),
+    )
+    try:
+        service, _ = connect_kiosk(str(path), "t1")  # waits in the backlog while the backend starts
+        visit = service.begin("carol", "t1")
+        service.challenge(visit)
+        service.verify(visit, CAROL_ANSWERS)
+        assert service.unlock(visit) == "DEMO\\carol"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        listener.close()
+        log.close()
+
+
+def test_the_shipped_units_name_the_backend_user_and_the_socket():
+    units = Path(__file__).parents[2] / "deploy" / "systemd"
+    socket_unit = (units / "kiosk-backend.socket").read_text()
+    service_unit = (units / "kiosk-backend.service").read_text()
+    assert "ListenStream=/run/kiosk/backend.sock" in socket_unit and "SocketMode=0666" in socket_unit
+    assert "User=kiosk-backend" in service_unit and "kiosk backend" in service_unit
+    for limit in ("MemoryMax=", "TasksMax=", "NoNewPrivileges=yes", "ProtectSystem=strict"):
+        assert limit in service_unit
