@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from kiosk.backend.errors import (
     PasswordRejected,
     VerificationFailed,
 )
-from kiosk.backend.protocol import BackendUnavailable, VisitHandle
+from kiosk.backend.protocol import BackendBusy, BackendUnavailable, VisitHandle
 from kiosk.client import connect_helpdesk, connect_kiosk
 
 from backend_support import Backend, as_user, demo_config
@@ -304,3 +305,30 @@ def test_the_shipped_units_name_the_backend_user_and_the_socket():
     assert "User=kiosk-backend" in service_unit and "kiosk backend" in service_unit
     for limit in ("MemoryMax=", "TasksMax=", "NoNewPrivileges=yes", "ProtectSystem=strict"):
         assert limit in service_unit
+
+
+def test_past_the_session_cap_a_person_is_told_to_try_again_later(workdir: Path):
+    config = demo_config(workdir, session_user=pwd.getpwuid(os.getuid()).pw_name, extra="max_sessions = 1")
+    running = Backend(config, workdir / "backend.sock")
+    running.start()
+    try:
+        first, _ = connect_kiosk(str(running.socket), "t1")
+        first.begin("alice", "t1")
+        with pytest.raises(BackendBusy) as busy:
+            connect_kiosk(str(running.socket), "t2")
+        from kiosk.messages import error_text, text
+
+        assert error_text(busy.value) == text("error.backend_busy")
+        first._connection.close()  # that session ended: its place is free once the backend saw it go
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                second, _ = connect_kiosk(str(running.socket), "t2")
+                break
+            except BackendBusy:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        second.begin("alice", "t2")
+    finally:
+        running.stop()
