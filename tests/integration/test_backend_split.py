@@ -332,3 +332,28 @@ def test_past_the_session_cap_a_person_is_told_to_try_again_later(workdir: Path)
         second.begin("alice", "t2")
     finally:
         running.stop()
+
+
+@pytest.mark.lab
+def test_with_ad_many_sessions_at_once_share_one_backend(lab_backend: Backend, lab_user):
+    """Sessions on their own connections at the same moment: the directory
+    adapter, the store and the verification slots are shared safely."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    service, _ = connect_kiosk(str(lab_backend.socket), "t0")
+    visit = service.begin(lab_user.sam, "t0")
+    service.prove_password(visit, lab_user.password)
+    service.enroll(visit, LAB_ANSWERS)
+    service.end(visit)
+
+    def one_visit(index: int) -> str:
+        session, _ = connect_kiosk(str(lab_backend.socket), f"t{index}")
+        visit = session.begin(lab_user.upn if index % 2 else lab_user.sam, f"t{index}")
+        session.challenge(visit)
+        session.verify(visit, [answer for _, answer in LAB_ANSWERS])
+        rules = session.password_rules(visit)
+        session.end(visit)
+        return f"{visit.reference[:2]} {rules.min_length >= 7}"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(one_visit, range(8))) == ["K- True"] * 8
