@@ -60,6 +60,10 @@ log = logging.getLogger("kiosk.backend.server")
 SD_LISTEN_FDS_START = 3
 #: How long a session may take to say hello.
 HELLO_SECONDS = 10.0
+#: Visits one connection may hold at once (a kiosk holds one): the oldest is forgotten past it.
+MAX_VISITS = 16
+#: Threads beside the verification slots: directory and store calls, throttle delays.
+SPARE_THREADS = 32
 
 #: The calls each face answers: the methods of its port (``kiosk.backend.ports``),
 #: nothing else of the use case (no ``issue_code``, no ``close``).
@@ -167,6 +171,8 @@ class Session:
         for known_id, known in self.visits.items():
             if known is visit:
                 return VisitHandle(known_id, visit.reference)
+        if len(self.visits) >= MAX_VISITS:
+            del self.visits[next(iter(self.visits))]
         self.count += 1
         visit_id = f"v{self.count}"
         self.visits[visit_id] = visit
@@ -186,7 +192,9 @@ class BackendServer:
         rules = settings.backend
         self._verifications = rules.verifications
         self._max_sessions = rules.max_sessions
-        self._pool = ThreadPoolExecutor(max_workers=self._verifications + 8, thread_name_prefix="kiosk-call")
+        self._pool = ThreadPoolExecutor(
+            max_workers=self._verifications + SPARE_THREADS, thread_name_prefix="kiosk-call"
+        )
         self._slots: asyncio.Semaphore | None = None
         self.sessions: set[Session] = set()
 
