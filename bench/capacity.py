@@ -767,6 +767,7 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
         everyone = sessions["kiosk"] + sessions["bare"]
         await asyncio.sleep(1.0)
         live = [s for s in everyone if s.alive and s.startup_cpu is not None]
+        backend_started = cpu_seconds(backend.pid) if backend else 0.0
         cpu0 = {id(s): cpu_ns_live(s.proc.pid) for s in live}
         backend_idle0 = cpu_ns_live(backend.pid) if backend else 0
         began = time.monotonic()
@@ -810,7 +811,9 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
             startup = backend_cpu0
             print(
                 f"backend (one for the run): PSS {pss_mib(backend.pid):.1f} MiB, CPU {startup * 1000:.0f} ms before"
-                f" the sessions (its start and the warm-up session's), idle {backend_idle * 1000:.2f} ms/s"
+                f" the sessions (its start and the warm-up session's), then"
+                f" {(backend_started - startup) / max(1, len(sessions["kiosk"])) * 1000:.1f} ms per kiosk session started,"
+                f" idle {backend_idle * 1000:.2f} ms/s"
             )
         if args.lab:
             held = {kind: sum(conns.get(id(s), 0) for s in sessions[kind]) for kind in ("kiosk", "bare")}
