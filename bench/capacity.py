@@ -812,7 +812,7 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
             print(
                 f"backend (one for the run): PSS {pss_mib(backend.pid):.1f} MiB, CPU {startup * 1000:.0f} ms before"
                 f" the sessions (its start and the warm-up session's), then"
-                f" {(backend_started - startup) / max(1, len(sessions["kiosk"])) * 1000:.1f} ms per kiosk session started,"
+                f" {(backend_started - startup) / max(1, len(sessions['kiosk'])) * 1000:.1f} ms per kiosk session started,"
                 f" idle {backend_idle * 1000:.2f} ms/s"
             )
         if args.lab:
