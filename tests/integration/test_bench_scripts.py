@@ -99,6 +99,7 @@ FIGURES: dict[str, tuple[str, ...]] = {
         ),
         rf"kiosk/bare: first frame {NUMBER}x .*startup CPU {NUMBER}x .*PSS {NUMBER}x .*idle CPU {NUMBER}x",
         rf"unlock at {NUMBER}/s over 2 sessions: 2 started, 2 unlocked; Enter -> result ms p50 {NUMBER}\s+p95 {NUMBER}",
+        rf"CPU per unlock \(.*\): sessions {NUMBER} ms",
         r"storm: 2 sessions started evenly within 1 s",
         *(rf"^{kind}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+2/2$" for kind in ("bare", "kiosk")),
         rf"kiosk storm: all first frames within {NUMBER} s of the first start",
