@@ -86,6 +86,7 @@ import fcntl
 import os
 import pwd
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -526,7 +527,7 @@ class Bench:
             await asyncio.sleep(1.0)
             s.startup_cpu = cpu_seconds(s.proc.pid)
             s.mark()
-        except Timeout as e:
+        except (Timeout, OSError) as e:  # OSError: no pty or process left to start
             s.error = str(e)
         finally:
             if held:
@@ -603,7 +604,7 @@ class Bench:
                 outcome, took = await self.unlock(s)
                 latencies.append(took)
                 idle.append(s)
-            except Timeout as e:
+            except (Timeout, OSError) as e:
                 outcome = f"stuck ({e})"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
@@ -901,6 +902,10 @@ def main() -> int:
         print("capacity: --backend socket skipped: this kiosk has no `kiosk backend` command yet")
         return 0
 
+    # Two pty masters per pair of sessions: the usual 1024 open files are too few for 300 + 300.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     # As deployed: bytecode written at install (see bench/startup.py).
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "kiosk")], check=True, timeout=120)
     work = Path(tempfile.mkdtemp(prefix="kiosk-bench-capacity-"))
