@@ -347,6 +347,14 @@ class SelfService(UseCase):
             raise NotAllowed(f"{'+'.join(chosen)} is not offered for {action}")
         self._verify_methods(visit, action, chosen, answers, code)
 
+    @_audit_faults("verify")
+    def verify_code(self, visit: Visit, method: str, code: str) -> None:
+        """One code alone ("totp", or "email" after ``send_code``), in one
+        throttle attempt: the helpdesk's caller check, which verifies the
+        methods of its policy one at a time (``Helpdesk.verify_caller_code``)."""
+        self._require(method in ("totp", "email"), f"{method} is not a code")
+        self._verify_methods(visit, None, (method,), (), code)
+
     def _verify_methods(
         self, visit: Visit, action: str | None, methods: tuple[str, ...], answers: Sequence[str], code: str
     ) -> None:
