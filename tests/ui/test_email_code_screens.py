@@ -182,3 +182,33 @@ async def test_unknown_unenrolled_and_addressless_people_see_the_same_screens(se
         assert "?***@demo.example" in seen["nobody"][2]
     # Only the people with an address got a mail (carol's says someone typed her name).
     assert [r.recipients for r in code_mails(relay)] == [["carol@demo.example"], ["alice@demo.example"]]
+
+
+async def test_unlock_by_an_emailed_code_alone(tmp_path, relay):
+    """unlock = any one of questions or an e-mailed code: the code alone, no questions asked."""
+    from kiosk.screens.result import ResultScreen
+
+    settings = fast(
+        demo_settings(tmp_path),
+        kiosk={"theme": "default", "lockdown": False},
+        mail=relay.mail_settings(),
+        factors={"unlock": [["questions"], ["email"]]},
+    )
+    service = SelfService(settings, open_backend(settings, directory=DemoDirectory(USERS)))
+    app = KioskApp(settings, service=service)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await choose(pilot, "unlock")
+            await identify(pilot, "carol")
+            assert isinstance(app.screen, FactorChoiceScreen)
+            await pilot.press("down", "enter")
+            await settle(pilot, timeout=15.0)
+            assert isinstance(app.screen, EmailCodeScreen), screen_text(app)
+            await enter(pilot, "000000")
+            assert isinstance(app.screen, EmailCodeScreen) and REFUSED in screen_text(app), screen_text(app)
+            await enter(pilot, code_in(relay, "carol@demo.example"))
+            assert isinstance(app.screen, ResultScreen), screen_text(app)
+            assert "DEMO\\carol" in screen_text(app)
+    finally:
+        service.close()
