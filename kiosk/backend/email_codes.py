@@ -14,9 +14,10 @@
   encrypted and logged in to just the same (``SmtpMailer.probe``) but no mail
   is sent, and the screen shows a masked address of the same shape (the first
   letter of the typed name at ``factors.email_decoy_domain``).
-* Sends are limited: ``factors.email_code_sends`` per visit, and
-  ``factors.email_codes_per_hour`` per account across visits and hosts (a
-  counter in the store, like the throttle's) -- for everyone, decoys included.
+* Sends are limited: ``factors.email_code_sends`` per visit,
+  ``factors.email_codes_per_hour`` per account across visits and hosts and
+  ``factors.email_codes_per_terminal_hour`` per terminal (counters in the
+  store, like the throttle's) -- for everyone, decoys included.
 * Wrong codes: the caller counts them in the throttle; a code is given up
   after ``MAX_TRIES`` wrong tries (ask for a new one).
 """
@@ -141,6 +142,9 @@ class EmailCodes:
         _, count = self._store.add_failure(f"mailcode:{visit.subject}", now, HOUR)
         if count > self._factors.email_codes_per_hour:
             raise TooManyCodes(f"{count - 1} codes sent to this account in the last hour")
+        _, count = self._store.add_failure(f"mailcode-terminal:{visit.terminal}", now, HOUR)
+        if count > self._factors.email_codes_per_terminal_hour:
+            raise TooManyCodes(f"{count - 1} codes sent from this terminal in the last hour")
 
     def issue(self, visit: Visit, address: str | None, *, name: str, account: str) -> str:
         """Make, keep (as a digest) and send a new code for ``visit``; the

@@ -595,6 +595,9 @@ class FactorSettings:
     email_code_sends: Annotated[int, Bounds(ge=1, le=10)] = 3
     #: Codes one account may be sent in an hour, across visits and hosts.
     email_codes_per_hour: Annotated[int, Bounds(ge=1, le=100)] = 6
+    #: Codes one terminal may send in an hour, whoever they are for (a name typed
+    #: over and over to fill people's mailboxes stops here).
+    email_codes_per_terminal_hour: Annotated[int, Bounds(ge=1, le=10000)] = 60
     #: The domain shown (masked address, e.g. a***@example.com) for people the
     #: kiosk has no address for; empty = the domain of mail.from_address.
     email_decoy_domain: str = ""

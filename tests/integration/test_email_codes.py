@@ -64,6 +64,22 @@ def test_sends_are_limited_per_visit_and_per_account_for_everyone(service, relay
     assert "Enough codes were sent" in error_text(TooManyCodes("x"))
 
 
+def test_sends_are_limited_per_terminal_whoever_they_are_for(tmp_path, relay):
+    settings = fast(
+        demo_settings(tmp_path), mail=relay.mail_settings(),
+        factors={"reset": [["questions", "email"]], "email_codes_per_terminal_hour": 2},
+    )
+    service = SelfService(settings, open_backend(settings, directory=DemoDirectory(USERS)))
+    try:
+        for name in ("alice", "bob"):
+            service.send_code(service.begin(name, "t9"))
+        with pytest.raises(TooManyCodes):
+            service.send_code(service.begin("carol", "t9"))
+        service.send_code(service.begin("carol", "t10"))  # another terminal
+    finally:
+        service.close()
+
+
 def test_a_relay_that_is_down_gives_plain_words_and_an_audit_line(service, relay, tmp_path):
     relay.stop()
     for name in ("alice", "nobody"):
