@@ -155,6 +155,9 @@ class KioskApp(LockedDownApp[SelfServicePort]):
     def _idle_paused(self) -> bool:
         return self.flow is None or super()._idle_paused()
 
+    def _idle_dormant(self) -> bool:
+        return self.flow is None  # Welcome: choose() notes the activity that wakes the check
+
     def idle_timeout(self) -> None:
         log.info("idle timeout: back to the start")
         self.request_reset()

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from textual import events
 from textual.actions import SkipAction
@@ -49,6 +49,9 @@ from kiosk.screens.base import KioskScreen
 from kiosk.screens.busy import BusyScreen
 from kiosk.screens.error import ErrorScreen
 from kiosk.widgets.secret_input import SecretInput
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
 
 log = logging.getLogger("kiosk")
 log.addHandler(logging.NullHandler())  # never Python's last-resort stderr handler
@@ -89,6 +92,9 @@ def resolve_theme(setting: str, environ: dict[str, str] | None = None) -> str:
 def new_reference() -> str:
     return "K-" + secrets.token_hex(3).upper()
 
+
+#: While a backend call or the service build pauses the idle time, it is looked at this often.
+IDLE_RECHECK_SECONDS = 0.5
 
 #: The buffered Enter, kept in order among the typed characters.
 ENTER = "\r"
@@ -206,7 +212,11 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
         self._waiting_for_service: list[Callable[[], None]] = []
         self._calls: dict[Worker[Any], _Call] = {}
         self._generation = 0
-        self._last_activity = monotonic()
+        #: The idle check: one timer, due when the idle time would be up (None: none armed).
+        self._idle_timer: Timer | None = None
+        self._idle_due = 0.0
+        self._idle_watching = False
+        self._activity_at = monotonic()
         self._typeahead: Typeahead | None = None
 
     # --- what a face provides ----------------------------------------------------------
@@ -256,7 +266,8 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
         if self.settings.kiosk.lockdown and not self.is_headless:
             self._lock_signals()
         self.start()
-        self.set_interval(0.5, self._check_idle, name="idle-check")
+        self._idle_watching = True
+        self._arm_idle(self._last_activity + self.idle_seconds)
         if self.service is None:
             self.call_after_refresh(self._start_service)
 
@@ -511,11 +522,46 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
 
     # --- idle and wiping ---------------------------------------------------------------------
 
+    @property
+    def _last_activity(self) -> float:
+        """When a person last did something (a key, the mouse, a visit begun, a call answered)."""
+        return self._activity_at
+
+    @_last_activity.setter
+    def _last_activity(self, value: float) -> None:
+        self._activity_at = value
+        self._arm_idle(value + self.idle_seconds)
+
+    def _arm_idle(self, due: float) -> None:
+        """The idle check runs once, when the idle time would be up: an idle
+        session wakes for nothing (no ticking clock). Activity moves the
+        deadline later, and the check re-arms itself for what is left; only
+        an earlier deadline re-arms the timer now."""
+        if not self._idle_watching:
+            return
+        if self._idle_timer is not None:
+            if self._idle_due <= due:
+                return
+            self._idle_timer.stop()
+        self._idle_due = due
+        # (at least a moment: Textual divides by the delay)
+        self._idle_timer = self.set_timer(max(0.01, due - monotonic()), self._check_idle, name="idle-check")
+
+    def _idle_dormant(self) -> bool:
+        """Nothing to time out (e.g. nobody's visit): the idle check sleeps
+        until activity (``_last_activity`` set) wakes it."""
+        return False
+
     def _check_idle(self) -> None:
+        self._idle_timer = None
         if self._idle_paused():
+            if not self._idle_dormant():
+                self._arm_idle(monotonic() + IDLE_RECHECK_SECONDS)  # a backend call or the build: soon over
             return
         if monotonic() - self._last_activity >= self.idle_seconds:
             self.idle_timeout()
+        else:
+            self._arm_idle(self._last_activity + self.idle_seconds)
 
     def wipe(self) -> None:
         """Empty every field on every screen, the clipboard and the notifications."""
