@@ -90,6 +90,24 @@ class KioskScreen(Screen[None]):
     #: until then focus moves and Enter do nothing (keys of a burst go nowhere).
     submitting = False
 
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name, id, classes)
+        self._presize()
+
+    def _presize(self) -> None:
+        """The breakpoint classes for the terminal as it is, set before the
+        screen is first styled: Textual sets them at the screen's first
+        Resize, which otherwise restyles every widget of a screen that was
+        just styled without them (a full restyle per screen shown). The
+        same classes as that Resize gives, so nothing shows differently."""
+        try:
+            width, height = self.app.size
+        except Exception:  # noqa: BLE001 - no app running yet (built outside one): the Resize sets them
+            return
+        for dimension, breakpoints in ((width, self.HORIZONTAL_BREAKPOINTS), (height, self.VERTICAL_BREAKPOINTS)):
+            if breakpoints:
+                self.add_class(*self._get_breakpoint_classes(dimension, breakpoints), update=False)
+
     @property
     def host(self) -> ScreenHost:
         """The app showing this screen, as far as screens may know it."""
