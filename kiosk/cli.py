@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=_cmd_check)
 
-    from kiosk import admin_cli
+    admin_cli = _AdminCommands()
 
     questions = commands.add_parser("questions", help="export or import the security questions")
     questions_commands = questions.add_subparsers(title="questions commands", metavar="ACTION", required=True)
@@ -156,6 +156,21 @@ def _parser() -> argparse.ArgumentParser:
     remind.add_argument("-q", "--quiet", action="store_true", help="no progress count on stderr")
     remind.set_defaults(handler=admin_cli.remind)
     return parser
+
+
+class _AdminCommands:
+    """``kiosk.admin_cli``'s commands, imported when one runs: a kiosk session
+    (the default command) builds this parser too, and needs none of them."""
+
+    def __getattr__(self, name: str) -> Callable[[argparse.Namespace], int]:
+        def handler(args: argparse.Namespace) -> int:
+            from kiosk import admin_cli
+
+            command: Callable[[argparse.Namespace], int] = getattr(admin_cli, name)
+            return command(args)
+
+        handler.__name__ = handler.__qualname__ = name
+        return handler
 
 
 # --- kiosk -----------------------------------------------------------------------------
