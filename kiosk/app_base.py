@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import signal
 import sys
 import traceback
@@ -90,7 +89,9 @@ def resolve_theme(setting: str, environ: dict[str, str] | None = None) -> str:
 
 
 def new_reference() -> str:
-    return "K-" + secrets.token_hex(3).upper()
+    # os.urandom is what secrets.token_hex reads; secrets itself would bring
+    # hashlib and OpenSSL's libcrypto into every session for this one line.
+    return "K-" + os.urandom(3).hex().upper()
 
 
 #: While a backend call or the service build pauses the idle time, it is looked at this often.

@@ -24,7 +24,6 @@ the same as a short answer (enrollment refuses long answers anyway, see
 
 from __future__ import annotations
 
-import secrets
 import unicodedata
 
 from kiosk.backend.model import Question
@@ -104,6 +103,8 @@ class AnswerHasher:
             type=Type.ID,
         )
         # Made now, not on first use, so the first unknown person is not slower.
+        import secrets  # here: a kiosk session imports this module (answers' normalisation), never hashes
+
         self._dummy = self._hasher.hash(secrets.token_urlsafe(32))
 
     def hash(self, question: Question, answer: str) -> str:

@@ -28,7 +28,6 @@ frame; it holds about 12 MiB of word lists once loaded.
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -146,6 +145,8 @@ def pwned_count(directory: Path, password: str) -> int:
     Opens only the range file of its 5-hex SHA-1 prefix (``ABCDE`` or
     ``ABCDE.txt``), read line by line. A missing file counts as not found
     (``kiosk check`` reports the copy's state)."""
+    import hashlib  # here: the kiosk sessions import this module (the rules' checklist), never this check
+
     digest = hashlib.sha1(password.encode("utf-8"), usedforsecurity=False).hexdigest().upper()
     prefix, suffix = digest[:5], digest[5:]
     for name in (prefix, f"{prefix}.txt", prefix.lower(), f"{prefix.lower()}.txt"):

@@ -22,8 +22,6 @@ still tell them apart).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -216,6 +214,9 @@ class Questionnaire:
 
     @staticmethod
     def _rank(key: bytes, subject: str, index: int, question_id: str) -> bytes:
+        import hashlib  # here: a kiosk session decodes a Questionnaire, and needs no OpenSSL for it
+        import hmac
+
         parts = [b"kiosk-decoy", subject.encode("utf-8", "surrogatepass"), str(index).encode(), question_id.encode()]
         return hmac.new(key, b"\x00".join(parts), hashlib.sha256).digest()
 
