@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    args = _kiosk_args(sys.argv[1:] if argv is None else argv) or _parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     from kiosk.backend.errors import ConfigError, KioskError
 
@@ -61,6 +61,22 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_FAILURE
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _kiosk_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """What every kiosk session's launcher runs (``kiosk [--config PATH]``),
+    read without building the parser of every command (its ~30 subcommands are
+    CPU in each session); anything else goes to the parser."""
+    args = list(argv)
+    if args[:1] == ["--config"] and len(args) == 2 and not args[1].startswith("-"):
+        config: str | None = args[1]
+    elif len(args) == 1 and args[0].startswith("--config=") and len(args[0]) > len("--config="):
+        config = args[0].removeprefix("--config=")
+    elif not args:
+        config = None
+    else:
+        return None
+    return argparse.Namespace(config=config, handler=_cmd_kiosk)
 
 
 def _parser() -> argparse.ArgumentParser:
