@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from kiosk.backend.model import Enrollment, OutboxNotice, StoredAnswer, TotpEnrollment
 
@@ -269,8 +270,12 @@ _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 PAGE_SIZE = 500
 
 
-def in_pages(read_page: Callable[[str], list[Enrollment]]) -> Iterator[Enrollment]:
-    """Every enrollment by guid, ``read_page(after_guid)`` giving the next
+#: What ``in_pages`` reads: rows of one person each, ordered by guid.
+Paged = TypeVar("Paged", Enrollment, TotpEnrollment)
+
+
+def in_pages(read_page: Callable[[str], list[Paged]]) -> Iterator[Paged]:
+    """Every enrollment (or authenticator app) by guid, ``read_page(after_guid)`` giving the next
     PAGE_SIZE of them: no transaction is held between pages, so a report over
     100k people never blocks a kiosk's write."""
     after = ""
