@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from kiosk.backend.dn import dn_key, is_within
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from kiosk.backend.directory.ad import ActiveDirectoryProbe
     from kiosk.backend.model import Account
     from kiosk.config import DirectorySettings, EligibilitySettings, Settings
@@ -88,7 +90,10 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     local: list[CheckResult] = []
     if hasattr(settings, "store"):
         whole = cast("Settings", settings)
-        local = [*_check_store(whole.store.url), _check_audit(whole), *_check_mail(whole), *_check_passwords(whole)]
+        local = [
+            *_check_store(whole.store.url), *_check_pepper(whole), _check_audit(whole), *_check_mail(whole),
+            *_check_passwords(whole),
+        ]
     if directory.kind == "demo":
         return [*_check_demo(directory, rules), *local]
     if not directory.urls:
@@ -239,6 +244,57 @@ def _check_passwords(settings: Settings) -> list[CheckResult]:
     else:
         results.append(CheckResult("passwords pwned_dir", True, shown))
     return results
+
+
+def _check_pepper(settings: Settings) -> list[CheckResult]:
+    answers = getattr(settings, "answers", None)  # a partial settings object (tests) has none
+    return [] if answers is None else [_check_pepper_file(answers.pepper_file)]
+
+
+def _check_pepper_file(configured: Path | None) -> CheckResult:
+    """The answers' site pepper: present (or where it will be made), readable,
+    32 bytes, not readable by others; its owner, mode and id (every host
+    sharing a store must show the same id)."""
+    import grp
+    import pwd
+    import stat
+
+    from kiosk.backend.answers import PEPPER_BYTES, pepper_id, pepper_path
+
+    name = "answers pepper"
+    path = pepper_path(configured, os.environ)
+    if path is None:
+        return _warn(name, "no pepper file and no secrets directory to make one in: answers are hashed without "
+                           "a pepper, so a copy of the store allows guessing them offline; set answers.pepper_file")
+    try:
+        facts = path.stat()
+    except FileNotFoundError:
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return CheckResult(name, False, f"{path} does not exist and this user cannot make it in {path.parent}: "
+                                            f"make it (head -c {PEPPER_BYTES} /dev/urandom, mode 0640 root:kiosk)")
+        return _warn(name, f"{path} does not exist yet: the kiosk makes it on first use (mode 0600); "
+                           "with several hosts, copy that one file to each")
+    except OSError as exc:
+        return CheckResult(name, False, f"cannot read {path}: {exc.strerror or exc}")
+
+    def _named(lookup: Any, number: int) -> str:
+        try:
+            return str(lookup(number)[0])
+        except KeyError:
+            return str(number)
+
+    owner = f"{_named(pwd.getpwuid, facts.st_uid)}:{_named(grp.getgrgid, facts.st_gid)}"
+    mode = stat.S_IMODE(facts.st_mode)
+    shown = f"{path} ({owner}, mode {mode:04o}"
+    if mode & 0o007:
+        return CheckResult(name, False, f"{shown}) can be read by anyone: chmod o-rwx (0640 root:kiosk or 0600)")
+    try:
+        pepper = path.read_bytes()
+    except OSError as exc:
+        return CheckResult(name, False, f"{shown}) cannot be read by this user: {exc.strerror or exc}")
+    if len(pepper) != PEPPER_BYTES:
+        return CheckResult(name, False, f"{shown}) is {len(pepper)} bytes, not {PEPPER_BYTES}")
+    return CheckResult(name, True, f"{shown}, id {pepper_id(pepper)}; every host sharing the store needs this file)")
 
 
 def _check_audit(settings: Settings) -> CheckResult:

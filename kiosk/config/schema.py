@@ -308,6 +308,13 @@ class AnswerHashSettings:
     time_cost: Annotated[int, Bounds(ge=1, le=100)] = 3
     memory_cost_kib: Annotated[int, Bounds(ge=8, le=4 * 1024 * 1024)] = 65536
     parallelism: Annotated[int, Bounds(ge=1, le=64)] = 4
+    #: The site pepper (32 random bytes, made on first use with mode 0600): answers
+    #: are hashed as HMAC-SHA256(pepper, answer), so a copy of the store alone
+    #: allows no guessing offline. Every host sharing a store needs the same file.
+    #: Empty: the systemd credential kiosk_answer_pepper ($CREDENTIALS_DIRECTORY),
+    #: else kiosk_answer_pepper in the secrets directory (made there if the
+    #: kiosk may write to it); none of them: no pepper (kiosk check warns).
+    pepper_file: Path | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:

@@ -104,6 +104,8 @@ def test_install_twice_changes_nothing_the_second_time(installed):
     assert mode(etc) == ("0o750", "root", "kiosk")
     assert mode(etc / "secrets") == ("0o750", "root", "kiosk")
     assert mode(etc / "secrets" / "kiosk_directory__service_password") == ("0o640", "root", "kiosk")
+    assert mode(etc / "secrets" / "kiosk_answer_pepper") == ("0o640", "root", "kiosk")
+    assert len((etc / "secrets" / "kiosk_answer_pepper").read_bytes()) == 32
     assert mode(etc / "kiosk.toml") == ("0o640", "root", "kiosk")
     assert mode(root / "var" / "lib" / "kiosk") == ("0o2770", "kiosk", "kiosk")
     assert mode(root / "var" / "log" / "kiosk") == ("0o2770", "kiosk", "kiosk")
