@@ -21,7 +21,8 @@ nothing:
   the later accepted time step (a code used at the source is not accepted
   again) and only the recovery codes unused at both. The secrets are copied
   encrypted as they are: the destination's kiosks need the same key file
-  (``[factors] totp_key_file``);
+  (``[factors] totp_key_file``), as they need the answers' pepper
+  (``kiosk_answer_pepper``) for the answers;
 - **reminders sent**: the later time of each (no one is reminded twice);
 - **activation codes**: the one that expires later (issued later);
 - **notices waiting in the outbox**, with their attempts and due time, unless
