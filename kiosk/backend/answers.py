@@ -42,9 +42,6 @@ import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from kiosk.backend.errors import StoreError
 from kiosk.backend.model import Question
 from kiosk.config import AnswerHashSettings
@@ -187,6 +184,10 @@ class AnswerHasher:
     """
 
     def __init__(self, settings: AnswerHashSettings, pepper: bytes | None = None) -> None:
+        # argon2 loads here, not with the module: the questionnaire (which
+        # normalises answers) is imported by sessions that never hash.
+        from argon2 import PasswordHasher, Type
+
         if pepper is not None and len(pepper) != PEPPER_BYTES:
             raise ValueError("pepper length")
         self._pepper = pepper
@@ -222,6 +223,8 @@ class AnswerHasher:
         False on a mismatch or a malformed hash. A hash made under a pepper
         this hasher does not have is a ``StoreError``: the pepper file is
         missing or another one (each host needs the same)."""
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
             version, wanted, argon2_hash = _split(stored_hash)
         except (ValueError, TypeError, AttributeError):
@@ -244,6 +247,8 @@ class AnswerHasher:
     def needs_rehash(self, stored_hash: str) -> bool:
         """True if the hash was made with other parameters or an older
         normalisation, or without the pepper this hasher has (or cannot be read)."""
+        from argon2.exceptions import InvalidHashError
+
         try:
             version, wanted, argon2_hash = _split(stored_hash)
             if wanted != self._pepper_id:
@@ -258,6 +263,8 @@ class AnswerHasher:
 
         Unknown, not enrolled and enrolled-but-wrong then cost the same time.
         """
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         candidate = normalise(answer, case_sensitive=question.case_sensitive)
         try:
             self._hasher.verify(self._dummy, candidate if self._pepper is None else self._peppered(candidate))
