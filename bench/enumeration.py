@@ -31,6 +31,14 @@ Throwaway users are created for the run and deleted afterwards. On the lab a
 wrong password is a real bad bind: the enrolled and unenrolled users get
 locked by AD after a few rounds (the answer stays InvalidCredentials).
 
+With --lab it also times the directory work alone, each operation interleaved
+in random order (median and 10th percentile, which a loaded machine disturbs
+less): find_account for a real and an unknown name, and the refused bind of a
+nobody (bind_as_nobody) next to a person's wrong password on a locked account
+and on an unlocked one (the DC then writes the account's badPwdCount, which no
+decoy can copy without counting against someone; a good bind resets it
+between rounds, not timed).
+
 --quick (or KIOSK_BENCH_QUICK=1): one round with the cheapest argon2 parameters,
 to check that the script still works (tests/integration/test_bench_scripts.py);
 not a measurement.
@@ -141,6 +149,8 @@ class People:
     enrolled_password: str
     cleanup: Callable[[], None]
     where: str = "demo directory"
+    #: On the lab: operation -> what it does, timed alone (``directory_alone``)
+    alone: dict[str, Callable[[], None]] = dataclasses.field(default_factory=dict)
 
 
 def demo_people(tmp: Path) -> tuple[Settings, Any, People]:
@@ -174,13 +184,57 @@ def lab_people(tmp: Path, lab_dir: Path) -> tuple[Settings, Any, People]:
     names = {kind: sam for kind, (_, sam, _) in made.items()}
     names["unknown"] = f"t-{secrets.token_hex(4)}"
 
+    made["locked"] = lablib.create_user(lab, admin, groups=[lab.staff_team_dn])
+    made["unlocked"] = lablib.create_user(lab, admin, groups=[lab.staff_team_dn])
+
     def cleanup() -> None:
         for dn, _, _ in made.values():
             lablib.delete_user(admin, dn)
         admin.unbind()
 
     people = People(names, made[REFERENCE][2], cleanup, where=f"Samba AD lab {lab.url}")
-    return settings, open_directory(settings.directory), people
+    directory = open_directory(settings.directory)
+    people.alone = directory_alone(lab, lablib, directory, settings, made)
+    return settings, directory, people
+
+
+def directory_alone(lab: Any, lablib: Any, directory: Any, settings: Settings, made: dict) -> dict[str, Callable[[], None]]:
+    """The directory operations of the identify and prove_password steps, to time alone."""
+    from kiosk.backend.errors import KioskError
+    from kiosk.backend.identity import parse_identity
+
+    domains = tuple((d.netbios, d.dns) for d in settings.directory.domains)
+
+    def identity(name: str) -> Any:
+        return parse_identity(name, domains, settings.directory.effective_default_domain)
+
+    lablib.lock_by_bad_binds(lab, lab.nt_name(made["locked"][1]))
+    locked = directory.find_account(identity(made["locked"][1]))
+    unlocked_dn, unlocked_sam, unlocked_password = made["unlocked"]
+    unlocked = directory.find_account(identity(unlocked_sam))
+
+    def refused(action: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            with contextlib.suppress(KioskError):
+                action()
+        return run
+
+    def unlocked_wrong() -> None:
+        with contextlib.suppress(KioskError):
+            directory.verify_password(unlocked, "Wrong!" + secrets.token_hex(4))
+
+    return {
+        "find_account, a real name": lambda: directory.find_account(identity(made[REFERENCE][1])),
+        "find_account, an unknown name": lambda: directory.find_account(identity(f"t-{secrets.token_hex(4)}")),
+        "bind_as_nobody": refused(lambda: directory.bind_as_nobody("Wrong!" + secrets.token_hex(4))),
+        "wrong password, locked account": refused(
+            lambda: directory.verify_password(locked, "Wrong!" + secrets.token_hex(4))
+        ),
+        "wrong password, unlocked account": unlocked_wrong,
+        # not timed: a good bind resets the unlocked account's badPwdCount
+        "_reset": lambda: directory.verify_password(unlocked, unlocked_password),
+    }
+
 
 
 def main() -> None:
@@ -203,9 +257,30 @@ def main() -> None:
             base, directory, people = demo_people(Path(tmp))
         try:
             samples = measure(args, base, directory, people, tally)
+            alone = time_alone(people.alone, rounds=args.rounds * 5)
         finally:
             people.cleanup()
     report(args, people.where, samples)
+    if alone:
+        print(f"\ndirectory work alone ({args.rounds * 5} rounds, random order): median, 10th percentile")
+        for name, seconds in alone.items():
+            tenth = statistics.quantiles(seconds, n=10)[0] if len(seconds) > 1 else seconds[0]
+            print(f"  {name:36}{statistics.median(seconds) * 1e3:8.2f} ms {tenth * 1e3:8.2f} ms")
+
+
+def time_alone(operations: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
+    import random
+
+    timed = [name for name in operations if not name.startswith("_")]
+    seconds: dict[str, list[float]] = {name: [] for name in timed}
+    for _ in range(rounds if operations else 0):
+        for name in random.sample(timed, len(timed)):
+            began = time.perf_counter()
+            operations[name]()
+            seconds[name].append(time.perf_counter() - began)
+            if name == "wrong password, unlocked account":
+                operations["_reset"]()
+    return seconds
 
 
 Samples = dict[str, dict[str, list[Counter[str]]]]  # visit -> kind -> one Counter per step, per round
