@@ -234,3 +234,22 @@ def test_on_samba_every_kind_makes_the_same_ldap_operations_per_step(lab, lab_ad
     people = {dn.lower() for dn, _, _ in made.values()}
     nobody = [user for user in ldap_operations.bound if user and user.lower() not in people and "\\" not in user]
     assert nobody and all(user.lower().startswith("cn=guest,cn=users,") for user in nobody), nobody
+
+
+@pytest.mark.parametrize("kind", list(PEOPLE))
+def test_a_names_look_up_answers_after_the_same_time_for_everyone(tmp_path, kind):
+    """The directory says "no such name" sooner than it finds a person; the
+    look-up is padded to ``throttle.identify_seconds`` from its start, so the
+    screen after the name comes after the same time whoever was typed."""
+    settings = fast(demo_settings(tmp_path), throttle={"identify_seconds": 0.25})
+    service = build_service(settings, directory=DemoDirectory(USERS))
+    waits: list[float] = []
+    throttle = service.backend.throttle
+    throttle._sleep = waits.append  # the pause is recorded, not slept
+    ticks = iter([100.0, 100.004])  # the look-up took 4 ms
+    throttle._monotonic = lambda: next(ticks)
+    try:
+        service.begin(PEOPLE[kind], "tty1")
+    finally:
+        service.close()
+    assert waits == [pytest.approx(0.246)]
