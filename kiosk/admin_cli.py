@@ -646,7 +646,9 @@ def remind(args: argparse.Namespace) -> int:
     summary = (
         f"{verb} {len(rows)} of {result.checked} eligible "
         f"({sum(1 for r in rows if r['kind'] == 'enroll')} to enroll, "
-        f"{sum(1 for r in rows if r['kind'] == 'expiry')} password expiry); "
+        f"{sum(1 for r in rows if r['kind'] == 'expiry')} password expiry"
+        + (f", {factor} to set up an authenticator app" if (factor := sum(1 for r in rows if r["kind"] == "factor")) else "")
+        + "); "
         f"{result.recent} reminded within the interval, {result.no_address} without a mail address"
     )
     if result.held_back:
