@@ -137,7 +137,10 @@ class Reminders(UseCase):
         """The reminders an eligible ``account`` should have now, whenever it last had them."""
         if self._config.enroll_every_days and not account.must_change_password:
             state = enrollment_status(self._store, self.questionnaire, account.guid).state
-            missing = self.to_set_up(account, questions=state == "enrolled")
+            # Only an authenticator adds to what today's enroll reminder asks for:
+            # no policy naming one, or none to set up, costs no lookup.
+            asks_totp = self._settings.features.totp and "totp" in self._settings.factors.methods
+            missing = self.to_set_up(account, questions=state == "enrolled") if asks_totp else set()
             if state != "enrolled":
                 event = "reminder_enroll" if state == "not_enrolled" else "reminder_reenroll"
                 if state == "not_enrolled" and "totp" in missing:
