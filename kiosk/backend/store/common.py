@@ -86,7 +86,7 @@ MIGRATIONS: list[list[str]] = [
     [
         # Version 5: the
         # reminders sent (kiosk.backend.reminders), one row per person and kind
-        # ("enroll", "expiry") with when the last one was queued: a reminder is
+        # ("enroll", "expiry", "factor") with when the last one was queued: a reminder is
         # claimed by moving last_sent forward, in the transaction that queues
         # its notice, so each is sent once per interval across hosts.
         """CREATE TABLE reminder (
