@@ -26,7 +26,7 @@ import secrets
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
@@ -160,6 +160,17 @@ class _Call:
     on_stale: Callable[[Any], None] | None = None
 
 
+def _configure_messages(settings: Settings, environ: Mapping[str, str]) -> None:
+    """The texts' overrides and the languages offered here (less those this TERM cannot draw)."""
+    kiosk_settings = settings.kiosk
+    messages.configure(
+        kiosk_settings.texts,
+        languages=kiosk_settings.languages,
+        default_language=kiosk_settings.default_language,
+        term=environ.get("TERM", ""),
+    )
+
+
 class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False
@@ -194,7 +205,8 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
         self._settings_loader = settings_loader
         #: Why the app stopped before it could serve anyone (a ConfigError).
         self.startup_error: BaseException | None = None
-        messages.configure(settings.kiosk.texts)
+        self._kiosk_environ: Mapping[str, str] = os.environ if environ is None else environ
+        _configure_messages(settings, self._kiosk_environ)
         self.theme_setting = resolve_theme(settings.kiosk.theme, environ)
         textual_theme, stylesheet = THEMES[self.theme_setting]
         super().__init__(css_path=[THEMES_DIR / stylesheet])
@@ -291,7 +303,7 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
     def _settings_validated(self, settings: Settings) -> None:
         provisional, self.settings = self.settings, settings
         self._settings_loader = None
-        messages.configure(settings.kiosk.texts)
+        _configure_messages(settings, self._kiosk_environ)
         if settings.kiosk.lockdown and not provisional.kiosk.lockdown and not self.is_headless:
             self._lock_signals()
         if (settings.kiosk, settings.features) != (provisional.kiosk, provisional.features):
