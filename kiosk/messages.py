@@ -331,10 +331,9 @@ def configure(
 
     A string value overrides an English text (today's form); a table of
     strings under a language code (``[kiosk.texts.fr]``) overrides that
-    language's. ``languages``: what the picker offers (``kiosk.languages``),
-    less those this ``term`` cannot draw; ``default_language``: where every
-    visit starts (empty: the first offered). The visit's language becomes the
-    default."""
+    language's. ``languages``: what the picker offers (``kiosk.languages``;
+    None: English alone), less those this ``term`` cannot draw;
+    ``default_language``: where every visit starts (empty: the first offered)."""
     global _offered, _default
     _overrides.clear()
     for key, value in (texts or {}).items():
@@ -342,12 +341,15 @@ def configure(
             _overrides.setdefault(str(key), {}).update({str(k): str(v) for k, v in value.items()})
         else:
             _overrides.setdefault(SOURCE_LANGUAGE, {})[str(key)] = str(value)
-    if languages is not None:
-        offered = tuple(dict.fromkeys(c for c in languages if drawable(c, term)))
-        _offered = offered or (SOURCE_LANGUAGE,)
-        wanted = default_language or _offered[0]
-        _default = wanted if wanted in _offered else _offered[0]
-    reset_language()
+    offered = tuple(dict.fromkeys(c for c in (languages or ()) if c in LANGUAGES and drawable(c, term)))
+    offered = offered or (SOURCE_LANGUAGE,)
+    wanted = default_language or offered[0]
+    default = wanted if wanted in offered else offered[0]
+    if (offered, default) != (_offered, _default) or _language not in offered:
+        # New choices: the visit starts over in the default. The same ones again (the
+        # validated settings after the first frame's): a language just picked stays.
+        _offered, _default = offered, default
+        reset_language()
 
 
 def languages() -> tuple[str, ...]:
