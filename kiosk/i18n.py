@@ -16,7 +16,6 @@ Standard library only: the configuration's schema reads ``LANGUAGES``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,14 +25,22 @@ if TYPE_CHECKING:
 __all__ = ["DOMAIN", "LANGUAGES", "LOCALE_DIR", "SOURCE_LANGUAGE", "Language", "catalogue", "drawable"]
 
 
-@dataclass(frozen=True)
 class Language:
-    code: str
-    #: The language's name in itself: what the picker shows.
-    name: str
-    #: Written with double-width (CJK) characters, which the Linux console's
-    #: fonts (TERM=linux, 512 glyphs at most) cannot draw.
-    wide: bool = False
+    """A shipped language. A plain class: a dataclass costs the kiosk's first
+    frame a millisecond of code generation."""
+
+    __slots__ = ("code", "name", "wide")
+
+    def __init__(self, code: str, name: str, *, wide: bool = False) -> None:
+        self.code = code
+        #: The language's name in itself: what the picker shows.
+        self.name = name
+        #: Written with double-width (CJK) characters, which the Linux console's
+        #: fonts (TERM=linux, 512 glyphs at most) cannot draw.
+        self.wide = wide
+
+    def __repr__(self) -> str:
+        return f"Language({self.code!r}, {self.name!r}, wide={self.wide})"
 
 
 SOURCE_LANGUAGE = "en"
