@@ -47,6 +47,8 @@ log = logging.getLogger("kiosk")
 class KioskApp(LockedDownApp[SelfServicePort]):
     """The public kiosk: one visit at a time, back to Welcome after each."""
 
+    SPEAKS_LANGUAGES = True
+
     def __init__(
         self,
         settings: Settings,
