@@ -44,6 +44,7 @@ import kiosk
 from kiosk import messages
 from kiosk.backend.errors import KioskError
 from kiosk.config import Settings
+from kiosk.config.schema import language_text
 from kiosk.messages import error_text, text
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.busy import BusyScreen
@@ -169,6 +170,7 @@ def _configure_messages(settings: Settings, environ: Mapping[str, str], *, langu
         languages=kiosk_settings.languages if languages else None,
         default_language=kiosk_settings.default_language if languages else None,
         term=environ.get("TERM", ""),
+        labels={language_text(p.label): p.label for p in settings.activation.proof if isinstance(p.label, dict)},
     )
 
 

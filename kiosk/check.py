@@ -152,6 +152,10 @@ def _check_languages(settings: Settings) -> list[CheckResult]:
         for step in settings.questions.questionnaire:
             if step.group is not None and code != default and code not in step.title:
                 missing.append(f"group {step.group!r} (title.{code})")
+        if settings.features.activate:
+            for proof in settings.activation.proof:
+                if code not in proof.label if isinstance(proof.label, dict) else code != default:
+                    missing.append(f"activation proof {proof.attribute} (label.{code})")
         own = kiosk.texts.get(code)
         own = own if isinstance(own, dict) else {}
         if code != SOURCE_LANGUAGE:

@@ -103,6 +103,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "activate.proof.title": "Activate your new account",
     "activate.proof.intro": "Prove it is you: type these details as your organisation gave them to you.",
     "activate.proof.empty": "Please fill in every field.",
+    # kiosk.backend.activation.CODE_LABEL, the first thing asked (label_text())
+    "activate.code_label": "Activation code",
     "activate.failed": "No account could be activated with these details. Check them and start again, or contact the help desk.",
     "activate.incomplete": "Your account is not activated yet.{password_note} Please start again, or contact the help desk with reference {reference}.",
     "activate.password_may_be_set": " Your new password may already be set.",
@@ -315,6 +317,8 @@ class _Lenient(dict[str, Any]):
 _formatter = Formatter()
 #: Overrides by language: the flat form of ``[kiosk.texts]`` is English.
 _overrides: dict[str, dict[str, str]] = {}
+#: Configured labels' other languages (activation.proof's ``label.fr``), by their English.
+_labels: dict[str, dict[str, str]] = {}
 _offered: tuple[str, ...] = (SOURCE_LANGUAGE,)
 _default = SOURCE_LANGUAGE
 _language = SOURCE_LANGUAGE
@@ -326,6 +330,7 @@ def configure(
     languages: Sequence[str] | None = None,
     default_language: str | None = None,
     term: str | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Use these overrides (``settings.kiosk.texts``) from now on; None = none.
 
@@ -333,9 +338,12 @@ def configure(
     strings under a language code (``[kiosk.texts.fr]``) overrides that
     language's. ``languages``: what the picker offers (``kiosk.languages``;
     None: English alone), less those this ``term`` cannot draw;
-    ``default_language``: where every visit starts (empty: the first offered)."""
+    ``default_language``: where every visit starts (empty: the first offered);
+    ``labels``: configured labels in other languages, by their English."""
     global _offered, _default
     _overrides.clear()
+    _labels.clear()
+    _labels.update({str(k): dict(v) for k, v in (labels or {}).items()})
     for key, value in (texts or {}).items():
         if isinstance(value, Mapping):
             _overrides.setdefault(str(key), {}).update({str(k): str(v) for k, v in value.items()})
@@ -449,6 +457,14 @@ def translated(default: str, translations: Any = ()) -> str:
     ``translations`` ((language, text) pairs or a mapping), else ``default``."""
     found = dict(translations or ()).get(_language)
     return found if found else default
+
+
+def label_text(label: str) -> str:
+    """A field's label the backend gives in English (the activation code's, a
+    configured proof's) in the visit's language."""
+    if label == DEFAULT_TEXTS["activate.code_label"]:
+        return text("activate.code_label")
+    return translated(label, _labels.get(label))
 
 
 def question_text(question: Any) -> str:

@@ -529,13 +529,15 @@ class ProofSettings:
     """One thing a person proves at activation: a directory attribute's value."""
 
     attribute: str
-    #: What the person is asked, e.g. "Employee ID".
-    label: Annotated[str, Bounds(min_length=1, max_length=80)]
+    #: What the person is asked, e.g. "Employee ID"; or one per language
+    #: (``label.en = "Employee ID"``, ``label.fr = "Matricule"``), like a question's text.
+    label: str | dict[str, str]
     #: exact; casefold (capitals do not matter); casefold_nospace (nor spaces).
     match: Literal["exact", "casefold", "casefold_nospace"] = "casefold_nospace"
 
     def __post_init__(self) -> None:
         _matches(self, "attribute", _ATTRIBUTE_NAME)
+        _language_texts(self, "label", min_length=1, max_length=80)
 
 
 @_section

@@ -346,3 +346,23 @@ def test_the_first_frame_reads_the_languages_and_per_language_texts_before_valid
     assert kiosk.texts == {"ok": "Fine", "fr": {"ok": "Bien"}}
     # a value the schema refuses falls back to the defaults, as for any section
     assert provisional_settings({"kiosk": {"languages": ["xx"]}}).kiosk.languages == ["en"]
+
+
+def test_activation_proof_labels_speak_every_language(english_after):
+    from kiosk.check import _check_languages
+
+    proof = {"attribute": "employeeID", "label": {"en": "Employee ID", "de": "Personalnummer"}}
+    whole = settings_from({
+        "directory": {"kind": "demo"},
+        "features": {"activate": True},
+        "kiosk": {"languages": ["en", "de", "fr"]},
+        "activation": {"proof": [proof]},
+    })
+    lines = {r.name: r.message for r in _check_languages(whole)}
+    assert "activation proof employeeID (label.fr)" in lines["language fr"]
+    assert "activation proof" not in lines["language de"]
+    messages.configure({}, languages=["en", "de"], labels={"Employee ID": whole.activation.proof[0].label})
+    messages.set_language("de")
+    assert messages.label_text("Employee ID") == "Personalnummer"
+    assert messages.label_text("Activation code") == "Aktivierungscode"
+    assert messages.label_text("Something else") == "Something else"
