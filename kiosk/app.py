@@ -57,6 +57,7 @@ class KioskApp(LockedDownApp[SelfServicePort]):
         service_factory: Callable[[], SelfServicePort] | None = None,
         settings_loader: Callable[[], Settings] | None = None,
         activation: ActivationPort | None = None,
+        activation_factory: Callable[[], ActivationPort | None] | None = None,
         environ: dict[str, str] | None = None,
         result_tick: float = 1.0,
     ) -> None:
@@ -70,6 +71,8 @@ class KioskApp(LockedDownApp[SelfServicePort]):
         #: Account activation (``kiosk.backend.activation.Activation``): given, or
         #: built beside the service on the same Backend; None = not available.
         self.activation: ActivationPort | None = activation
+        #: Activation from elsewhere than the service's Backend (the backend's client).
+        self._activation_factory = activation_factory
         if activation is None and service is not None:
             self.activation = self._build_activation(service)
         self.terminal = terminal_name(settings.kiosk.terminal_id, environ)
@@ -110,7 +113,10 @@ class KioskApp(LockedDownApp[SelfServicePort]):
 
             service = build_service(self.settings)
         if self.activation is None:
-            self.activation = self._build_activation(service)
+            if self._activation_factory is not None:
+                self.activation = self._activation_factory()
+            else:
+                self.activation = self._build_activation(service)
         return service
 
     def _build_activation(self, service: SelfServicePort) -> ActivationPort | None:

@@ -2,7 +2,9 @@
 
 ``kiosk`` runs the locked-down kiosk; ``kiosk demo`` the same app on a pretend
 directory; ``kiosk helpdesk`` the support staff's face (sshd ForceCommand);
-``kiosk check`` probes configuration and domain controllers.
+``kiosk check`` probes configuration and domain controllers; ``kiosk
+backend`` serves the sessions of a host that sets ``backend.socket`` (each
+session is then only the UI, a client of it).
 Imports stay inside the commands: a thin client should see the first screen
 fast, and ``kiosk check`` should not pay for Textual.
 """
@@ -17,11 +19,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.app import App
 
+    from kiosk.backend.ports import HelpdeskPort, SelfServicePort
     from kiosk.backend.service import SelfService
     from kiosk.config import Settings
 
@@ -73,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
 
     helpdesk = commands.add_parser("helpdesk", help="the helpdesk for support staff (sshd ForceCommand)")
     helpdesk.set_defaults(handler=_cmd_helpdesk)
+
+    backend = commands.add_parser("backend", help="the privileged backend the sessions connect to (systemd starts it)")
+    backend.add_argument("--socket", metavar="PATH", help="listen here (default: backend.socket; systemd passes its own)")
+    backend.set_defaults(handler=_cmd_backend)
 
     demo = commands.add_parser("demo", help="try the kiosk on a pretend directory (no domain, no root)")
     demo.add_argument("--lab", action="store_true", help="use the Samba AD lab (root; starts it) instead")
@@ -174,16 +181,68 @@ def _cmd_kiosk(args: argparse.Namespace) -> int:
 
     file = config_path(args.config, os.environ)
     data = read_config(file, os.environ)  # a missing or broken file is named at once
+    settings = provisional_settings(data)
+    if settings.backend.socket:
+        return _run_remote_kiosk(settings)
 
     def validated() -> Settings:
         return PendingSettings(file).result()
 
-    return run_app(provisional_settings(data), settings_loader=validated)
+    return run_app(settings, settings_loader=validated)
+
+
+def session_without_tls() -> None:
+    """A session on the backend speaks to nothing over TLS: asyncio (under
+    Textual) takes ``ssl`` when it can, and OpenSSL with it, in every session;
+    it does without when ``ssl`` cannot be imported. Call before Textual loads."""
+    if "ssl" not in sys.modules:
+        sys.modules["ssl"] = None  # type: ignore[assignment]  # import ssl -> ImportError
+
+
+def _run_remote_kiosk(settings: Settings) -> int:
+    """The session is only the UI: the backend (``kiosk backend``) validated
+    the configuration and holds everything else; the faces connect to it
+    after the first frame, and again after it went away."""
+    from kiosk.backend.terminal import terminal_name
+
+    session_without_tls()
+
+    terminal = terminal_name(settings.kiosk.terminal_id)
+    faces: dict[str, Any] = {}
+
+    def service() -> SelfServicePort:
+        from kiosk.client import connect_kiosk
+
+        faces["service"], faces["activation"] = connect_kiosk(settings.backend.socket, terminal)
+        return faces["service"]
+
+    def kiosk_app(settings: Settings) -> App[None]:
+        from kiosk.app import KioskApp
+
+        return KioskApp(settings, service_factory=service, activation_factory=lambda: faces.get("activation"))
+
+    return run_app(settings, make_app=kiosk_app)
+
+
+def _cmd_backend(args: argparse.Namespace) -> int:
+    """Validate the configuration once, build the one backend, serve the sessions."""
+    from kiosk.backend.server import run
+    from kiosk.config.loading import load_settings, preflight
+
+    settings = load_settings(args.config)
+    preflight(settings)
+    logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")  # the journal
+    return run(settings, socket_path=Path(args.socket) if args.socket else None)
 
 
 def _cmd_helpdesk(args: argparse.Namespace) -> int:
     from kiosk.config.loading import load_settings, preflight
+    from kiosk.config.sources import config_path
+    from kiosk.config.startup import provisional_settings, read_config
 
+    provisional = provisional_settings(read_config(config_path(args.config, os.environ), os.environ))
+    if provisional.backend.socket:
+        return _run_remote_helpdesk(provisional)
     settings = load_settings(args.config)
     preflight(settings)
 
@@ -191,6 +250,27 @@ def _cmd_helpdesk(args: argparse.Namespace) -> int:
         from kiosk.helpdesk_app import HelpdeskApp
 
         return HelpdeskApp(settings)  # the operator is the SSH login
+
+    return run_app(settings, make_app=helpdesk_app)
+
+
+def _run_remote_helpdesk(settings: Settings) -> int:
+    """The helpdesk as a client of the backend, which knows the operator by this process's uid."""
+    from kiosk.backend.terminal import terminal_name
+
+    session_without_tls()
+
+    terminal = terminal_name(settings.kiosk.terminal_id)
+
+    def helpdesk() -> HelpdeskPort:
+        from kiosk.client import connect_helpdesk
+
+        return connect_helpdesk(settings.backend.socket, terminal)
+
+    def helpdesk_app(settings: Settings) -> App[None]:
+        from kiosk.helpdesk_app import HelpdeskApp
+
+        return HelpdeskApp(settings, helpdesk_factory=helpdesk)  # the operator is the SSH login
 
     return run_app(settings, make_app=helpdesk_app)
 

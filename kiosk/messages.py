@@ -252,6 +252,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "error.error": "Sorry - something went wrong. Please try again later or contact the help desk.",
     "error.directory_error": "The directory could not do this just now. Please try again later or contact the help desk.",
     "error.directory_unavailable": "The directory cannot be reached just now. Please try again later or contact the help desk.",
+    "error.backend_unavailable": "The password service cannot be reached just now. Please try again in a minute or contact the help desk.",
+    "error.backend_busy": "The password service is very busy just now. Please try again in a few minutes.",
     "error.directory_tls": "The directory cannot be reached safely just now. Please contact the help desk.",
     "error.insecure_connection": "The directory cannot be reached safely just now. Please contact the help desk.",
     "error.service_account": "This terminal cannot work just now. Please contact the help desk.",

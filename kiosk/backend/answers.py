@@ -27,9 +27,6 @@ from __future__ import annotations
 import secrets
 import unicodedata
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from kiosk.backend.model import Question
 from kiosk.config import AnswerHashSettings
 
@@ -94,6 +91,10 @@ class AnswerHasher:
     """
 
     def __init__(self, settings: AnswerHashSettings) -> None:
+        # argon2 loads here, not with the module: the questionnaire (which
+        # normalises answers) is imported by sessions that never hash.
+        from argon2 import PasswordHasher, Type
+
         self._hasher = PasswordHasher(
             time_cost=settings.time_cost,
             memory_cost=settings.memory_cost_kib,
@@ -113,6 +114,8 @@ class AnswerHasher:
     def verify(self, question: Question, stored_hash: str, answer: str) -> bool:
         """True if ``answer`` matches, normalised as the hash's own version says;
         False on a mismatch or a malformed hash."""
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
             version, argon2_hash = _split(stored_hash)
             candidate = normalise(answer, case_sensitive=question.case_sensitive, version=version)
@@ -125,6 +128,8 @@ class AnswerHasher:
     def needs_rehash(self, stored_hash: str) -> bool:
         """True if the hash was made with other parameters or an older
         normalisation (or cannot be read)."""
+        from argon2.exceptions import InvalidHashError
+
         try:
             version, argon2_hash = _split(stored_hash)
             return version != NORMALISATION or self._hasher.check_needs_rehash(argon2_hash)
@@ -137,6 +142,8 @@ class AnswerHasher:
 
         Unknown, not enrolled and enrolled-but-wrong then cost the same time.
         """
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         candidate = normalise(answer, case_sensitive=question.case_sensitive)
         try:
             self._hasher.verify(self._dummy, candidate)

@@ -756,6 +756,38 @@ class RemindersSettings:
 
 
 @_section
+class BackendSettings:
+    """The privileged backend (``kiosk backend``): one per host, the only
+    holder of the service account's secret and the store. Sessions reach it
+    over a Unix socket; an empty ``socket`` runs everything in the session's
+    own process (``kiosk demo``, tests)."""
+
+    #: The backend's Unix socket ("" = no backend: each session builds its own).
+    socket: str = ""
+    #: The Unix user the kiosk sessions run as: the only one given self-service.
+    session_user: str = "kiosk"
+    #: The Unix group whose members may open the helpdesk ("" = any other user);
+    #: the directory's ``helpdesk.operator_groups`` still decide who may operate.
+    helpdesk_group: str = "kiosk-helpdesk"
+    #: Answer verifications (argon2id, 64 MiB each) at once; 0 = one per core.
+    max_verifications: Annotated[int, Bounds(ge=0, le=256)] = 0
+    #: Sessions connected at once; one more is told to try again later.
+    max_sessions: Annotated[int, Bounds(ge=1, le=100_000)] = 1000
+
+    def __post_init__(self) -> None:
+        _normalise(self, "socket", self.socket.strip())
+        if self.socket and not self.socket.startswith("/"):
+            raise SettingError("socket", f"{self.socket!r} is not an absolute path")
+
+    @property
+    def verifications(self) -> int:
+        """``max_verifications``, with 0 read as the number of cores."""
+        import os
+
+        return self.max_verifications or os.cpu_count() or 1
+
+
+@_section
 class Settings:
     directory: DirectorySettings
     eligibility: EligibilitySettings = field(default_factory=EligibilitySettings)
@@ -772,3 +804,4 @@ class Settings:
     factors: FactorSettings = field(default_factory=FactorSettings)
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from kiosk.backend.errors import ConfigError
-from kiosk.config.schema import DirectorySettings, FeatureSettings, KioskSettings, Settings
+from kiosk.config.schema import (
+    BackendSettings,
+    DirectorySettings,
+    FeatureSettings,
+    HelpdeskSettings,
+    KioskSettings,
+    Settings,
+)
 from kiosk.config.sources import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
@@ -70,7 +77,8 @@ def environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 def provisional_settings(data: Mapping[str, Any]) -> Settings:
-    """What the first frame needs (title, texts, features, theme, lockdown),
+    """What the first frame needs (title, texts, features, theme, lockdown,
+    and the backend's socket when there is one),
     read from unvalidated ``read_config`` data without pydantic. A value that
     is not plainly of its type falls back to its default; a section whose
     checks fail falls back whole. The validated settings replace these a moment
@@ -97,6 +105,8 @@ def provisional_settings(data: Mapping[str, Any]) -> Settings:
         directory=DirectorySettings(kind="demo"),
         kiosk=section(KioskSettings),
         features=section(FeatureSettings),
+        helpdesk=section(HelpdeskSettings),  # its idle time, for a helpdesk session
+        backend=section(BackendSettings),  # where the backend listens, if there is one
     )
 
 

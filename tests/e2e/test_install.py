@@ -256,3 +256,104 @@ def _group(gid: int) -> str:
     import grp
 
     return grp.getgrgid(gid).gr_name
+
+
+# --- with the privileged backend (--backend) ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def installed_backend():
+    """A root installed with --backend (the kiosk account and groups are the system's, as above)."""
+    _need_root_sshd_tmux()
+    root = Path(tempfile.mkdtemp(prefix="kiosk-e2e-install-backend-"))
+    os.chmod(root, 0o755)
+    try:
+        argv = [
+            str(INSTALL), "--demo", "--backend",
+            "--prefix", str(root / "opt" / "kiosk"),
+            "--config-dir", str(root / "etc" / "kiosk"),
+            "--state-dir", str(root / "var" / "lib" / "kiosk"),
+            "--log-dir", str(root / "var" / "log" / "kiosk"),
+            "--run-dir", str(root / "run" / "kiosk"),
+            "--launcher", str(root / "libexec" / "kiosk-launcher"),
+            "--sshd-dir", str(root / "etc" / "ssh" / "sshd_config.d"),
+            "--systemd-dir", str(root / "etc" / "systemd" / "system"),
+        ]
+        first = subprocess.run(in_fresh_run(argv, sshd_dir=False), capture_output=True, text=True, timeout=900, cwd="/")
+        assert first.returncode == 0, first.stderr[-4000:]
+        second = subprocess.run(in_fresh_run(argv, sshd_dir=False), capture_output=True, text=True, timeout=900, cwd="/")
+        assert second.returncode == 0, second.stderr[-4000:]
+        assert second.stderr.strip().splitlines() == ["install: nothing to change"], second.stderr
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _as(user: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["runuser", "-u", user, "--", *argv], capture_output=True, text=True, timeout=120, cwd="/")
+
+
+def test_with_a_backend_the_session_user_reads_neither_the_secret_nor_the_store(installed_backend):
+    root = installed_backend
+    etc, state, logs = root / "etc" / "kiosk", root / "var" / "lib" / "kiosk", root / "var" / "log" / "kiosk"
+
+    def mode(path: Path) -> tuple[str, str, str]:
+        st = path.stat()
+        return oct(stat.S_IMODE(st.st_mode)), pwd.getpwuid(st.st_uid).pw_name, _group(st.st_gid)
+
+    secret = etc / "secrets" / "kiosk_directory__service_password"
+    assert mode(etc / "secrets") == ("0o750", "root", "kiosk-backend")
+    assert mode(secret) == ("0o640", "root", "kiosk-backend")
+    assert mode(state) == ("0o700", "kiosk-backend", "kiosk-backend")
+    assert mode(state / "kiosk.db") == ("0o600", "kiosk-backend", "kiosk-backend")
+    assert mode(logs / "audit.jsonl") == ("0o600", "kiosk-backend", "kiosk-backend")
+    assert f'socket = "{root}/run/kiosk/backend.sock"' in (etc / "kiosk.toml").read_text()
+    units = root / "etc" / "systemd" / "system"
+    assert f"ListenStream={root}/run/kiosk/backend.sock" in (units / "kiosk-backend.socket").read_text()
+    service_unit = (units / "kiosk-backend.service").read_text()
+    assert "User=kiosk-backend" in service_unit and f"--config {etc}/kiosk.toml backend" in service_unit
+    assert "LoadCredential" not in (units / "kiosk@.service").read_text()
+
+    for path in (secret, state / "kiosk.db", logs / "audit.jsonl"):
+        assert _as("kiosk", "cat", str(path)).returncode != 0, f"the kiosk account reads {path}"
+        assert _as("kiosk-backend", "test", "-r", str(path)).returncode == 0, f"the backend cannot read {path}"
+    assert _as("kiosk", "cat", str(etc / "kiosk.toml")).returncode == 0
+
+
+def test_with_a_backend_a_session_as_kiosk_unlocks_through_it(installed_backend):
+    """The stand-in for systemd: the backend runs as kiosk-backend on the
+    installed configuration; a session's client runs as kiosk."""
+    root = installed_backend
+    python = str(root / "opt" / "kiosk" / ".venv" / "bin" / "python")
+    run_dir = root / "run" / "kiosk"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    backend_user = pwd.getpwnam("kiosk-backend")
+    os.chown(run_dir, backend_user.pw_uid, backend_user.pw_gid)
+    socket = run_dir / "backend.sock"
+    config = root / "etc" / "kiosk" / "kiosk.toml"
+    backend = subprocess.Popen(
+        ["runuser", "-u", "kiosk-backend", "--", python, "-I", "-m", "kiosk", "--config", str(config), "backend"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd="/",
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not socket.exists():
+            assert backend.poll() is None, backend.stdout.read() if backend.stdout else ""
+            assert time.monotonic() < deadline, "no socket"
+            time.sleep(0.1)
+        script = (
+            "from kiosk.client import connect_kiosk\n"
+            f"service, _ = connect_kiosk({str(socket)!r}, 'e2e')\n"
+            "visit = service.begin('carol', 'e2e')\n"
+            "service.challenge(visit)\n"
+            "service.verify(visit, ['Lyon', 'Misty', 'Oak Lane'])\n"
+            "print(service.unlock(visit))\n"
+        )
+        done = _as("kiosk", python, "-I", "-c", script)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.strip() == "DEMO\\carol"
+        refused = _as("nobody", python, "-I", "-c", script)
+        assert "NotAllowed" in refused.stderr or "Permission denied" in refused.stderr, refused.stderr[-2000:]
+    finally:
+        backend.terminate()
+        backend.wait(timeout=30)
