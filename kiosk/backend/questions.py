@@ -246,19 +246,10 @@ class Questionnaire:
         return self._shaped(key, subject, ())[0]
 
 
-class _Rejected(AnswerRejected):
-    """An AnswerRejected that names its message too (``kiosk.messages``'
-    ``message_key`` and its ``values``), so the person reads it in their
-    language; ``reason`` stays English for logs and the command line."""
-
-    def __init__(self, reason: str, message_key: str, values: Mapping[str, object]) -> None:
-        super().__init__(reason)
-        self.message_key = message_key
-        self.values = dict(values)
-
-
-def _rejected(reason: str, message_key: str, **values: object) -> AnswerRejected:
-    return _Rejected(reason, message_key, values)
+def _rejected(reason: str, message_key: str, **values: str | int) -> AnswerRejected:
+    """The refusal in English (``reason``) and as a message of the kiosk's, so
+    the person reads it in their language."""
+    return AnswerRejected(reason, message_key, values)
 
 
 def _choose_rejected(step: GroupStep) -> AnswerRejected:

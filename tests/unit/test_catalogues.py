@@ -366,3 +366,20 @@ def test_activation_proof_labels_speak_every_language(english_after):
     assert messages.label_text("Employee ID") == "Personalnummer"
     assert messages.label_text("Activation code") == "Aktivierungscode"
     assert messages.label_text("Something else") == "Something else"
+
+
+def test_a_refused_answer_keeps_its_message_across_the_backend_wire(english_after):
+    from kiosk.backend import protocol
+
+    questionnaire = Questionnaire.from_settings(QuestionsSettings())
+    with pytest.raises(AnswerRejected) as refused:
+        check_answer(questionnaire.questions["birth-city"], "ab")
+    crossed = protocol.decode_error(protocol.parse(protocol.frame({"error": protocol.encode_error(refused.value)})[4:])["error"])
+    assert type(crossed) is AnswerRejected and crossed.message_key == "answer.too_short"
+    messages.configure({}, languages=["en", "zh_Hans"])
+    messages.set_language("zh_Hans")
+    assert messages.error_text(crossed) == "您的答案至少需要3个字符。"
+    # and the questions cross with every language
+    step = protocol.decode(protocol.encode(questionnaire.steps[1]))
+    assert messages.group_title(step) == "往事回忆"
+    assert messages.question_text(step.choices[0]) == "您的第一只宠物叫什么名字？"
