@@ -157,6 +157,18 @@ class CodeRejected(KioskError):
     code = "code_rejected"
 
 
+class CodeNotSent(KioskError):
+    """An e-mailed code could not be sent (the relay down, untrusted or refusing)."""
+
+    code = "code_not_sent"
+
+
+class TooManyCodes(KioskError):
+    """Enough e-mailed codes were sent for now (per visit, or per account per hour)."""
+
+    code = "too_many_codes"
+
+
 class NotAllowed(KioskError):
     """The step is not allowed for this visit (not verified, feature off, ineligible)."""
 

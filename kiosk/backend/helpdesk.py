@@ -26,8 +26,10 @@ from __future__ import annotations
 import secrets
 import string
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.backend.admin import EnrollmentStatus, enrollment_status, revoke
@@ -41,6 +43,8 @@ from kiosk.backend.errors import (
     PasswordMustChange,
     StoreError,
 )
+from kiosk.backend.dn import dn_key
+from kiosk.backend.email_codes import mask
 from kiosk.backend.helpdesk_actions import ActionOffer, offered_actions, questions_can_verify
 from kiosk.backend.model import Account, Question
 from kiosk.backend.policy import generate_acceptable, rules_for
@@ -86,6 +90,16 @@ class AccountCard:
     #: What the card offers, in order, and whether each may be chosen now
     #: (the backend's rule: ``helpdesk_actions.offered_actions``).
     actions: tuple[ActionOffer, ...] = ()
+    #: The caller check's alternatives for this person ([factors] helpdesk), and
+    #: the methods the caller passed in this session.
+    caller_check: tuple[tuple[str, ...], ...] = (("questions",),)
+    passed: tuple[str, ...] = ()
+    #: The authenticator app: when it was set up (None: none). ``totp_shown``:
+    #: the site uses apps (the card has a line for it).
+    totp_enrolled_at: datetime | None = None
+    totp_shown: bool = False
+    #: The address e-mailed codes go to, masked ("" none); None: the site sends no codes.
+    mail: str | None = None
 
     @property
     def name(self) -> str:
@@ -103,6 +117,10 @@ class CallerVerification(Protocol):
     def challenge(self, visit: Visit) -> tuple[Question, ...]: ...
 
     def verify(self, visit: Visit, answers: Sequence[str]) -> None: ...
+
+    def send_code(self, visit: Visit) -> str: ...
+
+    def verify_code(self, visit: Visit, method: str, code: str) -> None: ...
 
 
 class Helpdesk(UseCase):
@@ -126,8 +144,10 @@ class Helpdesk(UseCase):
         #: Set by ``authorize`` (also without a password: the operator's
         #: directory account must exist and be enabled).
         self.authorized = False
-        #: GUID of a verified caller -> when (monotonic) the verification was made.
-        self._verified: dict[str, float] = {}
+        #: GUID of a caller -> the methods they passed -> when (monotonic).
+        self._verified: dict[str, dict[str, float]] = {}
+        #: The code a caller-check visit asks for ("totp" or "email").
+        self._code_method: weakref.WeakKeyDictionary[Visit, str] = weakref.WeakKeyDictionary()
 
     @property
     def needs_operator_password(self) -> bool:
@@ -190,6 +210,11 @@ class Helpdesk(UseCase):
             before = status.enrolled_at < account.password_last_set
         throttle = self._throttle.status(self._throttle_key(account))
         verified = self.is_verified(account)
+        check = self._caller_check(account)
+        methods = tuple(dict.fromkeys(m for alternative in check for m in alternative))
+        passed = tuple(self._passed(account))
+        totp = self._store.totp(account.guid)
+        uses_mail = "email" in self._settings.factors.methods
         return AccountCard(
             account=account,
             eligible=eligibility.allowed,
@@ -199,7 +224,15 @@ class Helpdesk(UseCase):
             throttle=throttle,
             enrolled_before_password_set=before,
             verified=verified,
-            actions=offered_actions(self._rules, status, throttle, verified),
+            actions=offered_actions(
+                self._rules, status, throttle, verified, methods=methods, passed=passed,
+                has_totp=totp is not None, has_mail=bool(account.mail) and eligibility.allowed,
+            ),
+            caller_check=check,
+            passed=passed,
+            totp_enrolled_at=totp.enrolled_at if totp is not None else None,
+            totp_shown=totp is not None or self._settings.features.totp or "totp" in self._settings.factors.methods,
+            mail=(mask(account.mail) if account.mail else "") if uses_mail else None,
         )
 
     # --- verifying the caller -------------------------------------------------------------------
@@ -219,17 +252,62 @@ class Helpdesk(UseCase):
         self._require_authorized()
         self._verification.verify(visit, answers)
         assert visit.account is not None
-        self._verified[visit.account.guid] = self._monotonic()
+        self._passes(visit.account, "questions")
+
+    def caller_code(self, account: Account, method: str) -> tuple[Visit, str]:
+        """Check the caller by a code instead of questions read out: "totp" (the
+        code their authenticator app shows; nothing is sent) or "email" (a code
+        sent now to their directory address, masked in the answer). The
+        operator types what the caller reads (``verify_caller_code``)."""
+        self._require_authorized()
+        self._require(method in ("totp", "email"), f"{method} is not a code")
+        if not any(method in alternative for alternative in self._caller_check(account)):
+            raise NotAllowed(f"the caller check does not use {method}")
+        visit = Visit(typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator)
+        visit.account = self._directory.refresh(account)
+        visit.eligibility = self._account_eligibility(visit.account)
+        if method == "totp" and self._store.totp(account.guid) is None:
+            raise NotAllowed("the caller has no authenticator app")
+        if method == "email" and not visit.account.mail:
+            raise NotAllowed("the caller has no mail address")
+        self._verification.challenge(visit)  # opens the visit's verification (nothing is asked)
+        self._code_method[visit] = method
+        shown = self._verification.send_code(visit) if method == "email" else ""
+        return visit, shown
+
+    def verify_caller_code(self, visit: Visit, code: str) -> None:
+        """The code the caller read out: the same throttle and audit as
+        self-service (SecondFactorFailed, Throttled), with the operator named."""
+        self._require_authorized()
+        method = self._code_method.get(visit)
+        self._require(method is not None, "no code was asked of this caller")
+        assert method is not None and visit.account is not None
+        self._verification.verify_code(visit, method, code)
+        self._code_method.pop(visit, None)
+        self._passes(visit.account, method)
+
+    def _passes(self, account: Account, method: str) -> None:
+        self._verified.setdefault(account.guid, {})[method] = self._monotonic()
+
+    def _caller_check(self, account: Account) -> tuple[tuple[str, ...], ...]:
+        groups = {dn_key(group) for group in account.groups}
+        alternatives = self._settings.factors.alternatives("helpdesk", lambda dn: dn_key(dn) in groups)
+        return tuple(tuple(alternative) for alternative in alternatives)
+
+    def _passed(self, account: Account) -> set[str]:
+        """The methods the caller passed, no longer ago than ``helpdesk.verification_seconds``."""
+        passed = self._verified.get(account.guid, {})
+        now = self._monotonic()
+        for method, at in list(passed.items()):
+            if now - at > self._rules.verification_seconds:
+                del passed[method]
+        return set(passed)
 
     def is_verified(self, account: Account) -> bool:
-        """Verified, and not longer ago than ``helpdesk.verification_seconds``."""
-        at = self._verified.get(account.guid)
-        if at is None:
-            return False
-        if self._monotonic() - at > self._rules.verification_seconds:
-            del self._verified[account.guid]
-            return False
-        return True
+        """Verified by a whole alternative of the caller check (every method
+        passed within ``helpdesk.verification_seconds``)."""
+        passed = self._passed(account)
+        return any(set(alternative) <= passed for alternative in self._caller_check(account))
 
     # --- actions -----------------------------------------------------------------------------------
 
@@ -272,9 +350,21 @@ class Helpdesk(UseCase):
             revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
         return password
 
-    def revoke(self, account: Account) -> bool:
+    def revoke(self, account: Account, method: str = "questions") -> bool:
+        """Forget one method of the person's: their security questions, or
+        their authenticator app ("totp": its secret and recovery codes).
+        True if there was one. Audited, and the person is told."""
         self._require_authorized()
         self._require(self._rules.revoke, "revoking enrollments is switched off")
+        if method == "totp":
+            try:
+                removed = self._store.delete_totp(account.guid)
+            except StoreError as exc:
+                self._record_action("helpdesk_revoke_totp", "error", account, reason=f"{exc.code}: {exc.detail}")
+                raise
+            self._record_action("helpdesk_revoke_totp", "success" if removed else "not_enrolled", account)
+            return removed
+        self._require(method == "questions", f"{method} cannot be revoked")
         removed = revoke(self._store, self._audit, account.guid, self.operator, account.qualified_name)
         self._notice("helpdesk_revoke", "success" if removed else "not_enrolled", account,
                      terminal=self.terminal, operator=self.operator, reference=None)
@@ -295,7 +385,7 @@ class Helpdesk(UseCase):
         key = self._throttle_key(account)
         before = self._throttle.status(key)
         if self.is_verified(account):
-            verified_by = "questions"
+            verified_by = "+".join(sorted(self._passed(account))) or "questions"
         elif not self._rules.require_verification:
             verified_by = "not_required"
         elif verified_elsewhere and not self._questions_can_verify(account, before):

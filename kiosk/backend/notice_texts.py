@@ -64,6 +64,11 @@ NOTICE_EVENTS: dict[str, tuple[str, str]] = {
         "The security questions of your account {account} were removed by the helpdesk ({operator}). "
         "Set them up again at the kiosk.",
     ),
+    "helpdesk_revoke_totp": (
+        "Your authenticator app was removed by the helpdesk",
+        "The authenticator app of your account {account} was removed by the helpdesk ({operator}): "
+        "its codes and recovery codes no longer work. Set one up again at the kiosk.",
+    ),
     "helpdesk_clear_attempts": (
         "The helpdesk cleared your account's wrong attempts",
         "The wrong answers recorded against your account {account} were cleared by the helpdesk ({operator}), "
@@ -103,6 +108,42 @@ def compose(
         contact=contact,
     )
     return subject, body
+
+
+# --- e-mailed one-time codes (kiosk.backend.email_codes) -----------------------------------------
+
+#: Not a notice: the one mail that holds a code, sent right away while the
+#: person waits at the kiosk (or is on the phone to the helpdesk).
+_CODE_SUBJECT = "Your one-time code"
+_CODE_BODY = """Hello {name},
+
+Your one-time code for the account {account} is:
+
+    {code}
+
+Type it at the kiosk now (or read it to the helpdesk if you called them).
+It works once, for the next {minutes} minutes, and only on the screen that asked for it.
+
+When:      {when}
+Where:     terminal {terminal}
+
+If you did not ask for a code, someone typed your name at the kiosk: do not tell anyone
+this code. Nothing changes unless the code is typed; if it happens again, {contact}.
+
+This message was sent automatically; replies are not read.
+"""
+
+
+def compose_code(
+    *, code: str, account: str, name: str, when: datetime, terminal: str, minutes: int, contact: str
+) -> tuple[str, str]:
+    """(subject, body) of the mail carrying a one-time code."""
+    body = _CODE_BODY.format(
+        name=name or account, account=account, code=code, minutes=minutes,
+        when=when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"), terminal=terminal or "unknown",
+        contact=contact,
+    )
+    return _CODE_SUBJECT, body
 
 
 # --- reminders (kiosk.backend.reminders) --------------------------------------------------------

@@ -71,17 +71,19 @@ CALLS: dict[str, frozenset[str]] = {
     "self_service": frozenset({
         "begin", "end", "prove_password", "check_answer", "enroll", "challenge", "verify", "unlock",
         "password_rules", "reset_password", "requires_code", "verify_with_code", "totp_begin",
-        "totp_confirm", "check_current_password", "change_password",
+        "totp_confirm", "check_current_password", "change_password", "factor_choices", "send_code",
+        "verify_factors",
     }),
     "activation": frozenset({"begin", "end", "proof_labels", "prove", "check_answer", "password_rules", "complete"}),
     "helpdesk": frozenset({
         "authorize", "search", "card", "caller_questions", "verify_caller", "unlock", "reset", "revoke",
-        "clear_attempts",
+        "clear_attempts", "caller_code", "verify_caller_code",
     }),
 }
 #: Calls that verify or hash answers (argon2id): they wait for a verification slot.
 COSTLY: frozenset[str] = frozenset({
     "self_service.enroll", "self_service.verify", "self_service.verify_with_code", "self_service.totp_confirm",
+    "self_service.verify_factors",
     "activation.complete", "helpdesk.verify_caller", "helpdesk.reset",
 })
 #: Actions whose second factor the welcome screen may ask about before any visit.

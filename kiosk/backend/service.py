@@ -36,15 +36,19 @@ from kiosk.backend.errors import (
     NotAllowed,
     PasswordExpired,
     PasswordMustChange,
+    CodeNotSent,
     CodeRejected,
     PasswordRejected,
     SecondFactorFailed,
     ServiceAccountError,
     StoreError,
     Throttled,
+    TooManyCodes,
     VerificationFailed,
 )
 from kiosk.backend import totp as totp_codes
+from kiosk.backend.dn import dn_key
+from kiosk.backend.email_codes import EmailCodes
 from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer, TotpEnrollment, TotpSetup
 from kiosk.backend.policy import PasswordRules, refusal, require_acceptable, rules_for
 from kiosk.backend.usecase import DECOY_SECRET, Backend, UseCase, Visit
@@ -87,8 +91,11 @@ class SelfService(UseCase):
         self.features = settings.features
         self._factors = settings.factors
         self._box: totp_codes.SecretBox | None = None
-        #: Visits whose second factor (TOTP or a recovery code) was proven with their answers.
-        self._code_proven: weakref.WeakSet[Visit] = weakref.WeakSet()
+        #: The methods each verified visit proved (``verify``: the questions;
+        #: ``verify_factors``: the alternative chosen), checked against the policy before an action.
+        self._proven: weakref.WeakKeyDictionary[Visit, frozenset[str]] = weakref.WeakKeyDictionary()
+        #: E-mailed one-time codes, one per visit at most (``send_code``).
+        self._email_codes = EmailCodes(settings, backend.store, lambda: self._clock())
         #: TOTP enrollment in progress: the new secret, until its first code confirms it.
         self._pending_totp: weakref.WeakKeyDictionary[Visit, str] = weakref.WeakKeyDictionary()
 
@@ -128,7 +135,8 @@ class SelfService(UseCase):
         visit.questions = None
         visit.enrollment = None
         visit.verified = visit.password_proven = False
-        self._code_proven.discard(visit)
+        self._proven.pop(visit, None)
+        self._email_codes.forget(visit)
         self._pending_totp.pop(visit, None)
 
     # --- enrollment ------------------------------------------------------------------
@@ -228,6 +236,7 @@ class SelfService(UseCase):
         if matched and enrollment is not None:
             self._throttle.succeeded(attempt)
             visit.verified = True
+            self._proven[visit] = frozenset({"questions"})
             self._record("verify", "success", visit)
             self._after_success(enrollment, questions, padded)
             return
@@ -266,63 +275,152 @@ class SelfService(UseCase):
         matched = enrollment is not None and len(answers) == len(questions) and bool(own) and all(own)
         return padded, matched
 
-    # --- the second factor (TOTP) --------------------------------------------------------
+    # --- the second factor: the policy, an authenticator's code, an e-mailed code -------------
 
     def requires_code(self, action: str) -> bool:
-        """Does the policy ([factors]) ask for an authenticator's code for ``action``?
-        The same for everyone: the screens never depend on who is asking."""
+        """Does the policy ([factors]) ask for an authenticator's code for ``action``
+        in every alternative? The same for everyone."""
         return self._factors.requires_totp(action)
+
+    def factor_choices(self, action: str) -> tuple[tuple[str, ...], ...]:
+        """The alternatives the kiosk offers for ``action`` (``FactorSettings.choices``):
+        the same for everyone, whatever they have set up or their groups allow."""
+        return tuple(tuple(alternative) for alternative in self._factors.choices(action))
+
+    def _sufficient(self, visit: Visit, action: str, methods: frozenset[str]) -> bool:
+        """Do ``methods`` make one whole alternative of the person's policy for ``action``?"""
+        account = visit.account
+        if account is None:
+            return False
+        groups = {dn_key(group) for group in account.groups}
+        alternatives = self._factors.alternatives(action, lambda dn: dn_key(dn) in groups)
+        return any(set(alternative) <= methods for alternative in alternatives)
+
+    @_audit_faults("mail_code")
+    def send_code(self, visit: Visit) -> str:
+        """Send a one-time code to the account's directory address, now; the
+        address masked (``a***@example.com``). People unknown, ineligible or
+        without an address get the same answer after the same work (a code
+        kept that nobody receives; the relay reached, no mail sent): a masked
+        address of the same shape. TooManyCodes past the limits (the same for
+        everyone), CodeNotSent if the relay failed (audited)."""
+        account = visit.account
+        address = account.mail if account is not None and visit.eligibility.allowed and account.mail else None
+        name = (account.display_name or account.given_name) if account is not None else ""
+        try:
+            shown = self._email_codes.issue(
+                visit, address, name=name, account=account.qualified_name if account is not None else ""
+            )
+        except TooManyCodes as exc:
+            self._record("mail_code", "refused", visit, reason=exc.detail)
+            raise
+        except CodeNotSent as exc:
+            self._record("mail_code", "error", visit, reason=f"not sent: {exc.detail}")
+            raise
+        if address:
+            self._record("mail_code", "success", visit, recipient="person")
+        else:
+            why = "unknown user" if account is None else (
+                f"ineligible: {visit.eligibility.reason}" if not visit.eligibility.allowed else "no mail address"
+            )
+            self._record("mail_code", "not_sent", visit, reason=why)
+        return shown
 
     @_audit_faults("verify")
     def verify_with_code(self, visit: Visit, answers: Sequence[str], code: str) -> None:
         """The answers and the authenticator's code (or one recovery code) in one
-        attempt: one failure counted first, taken back only if both are right.
-        People unknown, unenrolled or without an authenticator take the same
-        path against a decoy secret and a key no row has; SecondFactorFailed
-        never says which part was wrong."""
+        attempt (``verify_factors`` with questions and TOTP)."""
+        self._verify_methods(visit, None, ("questions", "totp"), answers, code)
+
+    @_audit_faults("verify")
+    def verify_factors(
+        self, visit: Visit, action: str, methods: Sequence[str], answers: Sequence[str], code: str
+    ) -> None:
+        """One alternative of ``factor_choices(action)``, all its methods in one
+        attempt: one failure counted first, taken back only if every method is
+        right and the alternative suffices for this person (their group's
+        policy). People unknown, unenrolled, without the method or whose group
+        needs another alternative take the same path against decoys;
+        SecondFactorFailed never says which part was wrong."""
+        chosen = tuple(methods)
+        if list(chosen) not in self._factors.choices(action):
+            raise NotAllowed(f"{'+'.join(chosen)} is not offered for {action}")
+        self._verify_methods(visit, action, chosen, answers, code)
+
+    @_audit_faults("verify")
+    def verify_code(self, visit: Visit, method: str, code: str) -> None:
+        """One code alone ("totp", or "email" after ``send_code``), in one
+        throttle attempt: the helpdesk's caller check, which verifies the
+        methods of its policy one at a time (``Helpdesk.verify_caller_code``)."""
+        self._require(method in ("totp", "email"), f"{method} is not a code")
+        self._verify_methods(visit, None, (method,), (), code)
+
+    def _verify_methods(
+        self, visit: Visit, action: str | None, methods: tuple[str, ...], answers: Sequence[str], code: str
+    ) -> None:
         questions, attempt = self._start_verification(visit)
         enrollment = visit.enrollment
-        padded, answers_ok = self._answers_match(visit, questions, answers)
-        guid = visit.account.guid if visit.account is not None else ""
+        account = visit.account
+        guid = account.guid if account is not None else ""
+        known = account is not None and visit.eligibility.allowed
+        sufficient = known and (action is None or self._sufficient(visit, action, frozenset(methods)))
+        answers_ok = True
+        padded: list[str] = []
+        if "questions" in methods:
+            padded, answers_ok = self._answers_match(visit, questions, answers)
+        real = sufficient and answers_ok
+        factor = "questions"
         record: TotpEnrollment | None = None
-        if enrollment is not None and guid:
-            record = self._store.totp(guid)
-        real = record is not None and answers_ok
+        code_ok = True
+        if "totp" in methods:
+            factor, record, code_ok = self._check_totp(visit, guid if known else "", real, code)
+        elif "email" in methods:
+            factor = "email"
+            code_ok = self._email_codes.check(visit, code)
+        if real and code_ok and known:
+            self._throttle.succeeded(attempt)
+            visit.verified = True
+            self._proven[visit] = frozenset(methods)
+            self._record("verify", "success", visit, factor=factor, methods="+".join(methods))
+            if factor == "recovery_code" and record is not None:
+                self._record("totp_recovery_code", "success", visit, remaining=max(0, len(record.recovery) - 1))
+            if enrollment is not None and "questions" in methods:
+                self._after_success(enrollment, questions, padded)
+            return
+        if not known or not answers_ok:
+            reason = self._failure_reason(visit)
+        elif not sufficient:
+            reason = f"{'+'.join(methods)} is not enough for this account's group"
+        elif factor in ("totp", "recovery_code") and record is None:
+            reason = "no authenticator app"
+        elif factor == "email":
+            reason = f"e-mailed code: {self._email_codes.state(visit, code)}"
+        else:
+            reason = f"wrong or used {factor.replace('_', ' ')}"
+        self._record("verify", "failure", visit, reason=reason, factor=factor, methods="+".join(methods))
+        self._bump_directory_count(visit)
+        self._throttle.failed(attempt)
+        raise SecondFactorFailed()
+
+    def _check_totp(
+        self, visit: Visit, guid: str, real: bool, code: str
+    ) -> tuple[str, TotpEnrollment | None, bool]:
+        """(the factor used, the person's authenticator or None, whether the code is right).
+        People without one are checked against a decoy secret and a key no row has."""
+        record = self._store.totp(guid) if guid else None
         # Only a real, rightly answered visit may use up a step or a recovery code:
         # everyone else's use goes to a key no row has (the same statements run).
-        key = guid if real else f"decoy:{visit.subject}"
+        key = guid if real and record is not None else f"decoy:{visit.subject}"
         secret = (
             self._secret_box().open(record.secret, guid)
             if record is not None
             else totp_codes.decoy_secret(self._store.site_secret("totp-decoy"), visit.subject)
         )
-        factor = "totp"
         if totp_codes.looks_like_recovery_code(code):
-            factor = "recovery_code"
             digest = totp_codes.recovery_digest(self._store.site_secret("totp-recovery"), guid or visit.subject, code)
-            code_ok = self._store.use_recovery_code(key, digest)
-        else:
-            step = totp_codes.matching_step(secret, code, self._clock().timestamp())
-            code_ok = self._store.use_totp_step(key, -1 if step is None else step)
-        if real and code_ok and enrollment is not None:
-            self._throttle.succeeded(attempt)
-            visit.verified = True
-            self._code_proven.add(visit)
-            self._record("verify", "success", visit, factor=factor)
-            if factor == "recovery_code" and record is not None:
-                self._record("totp_recovery_code", "success", visit, remaining=max(0, len(record.recovery) - 1))
-            self._after_success(enrollment, questions, padded)
-            return
-        if not answers_ok or enrollment is None:
-            reason = self._failure_reason(visit)
-        elif record is None:
-            reason = "no authenticator app"
-        else:
-            reason = f"wrong or used {factor.replace('_', ' ')}"
-        self._record("verify", "failure", visit, reason=reason, factor=factor)
-        self._bump_directory_count(visit)
-        self._throttle.failed(attempt)
-        raise SecondFactorFailed()
+            return "recovery_code", record, self._store.use_recovery_code(key, digest) and record is not None
+        step = totp_codes.matching_step(secret, code, self._clock().timestamp())
+        return "totp", record, self._store.use_totp_step(key, -1 if step is None else step) and record is not None
 
     def _secret_box(self) -> totp_codes.SecretBox:
         if self._box is None:
@@ -425,7 +523,7 @@ class SelfService(UseCase):
             raise
         self._record("unlock", "success", visit, was_locked=account.locked)
         visit.verified = False  # one action per verification
-        self._code_proven.discard(visit)
+        self._proven.pop(visit, None)
         return account.qualified_name
 
     @_audit_faults("reset")
@@ -457,7 +555,7 @@ class SelfService(UseCase):
             raise
         self._record("reset", "success", visit, was_locked=account.locked)
         visit.verified = False
-        self._code_proven.discard(visit)
+        self._proven.pop(visit, None)
         return account.qualified_name
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -468,8 +566,8 @@ class SelfService(UseCase):
         privileged since the verification is refused (audited)."""
         if not visit.verified or visit.account is None:
             raise NotAllowed("not verified")
-        if event and self.requires_code(event) and visit not in self._code_proven:
-            raise NotAllowed("the authenticator's code was not checked")
+        if event and not self._sufficient(visit, event, self._proven.get(visit, frozenset())):
+            raise NotAllowed("the policy's methods for this action were not all checked")
         if refresh:
             visit.account = self._directory.refresh(visit.account)
             visit.eligibility = self._account_eligibility(visit.account)

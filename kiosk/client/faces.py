@@ -104,6 +104,17 @@ class RemoteSelfService(_Face):
     def verify_with_code(self, visit: VisitHandle, answers: Sequence[str], code: str) -> None:
         self._call("verify_with_code", visit, tuple(answers), code)
 
+    def factor_choices(self, action: str) -> tuple[tuple[str, ...], ...]:
+        return self._call("factor_choices", action)
+
+    def send_code(self, visit: VisitHandle) -> str:
+        return self._call("send_code", visit)
+
+    def verify_factors(
+        self, visit: VisitHandle, action: str, methods: Sequence[str], answers: Sequence[str], code: str
+    ) -> None:
+        self._call("verify_factors", visit, action, tuple(methods), tuple(answers), code)
+
     def totp_begin(self, visit: VisitHandle) -> TotpSetup:
         return self._call("totp_begin", visit)
 
@@ -191,14 +202,20 @@ class RemoteHelpdesk(_Face):
     def verify_caller(self, visit: VisitHandle, answers: Sequence[str]) -> None:
         self._call("verify_caller", visit, tuple(answers))
 
+    def caller_code(self, account: Account, method: str) -> tuple[VisitHandle, str]:
+        return self._call("caller_code", account, method)
+
+    def verify_caller_code(self, visit: VisitHandle, code: str) -> None:
+        self._call("verify_caller_code", visit, code)
+
     def unlock(self, account: Account) -> None:
         self._call("unlock", account)
 
     def reset(self, account: Account, *, revoke_answers: bool = False) -> str:
         return self._call("reset", account, revoke_answers=revoke_answers)
 
-    def revoke(self, account: Account) -> bool:
-        return self._call("revoke", account)
+    def revoke(self, account: Account, method: str = "questions") -> bool:
+        return self._call("revoke", account, method)
 
     def clear_attempts(self, account: Account, *, verified_elsewhere: bool = False) -> int:
         return self._call("clear_attempts", account, verified_elsewhere=verified_elsewhere)

@@ -18,6 +18,7 @@ the key, the value and what is expected.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
@@ -599,8 +600,52 @@ class ActivationSettings:
         return {**extra, self.marker.attribute: self.marker.value}
 
 
-#: The verification methods a kiosk action can ask for, in the order it asks them.
-FactorMethod = Literal["questions", "totp"]
+#: The verification methods an action can ask for: the security questions, an
+#: authenticator app's code (TOTP), a one-time code mailed to the account's
+#: directory address (``mail.address_attribute``).
+FactorMethod = Literal["questions", "totp", "email"]
+#: The actions a policy is about: the kiosk's unlock and reset, the helpdesk's caller check.
+FACTOR_ACTIONS = ("unlock", "reset", "helpdesk")
+
+
+def _check_alternatives(name: str, alternatives: list[list[str]]) -> list[list[str]]:
+    """Alternatives without duplicates (in the order given), each naming at
+    least one method, and at most one code (a visit asks for one code)."""
+    cleaned: list[list[str]] = []
+    for alternative in alternatives:
+        if not alternative:
+            raise SettingError(name, "an alternative names no method")
+        methods = list(dict.fromkeys(alternative))
+        if "totp" in methods and "email" in methods:
+            raise SettingError(name, 'an alternative asks for one code: "totp" or "email", not both')
+        # Questions first, then the code: the order the kiosk asks them in.
+        methods.sort(key=lambda method: method != "questions")
+        if methods not in cleaned:
+            cleaned.append(methods)
+    return cleaned
+
+
+@_section
+class FactorGroupSettings:
+    """A group's own policy ([[factors.groups]]): its members need one of these
+    alternatives instead of the section's. An action left out keeps the
+    section's. The kiosk offers the same choices to everyone (the section's and
+    every group's): a member who picks one their group does not allow is refused
+    like a wrong answer, never told why."""
+
+    #: The group's DN (nested membership counts, as for eligibility).
+    group: Annotated[str, Bounds(min_length=3)]
+    unlock: list[list[FactorMethod]] | None = None
+    reset: list[list[FactorMethod]] | None = None
+    helpdesk: list[list[FactorMethod]] | None = None
+
+    def __post_init__(self) -> None:
+        for action in FACTOR_ACTIONS:
+            alternatives = getattr(self, action)
+            if alternatives is not None:
+                if not alternatives:
+                    raise SettingError(action, "names no alternative (leave it out to keep the section's)")
+                _normalise(self, action, _check_alternatives(action, alternatives))
 
 
 @_section
@@ -608,11 +653,14 @@ class FactorSettings:
     """Which verification methods suffice for each action ([factors]).
 
     Each action lists alternatives; an alternative is a list of methods that
-    must all pass, e.g. ``reset = [["questions", "totp"]]``. The default,
-    questions alone, is the kiosk's behaviour before second factors. The kiosk
-    asks the questions first, so every alternative names "questions" (an
-    alternative without them is refused here, for now). A person missing a
-    required method walks the same screens as an unenrolled one.
+    must all pass, e.g. ``reset = [["questions", "totp"], ["questions", "email"]]``
+    (questions and one code, either kind), ``unlock = [["questions"], ["totp"],
+    ["email"]]`` (any one). The default, questions alone, is the kiosk's
+    behaviour before second factors. With several alternatives the kiosk asks
+    the person which one they will use (the same choice for everyone). A person
+    missing a required method walks the same screens as an unenrolled one.
+    ``helpdesk`` is the caller check: the operator verifies each method of an
+    alternative in turn.
     """
 
     unlock: Annotated[list[list[FactorMethod]], Bounds(min_length=1)] = field(
@@ -621,6 +669,11 @@ class FactorSettings:
     reset: Annotated[list[list[FactorMethod]], Bounds(min_length=1)] = field(
         default_factory=lambda: [["questions"]]
     )
+    helpdesk: Annotated[list[list[FactorMethod]], Bounds(min_length=1)] = field(
+        default_factory=lambda: [["questions"]]
+    )
+    #: Per-group policies, the first group the person is a member of applies.
+    groups: list[FactorGroupSettings] = field(default_factory=list)
     #: The authenticator's label for the kiosk ("Issuer: name"); empty = kiosk.organisation, else "Kiosk".
     #: Kept short: the QR code must fit an 80x24 screen (see README, TOTP).
     totp_issuer: Annotated[str, Bounds(max_length=24)] = ""
@@ -628,23 +681,55 @@ class FactorSettings:
     #: first use with mode 0600). Empty: the systemd credential kiosk_totp_key
     #: ($CREDENTIALS_DIRECTORY), else kiosk_totp_key in the secrets directory.
     totp_key_file: Path | None = None
+    #: E-mailed codes: how many digits, how long one is valid.
+    email_code_digits: Annotated[int, Bounds(ge=6, le=10)] = 6
+    email_code_minutes: Annotated[int, Bounds(ge=1, le=30)] = 10
+    #: Codes one visit may ask for (the first and its resends).
+    email_code_sends: Annotated[int, Bounds(ge=1, le=10)] = 3
+    #: Codes one account may be sent in an hour, across visits and hosts.
+    email_codes_per_hour: Annotated[int, Bounds(ge=1, le=100)] = 6
+    #: Codes one terminal may send in an hour, whoever they are for (a name typed
+    #: over and over to fill people's mailboxes stops here).
+    email_codes_per_terminal_hour: Annotated[int, Bounds(ge=1, le=10000)] = 60
+    #: The domain shown (masked address, e.g. a***@example.com) for people the
+    #: kiosk has no address for; empty = the domain of mail.from_address.
+    email_decoy_domain: str = ""
 
     def __post_init__(self) -> None:
-        for action in ("unlock", "reset"):
-            alternatives = getattr(self, action)
-            for alternative in alternatives:
-                if not alternative:
-                    raise SettingError(action, "an alternative names no method")
-                if "questions" not in alternative:
-                    raise SettingError(action, "every alternative must include \"questions\" (asked first)")
-            _normalise(self, action, [list(dict.fromkeys(alternative)) for alternative in alternatives])
+        for action in FACTOR_ACTIONS:
+            _normalise(self, action, _check_alternatives(action, getattr(self, action)))
         if ":" in self.totp_issuer:
             raise SettingError("totp_issuer", "must not contain ':'")
+        _normalise(self, "email_decoy_domain", self.email_decoy_domain.strip().lstrip("@"))
+
+    def choices(self, action: str) -> list[list[str]]:
+        """Every alternative offered for ``action``: the section's, then each
+        group's not already listed. The same for everyone."""
+        offered: list[list[str]] = [list(a) for a in getattr(self, action, [["questions"]])]
+        for group in self.groups:
+            for alternative in getattr(group, action) or ():
+                if alternative not in offered:
+                    offered.append(list(alternative))
+        return offered
+
+    def alternatives(self, action: str, member_of: Callable[[str], bool] | None = None) -> list[list[str]]:
+        """The alternatives that suffice for ``action`` for one person: their
+        first group's that has a policy for it, else the section's."""
+        if member_of is not None:
+            for group in self.groups:
+                own = getattr(group, action)
+                if own is not None and member_of(group.group):
+                    return own
+        return getattr(self, action, [["questions"]])
+
+    @property
+    def methods(self) -> set[str]:
+        """Every method some policy names."""
+        return {m for action in FACTOR_ACTIONS for alternative in self.choices(action) for m in alternative}
 
     def requires_totp(self, action: str) -> bool:
         """Does every alternative for ``action`` need TOTP (questions alone never suffice)?"""
-        alternatives = getattr(self, action, [["questions"]])
-        return all("totp" in alternative for alternative in alternatives)
+        return all("totp" in alternative for alternative in self.choices(action))
 
 
 @_section
@@ -805,3 +890,7 @@ class Settings:
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     backend: BackendSettings = field(default_factory=BackendSettings)
+
+    def __post_init__(self) -> None:
+        if "email" in self.factors.methods and not self.mail.enabled:
+            raise ValueError('factors name "email" (an e-mailed code) but mail is off: set up [mail] (enabled = true)')

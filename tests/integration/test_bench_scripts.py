@@ -90,6 +90,20 @@ FIGURES: dict[str, tuple[str, ...]] = {
         rf"kiosk-ad/bare:\s+first frame {NUMBER}x, RSS {NUMBER}x",
         rf"import kiosk\.app\s+{NUMBER} ms",
     ),
+    "capacity.py": (
+        r"capacity: 2 sessions of each kind \(kiosk: (demo directory|Samba AD lab), backend (inprocess|socket)\)",
+        *(
+            # first frame p50 p95 max, startup CPU, PSS, idle CPU, ready/started
+            rf"^{kind}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+2/2$"
+            for kind in ("kiosk", "bare")
+        ),
+        rf"kiosk/bare: first frame {NUMBER}x .*startup CPU {NUMBER}x .*PSS {NUMBER}x .*idle CPU {NUMBER}x",
+        rf"unlock at {NUMBER}/s over 2 sessions: 2 started, 2 unlocked; Enter -> result ms p50 {NUMBER}\s+p95 {NUMBER}",
+        rf"CPU per unlock \(.*\): sessions {NUMBER} ms",
+        r"storm: 2 sessions started evenly within 1 s",
+        *(rf"^{kind}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+2/2$" for kind in ("bare", "kiosk")),
+        rf"kiosk storm: all first frames within {NUMBER} s of the first start",
+    ),
     "password_quality.py": (
         rf"password quality, {NUMBER} rounds, zxcvbn sees at most {NUMBER} characters",
         rf"blocklist load: {NUMBER} ms, {NUMBER} MiB traced, RSS \+{NUMBER} MiB \({NUMBER} common passwords\)",
@@ -156,6 +170,26 @@ def test_store_scale(pg_url):
 
 def test_password_quality():
     run_bench("password_quality.py")
+
+
+CAPACITY_STORM = ("--storm", "2", "--within", "1")
+
+
+def test_capacity():
+    run_bench("capacity.py", *CAPACITY_STORM)
+
+
+def test_capacity_on_the_lab(lab):
+    out = run_bench("capacity.py", "--lab", *CAPACITY_STORM, env=lab.env)
+    assert re.search(rf"LDAP connections to the DC held at idle .*kiosk sessions {NUMBER} for 2", out), out
+
+
+def test_capacity_with_a_backend_over_a_socket():
+    done = subprocess.run([PYTHON, "-m", "kiosk", "backend", "--help"], capture_output=True, timeout=60)
+    if done.returncode != 0:
+        pytest.skip("this kiosk has no `kiosk backend` command yet")
+    out = run_bench("capacity.py", "--backend", "socket", *CAPACITY_STORM)
+    assert re.search(rf"backend \(one for the run\): PSS {NUMBER} MiB", out), out
 
 
 @pytest.mark.e2e

@@ -73,6 +73,8 @@ class FakeService:
     history: set[str] = field(default_factory=lambda: {"Used-Before1"})
     #: the actions whose policy asks for an authenticator's code
     code_actions: set[str] = field(default_factory=set)
+    #: the actions whose policy offers questions + TOTP or questions + an e-mailed code (424242)
+    email_actions: set[str] = field(default_factory=set)
     #: the one right code of each person with an authenticator
     totp_codes: dict[str, str] = field(default_factory=lambda: {"alice": "123456"})
 
@@ -152,6 +154,30 @@ class FakeService:
 
     def requires_code(self, action: str) -> bool:
         return action in self.code_actions
+
+    def factor_choices(self, action: str) -> tuple[tuple[str, ...], ...]:
+        if action in self.email_actions:
+            return (("questions", "totp"), ("questions", "email"))
+        return (("questions", "totp"),) if action in self.code_actions else (("questions",),)
+
+    def send_code(self, visit: Visit) -> str:
+        self.calls.append(("send_code",))
+        user = self._user(visit)
+        return f"{user[:1] or 'x'}***@demo.example"
+
+    def verify_factors(
+        self, visit: Visit, action: str, methods: Sequence[str], answers: Sequence[str], code: str
+    ) -> None:
+        if tuple(methods) == ("questions", "email"):
+            self.calls.append(("verify_factors", len(answers)))
+            self.secrets_seen.extend([*answers, code])
+            enrolled = self.enrolled.get(self._user(visit))
+            right = enrolled is not None and [a for _, a in enrolled] == [a.strip().casefold() for a in answers]
+            if not right or code.strip() != "424242":
+                raise SecondFactorFailed()
+            visit.verified = True
+            return
+        self.verify_with_code(visit, answers, code)
 
     def verify_with_code(self, visit: Visit, answers: Sequence[str], code: str) -> None:
         self._wait()

@@ -90,8 +90,10 @@ def test_the_default_policy_is_questions_alone():
 def test_a_policy_asks_for_totp_only_when_every_alternative_does():
     assert validate(FactorSettings, {"reset": [["questions", "totp"]]}, "t").requires_totp("reset")
     assert not validate(FactorSettings, {"reset": [["questions", "totp"], ["questions"]]}, "t").requires_totp("reset")
-    with pytest.raises(ConfigError, match="must include"):
-        validate(FactorSettings, {"reset": [["totp"]]}, "t")
+    # An alternative without questions is allowed since e-mailed codes (issue 15): "any one".
+    assert validate(FactorSettings, {"reset": [["totp"]]}, "t").requires_totp("reset")
+    with pytest.raises(ConfigError, match="one code"):
+        validate(FactorSettings, {"reset": [["questions", "totp", "email"]]}, "t")
     with pytest.raises(ConfigError, match="reset"):
         validate(FactorSettings, {"reset": [["questions", "sms"]]}, "t")
 

@@ -160,7 +160,7 @@ class DemoDirectory:
                 password_last_set=None if user.never_logged_on else datetime.now(UTC),
                 must_change_password=user.never_logged_on,
                 never_logged_on=user.never_logged_on,
-                mail=f"{user.sam}@{DEMO_DNS}",
+                mail=user.attributes.get("mail", f"{user.sam}@{DEMO_DNS}"),
                 attributes=dict(user.attributes),
             )
             password = user.password or secrets.token_urlsafe(24)

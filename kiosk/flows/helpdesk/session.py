@@ -29,12 +29,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.screen import Screen
 
-from kiosk.backend.errors import InvalidCredentials, NotAllowed, Throttled, VerificationFailed
+from kiosk.backend.errors import (
+    CodeNotSent,
+    InvalidCredentials,
+    NotAllowed,
+    Throttled,
+    TooManyCodes,
+    VerificationFailed,
+)
 from kiosk.flows.base import BackendCaller
-from kiosk.messages import text
+from kiosk.messages import error_text, text
 from kiosk.screens.error import ErrorScreen
-from kiosk.screens.helpdesk.account import HelpdeskAccountScreen
+from kiosk.screens.helpdesk.account import VERIFY_ACTIONS, HelpdeskAccountScreen
+from kiosk.screens.helpdesk.code import HelpdeskCodeScreen
 from kiosk.screens.helpdesk.confirm import Confirmation, HelpdeskConfirmScreen
+from kiosk.screens.helpdesk.method import HelpdeskMethodScreen
 from kiosk.screens.helpdesk.search import HelpdeskSearchScreen
 from kiosk.screens.helpdesk.signin import HelpdeskSignInScreen
 from kiosk.screens.helpdesk.temporary_password import HelpdeskTemporaryPasswordScreen
@@ -119,6 +128,7 @@ class HelpdeskFlow:
         self._search: HelpdeskSearchScreen | None = None
         self._account: HelpdeskAccountScreen | None = None
         self._verify: HelpdeskVerifyScreen | None = None
+        self._code: HelpdeskCodeScreen | None = None
         self._secrets: list[HelpdeskTemporaryPasswordScreen] = []
 
     @property
@@ -283,9 +293,25 @@ class HelpdeskFlow:
     # --- the card's actions ---------------------------------------------------------------------
 
     def choose(self, action: str) -> None:
-        """A button on the account card."""
-        if self.card is not None and action in CARD_ACTIONS:
-            CARD_ACTIONS[action](self, self.card)
+        """A button on the account card. "Verify caller" stands for every way
+        of verifying the card offers: with several, the operator picks one."""
+        card = self.card
+        if card is None:
+            return
+        if action == "verify":
+            ways = [(a, enabled) for a, enabled in card.actions if a in VERIFY_ACTIONS]
+            if len(ways) > 1:
+                def chosen(way: str | None) -> None:
+                    if way in CARD_ACTIONS and self.card is not None:
+                        CARD_ACTIONS[way](self, self.card)
+
+                screen = HelpdeskMethodScreen(card.account.qualified_name, ways, card.mail or "")
+                self.host.show(screen, chosen)
+                return
+            if ways:
+                action = ways[0][0]
+        if action in CARD_ACTIONS:
+            CARD_ACTIONS[action](self, card)
 
     def _ask_questions(self, card: AccountCard) -> None:
         desk = self.desk
@@ -314,9 +340,7 @@ class HelpdeskFlow:
             return desk.card(account)
 
         def verified(card: AccountCard) -> None:
-            self.caller_visit = None
-            self.host.close(screen)
-            self._refresh(text("helpdesk.done.verified"))(card)
+            self._after_check(screen, card)
 
         def refused(error: BaseException) -> bool:
             if not isinstance(error, (VerificationFailed, Throttled)) or not self.host.shown(screen):
@@ -327,6 +351,67 @@ class HelpdeskFlow:
             return True
 
         self.host.call_backend(verify, verified, on_error=refused)
+
+    def _ask_code(self, card: AccountCard, method: str) -> None:
+        """The caller check by a code: the app's (nothing sent) or an e-mailed one (sent now)."""
+        desk = self.desk
+
+        def show(result: tuple[Visit, str]) -> None:
+            self.caller_visit, address = result
+            self._code = HelpdeskCodeScreen(
+                card.account.qualified_name, method, address, self.check_code, self.leave_verify
+            )
+            self.host.show(self._code)
+
+        def refused(error: BaseException) -> bool:
+            if isinstance(error, (CodeNotSent, TooManyCodes)) and self._account is not None and self.host.shown(self._account):
+                self.host.log_error(error, self.host.reference())
+                self._account.say(error_text(error))
+                return True
+            return self._card_refusal("helpdesk.no_code")(error)
+
+        busy = "busy.sending" if method == "email" else "busy.checking"
+        self.host.call_backend(lambda: desk.caller_code(card.account, method), show, busy=busy, on_error=refused)
+
+    def _ask_totp(self, card: AccountCard) -> None:
+        self._ask_code(card, "totp")
+
+    def _ask_email(self, card: AccountCard) -> None:
+        self._ask_code(card, "email")
+
+    def check_code(self, code: str) -> None:
+        """The code the caller read out, to one worker call; then the card again."""
+        desk, visit, screen = self.desk, self.caller_visit, self._code
+        assert self.card is not None and visit is not None and screen is not None
+        account = self.card.account
+
+        def verify() -> AccountCard:
+            desk.verify_caller_code(visit, code)
+            return desk.card(account)
+
+        def refused(error: BaseException) -> bool:
+            if not isinstance(error, (VerificationFailed, Throttled)) or not self.host.shown(screen):
+                return False
+            self.host.log_error(error, self.host.reference())
+            failed = isinstance(error, VerificationFailed)
+            screen.show_refusal(text("helpdesk.code.failed") if failed else throttled_text(error))
+            return True
+
+        self.host.call_backend(
+            verify, lambda card: self._after_check(screen, card, "helpdesk.done.verified_code"), on_error=refused
+        )
+
+    def _after_check(self, screen: Screen[Any], card: AccountCard, done: str = "helpdesk.done.verified") -> None:
+        """A method passed: the card, saying whether the caller is verified or what else the check needs."""
+        self.caller_visit = None
+        self.host.close(screen)
+        if card.verified:
+            self._refresh(text(done))(card)
+            return
+        passed = set(card.passed)
+        left = [m for alternative in card.caller_check for m in alternative if m not in passed]
+        words = ", ".join(dict.fromkeys(text(f"helpdesk.method.{m}") for m in left))
+        self._refresh(text("helpdesk.done.verified_part", methods=words))(card)
 
     def leave_verify(self) -> None:
         """Esc on the questions: back to the card, as it is now (wrong answers count)."""
@@ -396,6 +481,26 @@ class HelpdeskFlow:
             on_error=self._card_refusal(),
         )
 
+    def _ask_revoke_totp(self, card: AccountCard) -> None:
+        name = card.account.qualified_name
+        self._confirm(
+            "revoke_totp", text("helpdesk.confirm.revoke_totp", account=name), lambda _: self._revoke_totp(name)
+        )
+
+    def _revoke_totp(self, name: str) -> None:
+        revoked: list[bool] = []
+
+        def done(card: AccountCard) -> None:
+            key = "helpdesk.done.revoke_totp" if revoked and revoked[0] else "helpdesk.done.revoke_totp_none"
+            self._refresh(text(key, account=name))(card)
+
+        self.host.call_backend(
+            self._then_card(lambda desk, account: revoked.append(desk.revoke(account, "totp"))),
+            done,
+            busy="busy.saving",
+            on_error=self._card_refusal(),
+        )
+
     def _ask_clear(self, card: AccountCard) -> None:
         """Clearing the wrong answers: after the questions verified the caller,
         a plain confirmation; otherwise (a blocked caller cannot answer them)
@@ -429,4 +534,7 @@ CARD_ACTIONS: dict[str, Callable[[HelpdeskFlow, AccountCard], None]] = {
     "reset": HelpdeskFlow._ask_reset,
     "revoke": HelpdeskFlow._ask_revoke,
     "clear": HelpdeskFlow._ask_clear,
+    "verify_totp": HelpdeskFlow._ask_totp,
+    "verify_email": HelpdeskFlow._ask_email,
+    "revoke_totp": HelpdeskFlow._ask_revoke_totp,
 }

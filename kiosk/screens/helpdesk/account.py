@@ -23,6 +23,23 @@ if TYPE_CHECKING:
     from kiosk.backend.helpdesk import AccountCard
 
 LABEL_WIDTH = 15
+#: The card's ways of verifying the caller: one "Verify caller" button for them
+#: all (the flow asks which, when there are several), so the row fits 80 columns.
+VERIFY_ACTIONS = ("verify", "verify_totp", "verify_email")
+
+
+def buttons(card: AccountCard) -> list[tuple[str, bool]]:
+    """(button, enabled) for the card's actions, the ways of verifying folded
+    into one "verify" button where the first of them is (enabled if any is)."""
+    shown: list[tuple[str, bool]] = []
+    verify = [enabled for action, enabled in card.actions if action in VERIFY_ACTIONS]
+    for action, enabled in card.actions:
+        if action in VERIFY_ACTIONS:
+            if action == next(a for a, _ in card.actions if a in VERIFY_ACTIONS):
+                shown.append(("verify", any(verify)))
+            continue
+        shown.append((action, enabled))
+    return shown
 #: The card's text width (the screen body is 76 wide with a padding of 1).
 TEXT_WIDTH = 74
 
@@ -33,6 +50,15 @@ def when(value: datetime | float | None) -> str:
         return "?"
     moment = value if isinstance(value, datetime) else datetime.fromtimestamp(value).astimezone()
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def method_words(methods: tuple[str, ...] | list[str]) -> list[str]:
+    return [text(f"helpdesk.method.{method}") for method in methods]
+
+
+def check_words(alternatives: tuple[tuple[str, ...], ...]) -> str:
+    """"questions + app code, or mail code"."""
+    return ", or ".join(" + ".join(method_words(list(alternative))) for alternative in alternatives)
 
 
 def facts(card: AccountCard) -> list[tuple[str, str]]:
@@ -86,10 +112,21 @@ def facts(card: AccountCard) -> list[tuple[str, str]]:
     if card.enrolled_before_password_set is not None:
         key = "helpdesk.card.answers_before" if card.enrolled_before_password_set else "helpdesk.card.answers_after"
         lines.append(("", text(key)))
+    if card.totp_shown:
+        totp = card.totp_enrolled_at
+        lines.append(("helpdesk.card.totp", text("helpdesk.card.totp_yes", when=when(totp)) if totp else text("helpdesk.card.totp_no")))
+    if card.mail is not None:
+        mail = text("helpdesk.card.mail_to", address=card.mail) if card.mail else text("helpdesk.card.mail_none")
+        lines.append(("helpdesk.card.mail", mail))
+    caller = text("helpdesk.card.verified" if card.verified else "helpdesk.card.not_verified")
+    if not card.verified and card.caller_check != (("questions",),):
+        caller += "; " + text("helpdesk.card.caller_check", methods=check_words(card.caller_check))
+        if card.passed:
+            caller += "; " + text("helpdesk.card.passed", methods=", ".join(method_words(card.passed)))
     lines += [
         ("helpdesk.card.self_service", eligible),
         ("helpdesk.card.throttle", tries),
-        ("helpdesk.card.caller", text("helpdesk.card.verified" if card.verified else "helpdesk.card.not_verified")),
+        ("helpdesk.card.caller", caller),
     ]
     return [(text(label) if label else "", value) for label, value in lines]
 
@@ -118,7 +155,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     def compose_form(self) -> ComposeResult:
         yield Static(self._facts_text(), id="facts", markup=False)
         with Horizontal(id="actions"):
-            for action, enabled in self._card.actions:
+            for action, enabled in buttons(self._card):
                 yield Button(text(f"helpdesk.action.{action}"), id=f"action-{action}", disabled=not enabled)
 
     def _facts_text(self) -> str:
@@ -137,12 +174,12 @@ class HelpdeskAccountScreen(HelpdeskScreen):
         before = self.focused
         actions = self.query_one("#actions", Horizontal)
         shown = {button.id: button for button in actions.query(Button).results(Button)}
-        wanted = [f"action-{action}" for action, _ in card.actions]
+        wanted = [f"action-{action}" for action, _ in buttons(card)]
         if list(shown) != wanted:
             self.say(message, error=error)
             self.call_next(self._new_actions, actions)
             return
-        for action, enabled in card.actions:
+        for action, enabled in buttons(card):
             shown[f"action-{action}"].disabled = not enabled
         self.say(message, error=error)
         if before is None or before.disabled:
@@ -153,7 +190,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
         await actions.remove_children()
         await actions.mount_all(
             Button(text(f"helpdesk.action.{action}"), id=f"action-{action}", disabled=not enabled)
-            for action, enabled in self._card.actions
+            for action, enabled in buttons(self._card)
         )
         self._focus_first_action()
 
