@@ -244,6 +244,26 @@ async def code_step(pilot) -> None:
     await enter_text(pilot, "000000")
 
 
+async def factor_choice(pilot) -> None:
+    pilot.app.service.email_actions.add("reset")
+    await choose(pilot, "reset")
+    await identify(pilot, "alice")
+
+
+async def email_code(pilot) -> None:
+    await factor_choice(pilot)
+    await pilot.press("down", "enter")
+    await settle(pilot)
+    await answer_challenge(pilot, "Paris", "Rex", "Elm Street")
+    await type_text(pilot, "4242")
+
+
+async def email_code_resent(pilot) -> None:
+    await email_code(pilot)
+    await pilot.press("f5")
+    await settle(pilot)
+
+
 SCREENS = {
     "welcome": welcome,
     "identify": identify_screen,
@@ -268,6 +288,9 @@ SCREENS = {
     "totp_setup": totp_setup,
     "totp_recovery": totp_recovery,
     "code_refused": code_step,
+    "factor_choice": factor_choice,
+    "email_code": email_code,
+    "email_code_resent": email_code_resent,
 }
 
 
