@@ -380,6 +380,13 @@ class AnswerHashSettings:
     time_cost: Annotated[int, Bounds(ge=1, le=100)] = 3
     memory_cost_kib: Annotated[int, Bounds(ge=8, le=4 * 1024 * 1024)] = 65536
     parallelism: Annotated[int, Bounds(ge=1, le=64)] = 4
+    #: The site pepper (32 random bytes, made on first use with mode 0600): answers
+    #: are hashed as HMAC-SHA256(pepper, answer), so a copy of the store alone
+    #: allows no guessing offline. Every host sharing a store needs the same file.
+    #: Empty: the systemd credential kiosk_answer_pepper ($CREDENTIALS_DIRECTORY),
+    #: else kiosk_answer_pepper in the secrets directory (made there if the
+    #: kiosk may write to it); none of them: no pepper (kiosk check warns).
+    pepper_file: Path | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
@@ -419,9 +426,13 @@ class ThrottleSettings:
     window_seconds: Annotated[int, Bounds(ge=1)] = 900
     #: Once the limit is reached, no attempt is accepted for this long.
     lock_seconds: Annotated[int, Bounds(ge=1)] = 900
-    #: A growing pause after each failure: delay * 2^(n-1), at most max_delay.
+    #: A growing pause after each failure: delay * 2^(n-1), at most max_delay,
+    #: counted from the attempt's start (every failure answers after the same time).
     delay_seconds: Annotated[float, Bounds(ge=0)] = 1.0
     max_delay_seconds: Annotated[float, Bounds(ge=0)] = 8.0
+    #: A name's look-up answers no sooner than this after it began, so a
+    #: directory's quicker "no such name" cannot be timed (0: off).
+    identify_seconds: Annotated[float, Bounds(ge=0, le=5)] = 0.05
     #: Also count failed answers in AD's badPwdCount (lockout parity, but a DoS lever).
     bump_ad_bad_password_count: bool = False
     #: NIST SP 800-63B 5.2.2: at most 100 consecutive failures per account. Past
