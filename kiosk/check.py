@@ -95,6 +95,7 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
             *_check_passwords(whole),
         ]
         local.extend(_check_factors(whole, local))
+        local.extend(_check_languages(whole))
     if directory.kind == "demo":
         return [*_check_demo(directory, rules), *local]
     if not directory.urls:
@@ -116,6 +117,66 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     if test_account and not rights_checked:
         results.append(CheckResult(f"rights on {test_account}", False, "not checked: no domain controller could be used"))
     return results + local
+
+
+# --- languages ---------------------------------------------------------------------------
+
+
+def _check_languages(settings: Settings) -> list[CheckResult]:
+    """Each offered language: its catalogue is installed, and every text the
+    configuration adds (questions, group titles, text overrides, a changed
+    title or help text) has its own wording in it; a missing one shows in the
+    default language's (or English) words instead."""
+    from kiosk.config.schema import KioskSettings
+    from kiosk.i18n import LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE
+
+    kiosk = settings.kiosk
+    offered = list(kiosk.languages)
+    default = kiosk.default_language or offered[0]
+    results: list[CheckResult] = []
+    names = ", ".join(f"{code} ({LANGUAGES[code].name})" for code in offered)
+    wide = [code for code in offered if LANGUAGES[code].wide]
+    note = f"; {', '.join(wide)} hidden on the Linux console (TERM=linux)" if wide else ""
+    results.append(CheckResult("languages", True, f"offers {names}, default {default}{note}"))
+    defaults = KioskSettings()
+    for code in offered:
+        if code != SOURCE_LANGUAGE and not (LOCALE_DIR / code / "LC_MESSAGES" / "kiosk.mo").is_file():
+            results.append(CheckResult(f"language {code}", False, f"the catalogue kiosk/locale/{code} is not installed: reinstall the kiosk"))
+            continue
+        missing: list[str] = []
+        for question in settings.questions.questions:
+            if isinstance(question.text, str):
+                if code != default:
+                    missing.append(f"question {question.id} (text.{code})")
+            elif code not in question.text:
+                missing.append(f"question {question.id} (text.{code})")
+        for step in settings.questions.questionnaire:
+            if step.group is not None and code != default and code not in step.title:
+                missing.append(f"group {step.group!r} (title.{code})")
+        if settings.features.activate:
+            for proof in settings.activation.proof:
+                if code not in proof.label if isinstance(proof.label, dict) else code != default:
+                    missing.append(f"activation proof {proof.attribute} (label.{code})")
+        own = kiosk.texts.get(code)
+        own = own if isinstance(own, dict) else {}
+        if code != SOURCE_LANGUAGE:
+            for key, value in kiosk.texts.items():
+                if isinstance(value, str) and key not in own:
+                    missing.append(f"kiosk.texts.{code}.{key!r} (overridden in English)")
+        for key, setting, value, built_in in (
+            ("banner.title", "kiosk.title", kiosk.title, defaults.title),
+            ("welcome.help", "kiosk.help_text", kiosk.help_text, defaults.help_text),
+        ):
+            if value != built_in and code != default and key not in own:
+                missing.append(f"kiosk.texts.{code}.{key!r} ({setting} is changed)")
+        if missing:
+            shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+            results.append(
+                _warn(f"language {code}", f"missing {LANGUAGES[code].name} texts: {shown}; add them, or people reading {code} see other words there")
+            )
+        else:
+            results.append(CheckResult(f"language {code}", True, "every configured text is translated"))
+    return results
 
 
 # --- the store and the audit log -----------------------------------------------------
