@@ -1,7 +1,7 @@
 """Can a stranger tell people apart by how long the kiosk takes to say no, or by
 how much it asks the directory?
 
-    .venv/bin/python bench/enumeration.py [--rounds 15] [--quick] [--lab [--lab-dir DIR]]
+    .venv/bin/python bench/enumeration.py [--rounds 15] [--quick] [--pause S] [--lab [--lab-dir DIR]]
 
 Drives two visits as the screens do, for four kinds of people: unknown,
 enrolled nowhere (unenrolled), ineligible (a privileged account), and enrolled
@@ -17,8 +17,13 @@ made (the Directory protocol's methods, counted by a wrapper; on the lab also
 the differences as ratios against the enrolled path (1.000x: no difference).
 
 Default argon2 parameters (t=3, m=64 MiB, p=4), a real SQLite store, throttle
-limits high and its pause 0 (the pause is the same for all, and would only add
-noise). Kinds alternate within each round so drift hits all alike. Goal: time
+limits high and its pause 0, so the work alone is timed. A failure's answer waits
+until the pause has passed since the attempt began (``Throttle.failed``), so with
+``--pause 1`` (the shipped delay_seconds) every failing step takes the same time
+whatever the work behind it, and a name's look-up answers after
+throttle.identify_seconds (0.05 s as shipped): that is what a person at the
+terminal sees. Kinds
+alternate within each round so drift hits all alike. Goal: time
 within 5 % of the enrolled path. Asserts nothing (tests/faults/test_enumeration.py
 checks the words).
 
@@ -30,6 +35,14 @@ through tests/lab.py when it is not running (that needs root) and left running.
 Throwaway users are created for the run and deleted afterwards. On the lab a
 wrong password is a real bad bind: the enrolled and unenrolled users get
 locked by AD after a few rounds (the answer stays InvalidCredentials).
+
+With --lab it also times the directory work alone, each operation interleaved
+in random order (median and 10th percentile, which a loaded machine disturbs
+less): find_account for a real and an unknown name, and the refused bind of a
+nobody (bind_as_nobody) next to a person's wrong password on a locked account
+and on an unlocked one (the DC then writes the account's badPwdCount, which no
+decoy can copy without counting against someone; a good bind resets it
+between rounds, not timed).
 
 --quick (or KIOSK_BENCH_QUICK=1): one round with the cheapest argon2 parameters,
 to check that the script still works (tests/integration/test_bench_scripts.py);
@@ -141,6 +154,8 @@ class People:
     enrolled_password: str
     cleanup: Callable[[], None]
     where: str = "demo directory"
+    #: On the lab: operation -> what it does, timed alone (``directory_alone``)
+    alone: dict[str, Callable[[], None]] = dataclasses.field(default_factory=dict)
 
 
 def demo_people(tmp: Path) -> tuple[Settings, Any, People]:
@@ -174,13 +189,57 @@ def lab_people(tmp: Path, lab_dir: Path) -> tuple[Settings, Any, People]:
     names = {kind: sam for kind, (_, sam, _) in made.items()}
     names["unknown"] = f"t-{secrets.token_hex(4)}"
 
+    made["locked"] = lablib.create_user(lab, admin, groups=[lab.staff_team_dn])
+    made["unlocked"] = lablib.create_user(lab, admin, groups=[lab.staff_team_dn])
+
     def cleanup() -> None:
         for dn, _, _ in made.values():
             lablib.delete_user(admin, dn)
         admin.unbind()
 
     people = People(names, made[REFERENCE][2], cleanup, where=f"Samba AD lab {lab.url}")
-    return settings, open_directory(settings.directory), people
+    directory = open_directory(settings.directory)
+    people.alone = directory_alone(lab, lablib, directory, settings, made)
+    return settings, directory, people
+
+
+def directory_alone(lab: Any, lablib: Any, directory: Any, settings: Settings, made: dict) -> dict[str, Callable[[], None]]:
+    """The directory operations of the identify and prove_password steps, to time alone."""
+    from kiosk.backend.errors import KioskError
+    from kiosk.backend.identity import parse_identity
+
+    domains = tuple((d.netbios, d.dns) for d in settings.directory.domains)
+
+    def identity(name: str) -> Any:
+        return parse_identity(name, domains, settings.directory.effective_default_domain)
+
+    lablib.lock_by_bad_binds(lab, lab.nt_name(made["locked"][1]))
+    locked = directory.find_account(identity(made["locked"][1]))
+    unlocked_dn, unlocked_sam, unlocked_password = made["unlocked"]
+    unlocked = directory.find_account(identity(unlocked_sam))
+
+    def refused(action: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            with contextlib.suppress(KioskError):
+                action()
+        return run
+
+    def unlocked_wrong() -> None:
+        with contextlib.suppress(KioskError):
+            directory.verify_password(unlocked, "Wrong!" + secrets.token_hex(4))
+
+    return {
+        "find_account, a real name": lambda: directory.find_account(identity(made[REFERENCE][1])),
+        "find_account, an unknown name": lambda: directory.find_account(identity(f"t-{secrets.token_hex(4)}")),
+        "bind_as_nobody": refused(lambda: directory.bind_as_nobody("Wrong!" + secrets.token_hex(4))),
+        "wrong password, locked account": refused(
+            lambda: directory.verify_password(locked, "Wrong!" + secrets.token_hex(4))
+        ),
+        "wrong password, unlocked account": unlocked_wrong,
+        # not timed: a good bind resets the unlocked account's badPwdCount
+        "_reset": lambda: directory.verify_password(unlocked, unlocked_password),
+    }
+
 
 
 def main() -> None:
@@ -189,6 +248,11 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", default=os.environ.get("KIOSK_BENCH_QUICK") == "1",
         help="one round, cheapest argon2: checks the script works (also KIOSK_BENCH_QUICK=1)",
+    )
+    parser.add_argument(
+        "--pause", type=float, default=0.0,
+        help="the throttle's pause after a failure (default 0: the work alone; the shipped 1.0 times "
+        "what a person at the terminal waits, the pause counted from the attempt's start)",
     )
     parser.add_argument("--lab", action="store_true", help="against the Samba AD lab, not the demo directory")
     parser.add_argument("--lab-dir", type=Path, default=Path(os.environ.get("KIOSK_LAB_DIR") or REPO / ".lab"))
@@ -203,9 +267,30 @@ def main() -> None:
             base, directory, people = demo_people(Path(tmp))
         try:
             samples = measure(args, base, directory, people, tally)
+            alone = time_alone(people.alone, rounds=args.rounds * 5)
         finally:
             people.cleanup()
     report(args, people.where, samples)
+    if alone:
+        print(f"\ndirectory work alone ({args.rounds * 5} rounds, random order): median, 10th percentile")
+        for name, seconds in alone.items():
+            tenth = statistics.quantiles(seconds, n=10)[0] if len(seconds) > 1 else seconds[0]
+            print(f"  {name:36}{statistics.median(seconds) * 1e3:8.2f} ms {tenth * 1e3:8.2f} ms")
+
+
+def time_alone(operations: dict[str, Callable[[], None]], rounds: int) -> dict[str, list[float]]:
+    import random
+
+    timed = [name for name in operations if not name.startswith("_")]
+    seconds: dict[str, list[float]] = {name: [] for name in timed}
+    for _ in range(rounds if operations else 0):
+        for name in random.sample(timed, len(timed)):
+            began = time.perf_counter()
+            operations[name]()
+            seconds[name].append(time.perf_counter() - began)
+            if name == "wrong password, unlocked account":
+                operations["_reset"]()
+    return seconds
 
 
 Samples = dict[str, dict[str, list[Counter[str]]]]  # visit -> kind -> one Counter per step, per round
@@ -213,8 +298,10 @@ Samples = dict[str, dict[str, list[Counter[str]]]]  # visit -> kind -> one Count
 
 def measure(args: argparse.Namespace, base: Settings, directory: Any, people: People, tally: Tally) -> Samples:
     throttle = dataclasses.replace(
-        base.throttle, delay_seconds=0.0, account_max_failures=10**6, terminal_max_failures=10**6,
-        lifetime_max_failures=10**6,
+        base.throttle, delay_seconds=args.pause, max_delay_seconds=args.pause,
+        # the look-up's padding as shipped with a pause, none for the work alone
+        identify_seconds=base.throttle.identify_seconds if args.pause else 0.0,
+        account_max_failures=10**6, terminal_max_failures=10**6, lifetime_max_failures=10**6,
     )
     settings = dataclasses.replace(base, throttle=throttle)  # default argon2 parameters
     if args.quick:
@@ -280,7 +367,8 @@ def _ratio(value: float, reference: float) -> str:
 
 def report(args: argparse.Namespace, where: str, samples: Samples) -> None:
     argon2 = "cheapest argon2 (--quick)" if args.quick else "default argon2"
-    print(f"{where}, {argon2}, {args.rounds} rounds; median ms, directory calls" + (" [LDAP operations]" if args.lab else ""))
+    pause = f", pause {args.pause:g} s from each attempt's start" if args.pause else ", no pause (the work alone)"
+    print(f"{where}, {argon2}{pause}, {args.rounds} rounds; median ms, directory calls" + (" [LDAP operations]" if args.lab else ""))
     worst = 0.0
     for visit, steps in VISITS.items():
         print(f"\n{visit}: {' + '.join(steps)}")

@@ -484,7 +484,8 @@ def store_migrate(args: argparse.Namespace) -> int:
 
 
 def store_copy(args: argparse.Namespace) -> int:
-    """Copy enrollments and site secrets from one store to another (idempotent)."""
+    """Copy enrollments, site secrets, authenticator apps, holds, reminders,
+    activation codes and waiting notices from one store to another (idempotent)."""
     from kiosk.backend.store import open_store
     from kiosk.backend.store.common import redact_url
     from kiosk.backend.store.copy import copy_store
@@ -510,6 +511,11 @@ def store_copy(args: argparse.Namespace) -> int:
             "(decoy questions there stay as its kiosks have shown them)"
         )
     lines.append(
+        f"also: {report.totp_added} authenticator apps added, {report.totp_updated} brought up to date; "
+        f"{report.holds_added} throttle holds, {report.reminders_moved} reminders, "
+        f"{report.activation_codes_kept} activation codes, {report.notices_added} waiting notices"
+    )
+    lines.append(
         f"copied {report.read} enrollments: {report.added} added, {report.replaced} replaced by a newer one, "
         f"{report.unchanged} already there; the destination now holds {report.at_destination}"
     )
@@ -523,6 +529,12 @@ def store_copy(args: argparse.Namespace) -> int:
         "secrets_added": report.secrets_added,
         "secrets_differing": report.secrets_differing,
         "at_destination": report.at_destination,
+        "totp_added": report.totp_added,
+        "totp_updated": report.totp_updated,
+        "holds_added": report.holds_added,
+        "reminders_moved": report.reminders_moved,
+        "activation_codes_kept": report.activation_codes_kept,
+        "notices_added": report.notices_added,
     }
     _emit(args, payload, "\n".join(lines))
     return EXIT_OK
@@ -634,7 +646,9 @@ def remind(args: argparse.Namespace) -> int:
     summary = (
         f"{verb} {len(rows)} of {result.checked} eligible "
         f"({sum(1 for r in rows if r['kind'] == 'enroll')} to enroll, "
-        f"{sum(1 for r in rows if r['kind'] == 'expiry')} password expiry); "
+        f"{sum(1 for r in rows if r['kind'] == 'expiry')} password expiry"
+        + (f", {factor} to set up an authenticator app" if (factor := sum(1 for r in rows if r["kind"] == "factor")) else "")
+        + "); "
         f"{result.recent} reminded within the interval, {result.no_address} without a mail address"
     )
     if result.held_back:

@@ -32,6 +32,7 @@ from kiosk.backend.terminal import terminal_name
 from kiosk.config import Settings
 from kiosk.flows import FLOWS, Flow
 from kiosk.flows.base import ENDS_VISIT
+from kiosk import messages
 from kiosk.messages import error_text
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.result import ResultScreen
@@ -45,6 +46,8 @@ log = logging.getLogger("kiosk")
 
 class KioskApp(LockedDownApp[SelfServicePort]):
     """The public kiosk: one visit at a time, back to Welcome after each."""
+
+    SPEAKS_LANGUAGES = True
 
     def __init__(
         self,
@@ -85,7 +88,7 @@ class KioskApp(LockedDownApp[SelfServicePort]):
     @property
     def banner_text(self) -> str:
         kiosk_settings = self.settings.kiosk
-        parts = [kiosk_settings.title, kiosk_settings.organisation]
+        parts = [messages.setting_text("banner.title", kiosk_settings.title), kiosk_settings.organisation]
         return " - ".join(p for p in parts if p)
 
     @property
@@ -153,7 +156,9 @@ class KioskApp(LockedDownApp[SelfServicePort]):
     # --- idle and reset -------------------------------------------------------------------
 
     def _idle_paused(self) -> bool:
-        return self.flow is None or super()._idle_paused()
+        # Welcome in a language somebody picked counts as a visit: it times out too.
+        nobody = self.flow is None and messages.language() == messages.default_language()
+        return nobody or super()._idle_paused()
 
     def _idle_dormant(self) -> bool:
         return self.flow is None  # Welcome: choose() notes the activity that wakes the check

@@ -25,7 +25,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
@@ -43,6 +43,7 @@ import kiosk
 from kiosk import messages
 from kiosk.backend.errors import KioskError
 from kiosk.config import Settings
+from kiosk.config.schema import language_text
 from kiosk.messages import error_text, text
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.busy import BusyScreen
@@ -167,8 +168,23 @@ class _Call:
     on_stale: Callable[[Any], None] | None = None
 
 
+def _configure_messages(settings: Settings, environ: Mapping[str, str], *, languages: bool) -> None:
+    """The texts' overrides and, for a face that speaks them, the languages
+    offered here (less those this TERM cannot draw); otherwise English."""
+    kiosk_settings = settings.kiosk
+    messages.configure(
+        kiosk_settings.texts,
+        languages=kiosk_settings.languages if languages else None,
+        default_language=kiosk_settings.default_language if languages else None,
+        term=environ.get("TERM", ""),
+        labels={language_text(p.label): p.label for p in settings.activation.proof if isinstance(p.label, dict)},
+    )
+
+
 class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
     ENABLE_COMMAND_PALETTE = False
+    #: Offers ``kiosk.languages`` (the public kiosk); the helpdesk, for staff, stays English.
+    SPEAKS_LANGUAGES = False
     ALLOW_SELECT = False
     TITLE = "kiosk"
     BINDINGS = [
@@ -201,7 +217,8 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
         self._settings_loader = settings_loader
         #: Why the app stopped before it could serve anyone (a ConfigError).
         self.startup_error: BaseException | None = None
-        messages.configure(settings.kiosk.texts)
+        self._kiosk_environ: Mapping[str, str] = os.environ if environ is None else environ
+        _configure_messages(settings, self._kiosk_environ, languages=self.SPEAKS_LANGUAGES)
         self.theme_setting = resolve_theme(settings.kiosk.theme, environ)
         textual_theme, stylesheet = THEMES[self.theme_setting]
         super().__init__(css_path=[THEMES_DIR / stylesheet])
@@ -303,7 +320,7 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
     def _settings_validated(self, settings: Settings) -> None:
         provisional, self.settings = self.settings, settings
         self._settings_loader = None
-        messages.configure(settings.kiosk.texts)
+        _configure_messages(settings, self._kiosk_environ, languages=self.SPEAKS_LANGUAGES)
         if settings.kiosk.lockdown and not provisional.kiosk.lockdown and not self.is_headless:
             self._lock_signals()
         if (settings.kiosk, settings.features) != (provisional.kiosk, provisional.features):

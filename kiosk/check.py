@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from kiosk.backend.dn import dn_key, is_within
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from kiosk.backend.directory.ad import ActiveDirectoryProbe
     from kiosk.backend.model import Account
     from kiosk.config import DirectorySettings, EligibilitySettings, Settings
@@ -88,7 +90,12 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     local: list[CheckResult] = []
     if hasattr(settings, "store"):
         whole = cast("Settings", settings)
-        local = [*_check_store(whole.store.url), _check_audit(whole), *_check_mail(whole), *_check_passwords(whole)]
+        local = [
+            *_check_store(whole.store.url), *_check_pepper(whole), _check_audit(whole), *_check_mail(whole),
+            *_check_passwords(whole),
+        ]
+        local.extend(_check_factors(whole, local))
+        local.extend(_check_languages(whole))
     if directory.kind == "demo":
         return [*_check_demo(directory, rules), *local]
     if not directory.urls:
@@ -110,6 +117,66 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     if test_account and not rights_checked:
         results.append(CheckResult(f"rights on {test_account}", False, "not checked: no domain controller could be used"))
     return results + local
+
+
+# --- languages ---------------------------------------------------------------------------
+
+
+def _check_languages(settings: Settings) -> list[CheckResult]:
+    """Each offered language: its catalogue is installed, and every text the
+    configuration adds (questions, group titles, text overrides, a changed
+    title or help text) has its own wording in it; a missing one shows in the
+    default language's (or English) words instead."""
+    from kiosk.config.schema import KioskSettings
+    from kiosk.i18n import LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE
+
+    kiosk = settings.kiosk
+    offered = list(kiosk.languages)
+    default = kiosk.default_language or offered[0]
+    results: list[CheckResult] = []
+    names = ", ".join(f"{code} ({LANGUAGES[code].name})" for code in offered)
+    wide = [code for code in offered if LANGUAGES[code].wide]
+    note = f"; {', '.join(wide)} hidden on the Linux console (TERM=linux)" if wide else ""
+    results.append(CheckResult("languages", True, f"offers {names}, default {default}{note}"))
+    defaults = KioskSettings()
+    for code in offered:
+        if code != SOURCE_LANGUAGE and not (LOCALE_DIR / code / "LC_MESSAGES" / "kiosk.mo").is_file():
+            results.append(CheckResult(f"language {code}", False, f"the catalogue kiosk/locale/{code} is not installed: reinstall the kiosk"))
+            continue
+        missing: list[str] = []
+        for question in settings.questions.questions:
+            if isinstance(question.text, str):
+                if code != default:
+                    missing.append(f"question {question.id} (text.{code})")
+            elif code not in question.text:
+                missing.append(f"question {question.id} (text.{code})")
+        for step in settings.questions.questionnaire:
+            if step.group is not None and code != default and code not in step.title:
+                missing.append(f"group {step.group!r} (title.{code})")
+        if settings.features.activate:
+            for proof in settings.activation.proof:
+                if code not in proof.label if isinstance(proof.label, dict) else code != default:
+                    missing.append(f"activation proof {proof.attribute} (label.{code})")
+        own = kiosk.texts.get(code)
+        own = own if isinstance(own, dict) else {}
+        if code != SOURCE_LANGUAGE:
+            for key, value in kiosk.texts.items():
+                if isinstance(value, str) and key not in own:
+                    missing.append(f"kiosk.texts.{code}.{key!r} (overridden in English)")
+        for key, setting, value, built_in in (
+            ("banner.title", "kiosk.title", kiosk.title, defaults.title),
+            ("welcome.help", "kiosk.help_text", kiosk.help_text, defaults.help_text),
+        ):
+            if value != built_in and code != default and key not in own:
+                missing.append(f"kiosk.texts.{code}.{key!r} ({setting} is changed)")
+        if missing:
+            shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+            results.append(
+                _warn(f"language {code}", f"missing {LANGUAGES[code].name} texts: {shown}; add them, or people reading {code} see other words there")
+            )
+        else:
+            results.append(CheckResult(f"language {code}", True, "every configured text is translated"))
+    return results
 
 
 # --- the store and the audit log -----------------------------------------------------
@@ -239,6 +306,57 @@ def _check_passwords(settings: Settings) -> list[CheckResult]:
     else:
         results.append(CheckResult("passwords pwned_dir", True, shown))
     return results
+
+
+def _check_pepper(settings: Settings) -> list[CheckResult]:
+    answers = getattr(settings, "answers", None)  # a partial settings object (tests) has none
+    return [] if answers is None else [_check_pepper_file(answers.pepper_file)]
+
+
+def _check_pepper_file(configured: Path | None) -> CheckResult:
+    """The answers' site pepper: present (or where it will be made), readable,
+    32 bytes, not readable by others; its owner, mode and id (every host
+    sharing a store must show the same id)."""
+    import grp
+    import pwd
+    import stat
+
+    from kiosk.backend.answers import PEPPER_BYTES, pepper_id, pepper_path
+
+    name = "answers pepper"
+    path = pepper_path(configured, os.environ)
+    if path is None:
+        return _warn(name, "no pepper file and no secrets directory to make one in: answers are hashed without "
+                           "a pepper, so a copy of the store allows guessing them offline; set answers.pepper_file")
+    try:
+        facts = path.stat()
+    except FileNotFoundError:
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return CheckResult(name, False, f"{path} does not exist and this user cannot make it in {path.parent}: "
+                                            f"make it (head -c {PEPPER_BYTES} /dev/urandom, mode 0640 root:kiosk)")
+        return _warn(name, f"{path} does not exist yet: the kiosk makes it on first use (mode 0600); "
+                           "with several hosts, copy that one file to each")
+    except OSError as exc:
+        return CheckResult(name, False, f"cannot read {path}: {exc.strerror or exc}")
+
+    def _named(lookup: Any, number: int) -> str:
+        try:
+            return str(lookup(number)[0])
+        except KeyError:
+            return str(number)
+
+    owner = f"{_named(pwd.getpwuid, facts.st_uid)}:{_named(grp.getgrgid, facts.st_gid)}"
+    mode = stat.S_IMODE(facts.st_mode)
+    shown = f"{path} ({owner}, mode {mode:04o}"
+    if mode & 0o007:
+        return CheckResult(name, False, f"{shown}) can be read by anyone: chmod o-rwx (0640 root:kiosk or 0600)")
+    try:
+        pepper = path.read_bytes()
+    except OSError as exc:
+        return CheckResult(name, False, f"{shown}) cannot be read by this user: {exc.strerror or exc}")
+    if len(pepper) != PEPPER_BYTES:
+        return CheckResult(name, False, f"{shown}) is {len(pepper)} bytes, not {PEPPER_BYTES}")
+    return CheckResult(name, True, f"{shown}, id {pepper_id(pepper)}; every host sharing the store needs this file)")
 
 
 def _check_audit(settings: Settings) -> CheckResult:
@@ -901,4 +1019,241 @@ def _demo_eligibility(accounts: list[Account], rules: EligibilitySettings) -> li
         if not any(a.sam.lower() == sam.lower() for a in accounts):
             results.append(_warn("eligibility denied_users", f"{sam!r} is none of the demo's people: it denies nobody"))
     results.append(_eligible_count(accounts, rules, [], False))
+    return results
+
+
+# --- the second factor ([factors]) ------------------------------------------------------------
+
+#: What each method needs of a person, as the factor lines say it.
+_METHOD_NAMES = {"questions": "security questions", "totp": "an authenticator app", "email": "a mail address"}
+
+
+def _check_factors(settings: Settings, earlier: list[CheckResult]) -> list[CheckResult]:
+    """The [factors] policy against what can work: an e-mailed code needs the
+    relay (``earlier`` holds its lines), an authenticator app needs
+    ``features.totp`` (else nobody can set one up) and its key file; and, among
+    the eligible people, how many have each method the policy names (no one
+    with a required one: nobody passes). Nothing to say when the policy is
+    questions alone and authenticators are off (the kiosk before second factors)."""
+    factors = getattr(settings, "factors", None)  # read by shape, like _check_mail
+    features = getattr(settings, "features", None)
+    if factors is None or features is None:
+        return []
+    from kiosk.config.schema import FACTOR_ACTIONS
+
+    methods = factors.methods
+    if methods <= {"questions"} and not features.totp:
+        return []
+    actions = [a for a in FACTOR_ACTIONS if a == "helpdesk" or getattr(features, a, False)]
+    scopes = {action: _factor_scopes(factors, action) for action in actions}
+    results = [CheckResult("factors policy", True, "; ".join(
+        f"{action}: " + ", ".join(f"{who}: {_alternatives_text(alts)}" for who, alts in scopes[action])
+        for action in actions
+    ))]
+    if "totp" in methods and not features.totp:
+        results.append(_factor_blocked(
+            "factors totp", "totp", scopes,
+            "features.totp is off, so nobody can set up an authenticator app (only people who set one up before "
+            "have one); turn on features.totp or change [factors]",
+        ))
+    if "email" in methods:
+        relay_failed = [r for r in earlier if r.name.startswith("mail") and not r.ok]
+        mail = getattr(settings, "mail", None)
+        if mail is None or not mail.enabled:
+            results.append(_factor_blocked(
+                "factors email", "email", scopes, "mail is off: no e-mailed code can be sent; set up [mail]"
+            ))
+        elif relay_failed:
+            results.append(_factor_blocked(
+                "factors email", "email", scopes,
+                f"the relay failed its check ({relay_failed[0].name}): no e-mailed code can be sent until it works",
+            ))
+    if features.totp or "totp" in methods:
+        results.append(_check_totp_key(settings))
+    results.extend(_factor_people(settings, methods, scopes))
+    return results
+
+
+def _factor_scopes(factors: Any, action: str) -> list[tuple[str, list[list[str]]]]:
+    """(who, alternatives) for ``action``: everyone's, then each group's own."""
+    scopes: list[tuple[str, list[list[str]]]] = []
+    for group in factors.groups:
+        own = getattr(group, action)
+        if own is not None:
+            scopes.append((f"group {group.group.split(',', 1)[0]}", own))
+    return [("everyone else" if scopes else "everyone", getattr(factors, action)), *scopes]
+
+
+def _alternatives_text(alternatives: list[list[str]]) -> str:
+    return " or ".join("+".join(alternative) for alternative in alternatives)
+
+
+def _factor_blocked(
+    name: str, method: str, scopes: dict[str, list[tuple[str, list[list[str]]]]], why: str
+) -> CheckResult:
+    """``method`` cannot be used: a failure where some action's alternatives all
+    need it (those people cannot do that action), else a warning (the
+    alternatives with it are dead)."""
+    blocked = _needing(method, scopes)
+    if blocked:
+        return CheckResult(name, False, f"{why}; meanwhile nobody passes {', '.join(blocked)}: every alternative needs {method}")
+    return _warn(name, f"{why}; the alternatives with {method} cannot be used meanwhile")
+
+
+def _needing(method: str, scopes: dict[str, list[tuple[str, list[list[str]]]]]) -> list[str]:
+    """"reset for everyone", "unlock for group CN=Finance": where every alternative needs ``method``."""
+    return [f"{action} for {who}" for action, listed in scopes.items() for who, alts in listed
+            if all(method in alternative for alternative in alts)]
+
+
+def _check_totp_key(settings: Settings) -> CheckResult:
+    """The key that seals authenticator secrets: where it is (or will be made),
+    its mode and size, and whether it opens a secret already in the store
+    (another host's key would not)."""
+    import stat
+
+    from kiosk.backend.errors import KioskError
+    from kiosk.backend.store import open_store
+    from kiosk.backend.totp import KEY_BYTES, SecretBox, key_path
+
+    name = "factors totp key"
+    try:
+        path = key_path(settings.factors.totp_key_file, os.environ)
+    except KioskError as exc:
+        return CheckResult(name, False, f"{exc.detail or exc}: nobody can set up an authenticator app")
+    sealed = None
+    stored = 0
+    try:
+        store = open_store(settings.store.url)
+        try:
+            for record in store.totps():
+                stored += 1
+                sealed = sealed or record
+        finally:
+            store.close()
+    except KioskError:
+        pass  # the store's own line says why
+    try:
+        facts = path.stat()
+    except FileNotFoundError:
+        if stored:
+            return CheckResult(name, False, f"{path} does not exist, yet {stored} authenticator app(s) in the store were "
+                                            "sealed with a key: restore that key file (the one every host shares)")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return CheckResult(name, False, f"{path} does not exist and this user cannot make it in {path.parent}: "
+                                            f"make it (head -c {KEY_BYTES} /dev/urandom, mode 0640 root:kiosk)")
+        return _warn(name, f"{path} does not exist yet: the kiosk makes it on first use (mode 0600); "
+                           "with several hosts, make it once and copy that one file to each")
+    except OSError as exc:
+        return CheckResult(name, False, f"cannot read {path}: {exc.strerror or exc}")
+    mode = stat.S_IMODE(facts.st_mode)
+    shown = f"{path} (mode {mode:04o}"
+    if mode & 0o007:
+        return CheckResult(name, False, f"{shown}) can be read by anyone: chmod o-rwx (0640 root:kiosk or 0600)")
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        return CheckResult(name, False, f"{shown}) cannot be read by this user: {exc.strerror or exc}")
+    if len(key) != KEY_BYTES:
+        return CheckResult(name, False, f"{shown}) is {len(key)} bytes, not {KEY_BYTES}")
+    if sealed is not None:
+        try:
+            SecretBox(key).open(sealed.secret, sealed.account_guid)
+        except KioskError:
+            return CheckResult(name, False, f"{shown}) does not open the authenticator apps in the store (another "
+                                            "host's key?): copy the key file every host shares here")
+    return CheckResult(name, True, f"{shown}, {KEY_BYTES} bytes; it opens the {stored} authenticator app(s) in the store; "
+                                   "every host sharing the store needs this file)")
+
+
+def _factor_people(
+    settings: Settings, methods: set[str], scopes: dict[str, list[tuple[str, list[list[str]]]]]
+) -> list[CheckResult]:
+    """Among the eligible people (the first ELIGIBILITY_SAMPLE under each base,
+    as the eligibility line counts them): who has each method the policy
+    names. Warnings for a method nobody has set up and for a mail attribute
+    most people lack; never a failure (people set methods up over time)."""
+    from kiosk.backend.admin import enrollment_status
+    from kiosk.backend.directory import open_directory
+    from kiosk.backend.eligibility import check_eligibility
+    from kiosk.backend.errors import KioskError
+    from kiosk.backend.questions import Questionnaire
+    from kiosk.backend.store import open_store
+
+    rules = settings.eligibility
+    try:
+        directory = open_directory(settings.directory, mail_attribute=settings.mail.address_attribute)
+        try:
+            if settings.directory.kind == "demo":
+                accounts, more = list(directory.accounts()), False
+            else:
+                from kiosk.backend.directory.ad import ActiveDirectoryProbe
+
+                probe = ActiveDirectoryProbe(cast("Any", directory))
+                accounts, more = [], False
+                for base in rules.allowed_ous or [d.base_dn for d in settings.directory.domains]:
+                    found, truncated = probe.accounts_under(base, ELIGIBILITY_SAMPLE)
+                    accounts.extend(found)
+                    more = more or truncated
+        finally:
+            directory.close()
+        eligible = [
+            a for a in accounts
+            if check_eligibility(a, rules, operator_groups=settings.helpdesk.operator_groups).allowed
+        ]
+        questionnaire = Questionnaire.from_settings(settings.questions)
+        store = open_store(settings.store.url)
+        try:
+            have = {
+                a.guid: {m for m, present in (
+                    ("questions", enrollment_status(store, questionnaire, a.guid).state == "enrolled"),
+                    ("totp", store.totp(a.guid) is not None),
+                    ("email", bool(a.mail)),
+                ) if present}
+                for a in eligible
+            }
+        finally:
+            store.close()
+    except KioskError as exc:
+        return [_warn("factors people", f"could not count who has which method: {exc.detail or exc.code}")]
+    total = len(eligible)
+    if not total:
+        return []  # the eligibility line says nobody is eligible
+    of = f"{'the first ' if more else ''}{total} eligible"
+    counts = {m: sum(1 for got in have.values() if m in got) for m in ("questions", "totp", "email")}
+    can = dict.fromkeys(scopes, 0)
+    for account in eligible:
+        groups = {dn_key(g) for g in account.groups}
+
+        def member_of(dn: str, groups: set[Any] = groups) -> bool:
+            return dn_key(dn) in groups
+
+        for action in scopes:
+            alternatives = settings.factors.alternatives(action, member_of)
+            can[action] += any(set(alternative) <= have[account.guid] for alternative in alternatives)
+    results = [CheckResult("factors people", True, f"of {of}: " + ", ".join(
+        f"{counts[m]} have {_METHOD_NAMES[m]}" for m in ("questions", "totp", "email") if m in methods
+    ) + "; " + ", ".join(f"{can[action]} can pass {action} now" for action in scopes))]
+    for method in ("questions", "totp"):
+        if method in methods and counts[method] == 0 and (method != "totp" or settings.features.totp):
+            needing = _needing(method, scopes)
+            results.append(_warn(
+                f"factors {method}",
+                f"none of {of} people has set up {_METHOD_NAMES[method]} yet"
+                + (f"; every alternative of {', '.join(needing)} needs it: nobody passes those until they do"
+                   if needing else "")
+                + "; kiosk remind asks them (reminders.enabled)",
+            ))
+    if "email" in methods:
+        without = total - counts["email"]
+        attribute = settings.mail.address_attribute
+        if without * 2 > total:
+            results.append(_warn(
+                "factors email",
+                f"{attribute} is empty on {without} of {of} accounts: they cannot get an e-mailed code; fill "
+                f"{attribute} in the directory or set mail.address_attribute to the attribute that holds addresses",
+            ))
+        elif without:
+            results.append(CheckResult("factors email", True, f"{attribute} is empty on {without} of {of} accounts: "
+                                                               "they cannot get an e-mailed code"))
     return results

@@ -1,8 +1,21 @@
 """Every word a person reads, in one catalogue (English built in).
 
-``text(key, **values)`` formats one message; ``error_text(exc)`` turns a
-``KioskError`` into plain words by its ``code``. Deployments override any
-message with ``[kiosk.texts]`` in the configuration (``configure(texts)``).
+``text(key, **values)`` formats one message in the language of the visit;
+``error_text(exc)`` turns a ``KioskError`` into plain words by its ``code``.
+Deployments override any message with ``[kiosk.texts]`` in the configuration
+(English; ``[kiosk.texts.fr]`` and so on per language), given by
+``configure(texts, languages=..., default_language=...)``.
+
+English is the source language (``DEFAULT_TEXTS``); the other languages are
+gettext catalogues (``kiosk.i18n``), read the first time a text is wanted in
+them. ``set_language(code)`` switches the visit's language (the welcome
+screen's picker); ``reset_language()`` goes back to the terminal's default.
+
+Adding a message: add its key and English text to ``DEFAULT_TEXTS``, then
+``scripts/catalogues update`` (the new entry appears, empty, in every .po),
+translate it in each ``kiosk/locale/<code>/LC_MESSAGES/kiosk.po``, and
+``scripts/catalogues compile``. tests/unit/test_catalogues.py fails until
+every language has it.
 
 No Textual import here: the command line uses this module too.
 """
@@ -10,12 +23,18 @@ No Textual import here: the command line uses this module too.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from string import Formatter
 from typing import Any
 
+from kiosk.i18n import LANGUAGES, SOURCE_LANGUAGE, catalogue, drawable
+
 DEFAULT_TEXTS: dict[str, str] = {
     # --- welcome ------------------------------------------------------------
+    # The defaults of kiosk.title and kiosk.help_text (translated while unchanged).
+    "banner.title": "Password self-service",
+    "welcome.help": "Forgot your password or locked out? Choose what you need below.",
     "welcome.choose": "What do you need?",
     "welcome.unlock": "Unlock my account",
     "welcome.reset": "Reset my password",
@@ -59,6 +78,19 @@ DEFAULT_TEXTS: dict[str, str] = {
     "enroll.no_question": "Please choose a question first.",
     "enroll.empty": "Please type an answer.",
     "enroll.mismatch": "The two answers are not the same. Please type them again.",
+    # an answer refused by the questionnaire's rules (kiosk.backend.questions)
+    "answer.too_long": "Your answer is too long (at most {count} characters).",
+    "answer.too_short_one": "Your answer must be at least 1 character.",
+    "answer.too_short": "Your answer must be at least {count} characters.",
+    "answer.guessable": "That answer is one anybody could guess. Please give the real answer, one only you would know.",
+    "answer.repeats_question": "Your answer must not repeat the question.",
+    "answer.user_name": "Your answer must not be your user name.",
+    "answer.same_twice": "Use a different answer for each question.",
+    "answer.choose_once": "Choose each question only once.",
+    "answer.every_question": "Answer every question.",
+    "answer.choose_one": "Choose one question from “{group}”.",
+    "answer.choose_some": "Choose {count} questions from “{group}”.",
+    "answer.exactly": "Answer exactly {count} questions.",
     "review.title": "Check your questions",
     "review.intro": "You will be asked these questions. Your answers are not shown.",
     "review.keys": "Enter: save   Esc: start the answers again",
@@ -72,6 +104,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "activate.proof.title": "Activate your new account",
     "activate.proof.intro": "Prove it is you: type these details as your organisation gave them to you.",
     "activate.proof.empty": "Please fill in every field.",
+    # kiosk.backend.activation.CODE_LABEL, the first thing asked (label_text())
+    "activate.code_label": "Activation code",
     "activate.failed": "No account could be activated with these details. Check them and start again, or contact the help desk.",
     "activate.incomplete": "Your account is not activated yet.{password_note} Please start again, or contact the help desk with reference {reference}.",
     "activate.password_may_be_set": " Your new password may already be set.",
@@ -87,6 +121,26 @@ DEFAULT_TEXTS: dict[str, str] = {
     "new_password.rules": "Your new password needs:",
     "new_password.not_yet": "The new password does not meet every rule above yet.",
     "new_password.mismatch": "The two passwords are not the same.",
+    # the new password's checklist: the backend's English labels (kiosk.backend.policy,
+    # password_quality), matched by rule_text(); {fields} stand for the label's numbers
+    "rule.at_least": "At least {count} characters",
+    "rule.at_most": "At most {count} characters",
+    "rule.complexity": "3 kinds of: capitals, small letters, digits, symbols",
+    "rule.not_name": "Not your user name or part of your name",
+    "rule.not_names": "Not your name or user name",
+    "rule.not_names_organisation": "Not your name, user name or the organisation's name",
+    "rule.not_common": "Not a common or breached password",
+    "rule.common": "This password is on a list of common passwords",
+    "rule.breached": "This password has appeared in a data breach",
+    "rule.contains_name": "It contains your name",
+    "rule.contains_account": "It contains your user name",
+    "rule.contains_organisation": "It contains the organisation's name",
+    "rule.contains_title": "It contains a word of this kiosk's name",
+    "rule.contains_site": "It contains a word this site does not allow",
+    "rule.strength_needed": "Hard to guess (strength {score} of 4 or more)",
+    "rule.strength_ok": "Hard to guess: [{meter}] {score} of 4",
+    "rule.strength_weak": "Too easy to guess: [{meter}] {score} of 4, add a word or two",
+    "rule.match": "Both entries match",
     # --- results ------------------------------------------------------------
     "result.unlocked": "{account} is unlocked. Your password is unchanged: sign in with it as before.",
     "result.reset": "The password of {account} is changed. Use it the next time you sign in.",
@@ -313,29 +367,190 @@ class _Lenient(dict[str, Any]):
 
 
 _formatter = Formatter()
-_overrides: dict[str, str] = {}
+#: Overrides by language: the flat form of ``[kiosk.texts]`` is English.
+_overrides: dict[str, dict[str, str]] = {}
+#: Configured labels' other languages (activation.proof's ``label.fr``), by their English.
+_labels: dict[str, dict[str, str]] = {}
+_offered: tuple[str, ...] = (SOURCE_LANGUAGE,)
+_default = SOURCE_LANGUAGE
+_language = SOURCE_LANGUAGE
 
 
-def configure(texts: Mapping[str, str] | None) -> None:
-    """Use these overrides (``settings.kiosk.texts``) from now on; None = none."""
+def configure(
+    texts: Mapping[str, Any] | None,
+    *,
+    languages: Sequence[str] | None = None,
+    default_language: str | None = None,
+    term: str | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
+    """Use these overrides (``settings.kiosk.texts``) from now on; None = none.
+
+    A string value overrides an English text (today's form); a table of
+    strings under a language code (``[kiosk.texts.fr]``) overrides that
+    language's. ``languages``: what the picker offers (``kiosk.languages``;
+    None: English alone), less those this ``term`` cannot draw;
+    ``default_language``: where every visit starts (empty: the first offered);
+    ``labels``: configured labels in other languages, by their English."""
+    global _offered, _default
     _overrides.clear()
-    if texts:
-        _overrides.update({str(k): str(v) for k, v in texts.items()})
+    _labels.clear()
+    _labels.update({str(k): dict(v) for k, v in (labels or {}).items()})
+    for key, value in (texts or {}).items():
+        if isinstance(value, Mapping):
+            _overrides.setdefault(str(key), {}).update({str(k): str(v) for k, v in value.items()})
+        else:
+            _overrides.setdefault(SOURCE_LANGUAGE, {})[str(key)] = str(value)
+    offered = tuple(dict.fromkeys(c for c in (languages or ()) if c in LANGUAGES and drawable(c, term)))
+    offered = offered or (SOURCE_LANGUAGE,)
+    wanted = default_language or offered[0]
+    default = wanted if wanted in offered else offered[0]
+    if (offered, default) != (_offered, _default) or _language not in offered:
+        # New choices: the visit starts over in the default. The same ones again (the
+        # validated settings after the first frame's): a language just picked stays.
+        _offered, _default = offered, default
+        reset_language()
+
+
+def languages() -> tuple[str, ...]:
+    """The languages a person may pick here (their codes, in the configured order)."""
+    return _offered
+
+
+def language() -> str:
+    """The language of the visit in progress."""
+    return _language
+
+
+def default_language() -> str:
+    return _default
+
+
+def set_language(code: str) -> None:
+    """The person picked ``code`` (one of ``languages()``): every text from now on is in it."""
+    global _language
+    if code in _offered:
+        _language = code
+
+
+def reset_language() -> None:
+    """The visit is over: back to the terminal's default language."""
+    global _language
+    _language = _default
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language ("Français")."""
+    known = LANGUAGES.get(code)
+    return known.name if known is not None else code
+
+
+#: Texts only support staff read (``kiosk helpdesk`` over SSH): English, like
+#: the audit log; the catalogues leave them out.
+STAFF_PREFIXES = ("helpdesk.", "busy.searching")
+
+
+def translatable(key: str) -> bool:
+    """Is ``key`` in the catalogues (a text the public reads)?"""
+    return not key.startswith(STAFF_PREFIXES)
 
 
 def has(key: str) -> bool:
-    return key in _overrides or key in DEFAULT_TEXTS
+    return key in DEFAULT_TEXTS or any(key in texts for texts in _overrides.values())
+
+
+def template(key: str, language: str | None = None) -> str:
+    """The unformatted text of ``key`` in ``language`` (default: the visit's):
+    the administrators' override, else the catalogue, else the English
+    override, else the English text, else the key itself."""
+    code = language or _language
+    own = _overrides.get(code)
+    if own and key in own:
+        return own[key]
+    source = DEFAULT_TEXTS.get(key)
+    if code != SOURCE_LANGUAGE and source is not None:
+        found = catalogue(code)
+        if found is not None:
+            translated = found.pgettext(key, source)
+            if translated:
+                return translated
+    english = _overrides.get(SOURCE_LANGUAGE)
+    if english and key in english:
+        return english[key]
+    return source if source is not None else key
 
 
 def text(key: str, /, **values: Any) -> str:
     """The message ``key`` with ``{name}`` fields filled; unknown keys show the key."""
-    template = _overrides.get(key, DEFAULT_TEXTS.get(key, key))
+    template_ = template(key)
     if not values:
-        return template
+        return template_
     try:
-        return _formatter.vformat(template, (), _Lenient(values))
+        return _formatter.vformat(template_, (), _Lenient(values))
     except (ValueError, IndexError, AttributeError):  # a broken override: show it as written
-        return template
+        return template_
+
+
+def setting_text(key: str, value: str) -> str:
+    """A text the configuration sets (``kiosk.title`` as ``banner.title``,
+    ``kiosk.help_text`` as ``welcome.help``): an override of ``key`` in the
+    visit's language first; then the setting as written, unless it is still
+    the built-in default (the English text of ``key``), which is translated."""
+    own = _overrides.get(_language)
+    if own and key in own:
+        return own[key]
+    if value == DEFAULT_TEXTS.get(key):
+        return text(key)
+    return value
+
+
+def translated(default: str, translations: Any = ()) -> str:
+    """A configured text in the visit's language: its own translation in
+    ``translations`` ((language, text) pairs or a mapping), else ``default``."""
+    found = dict(translations or ()).get(_language)
+    return found if found else default
+
+
+def label_text(label: str) -> str:
+    """A field's label the backend gives in English (the activation code's, a
+    configured proof's) in the visit's language."""
+    if label == DEFAULT_TEXTS["activate.code_label"]:
+        return text("activate.code_label")
+    return translated(label, _labels.get(label))
+
+
+def question_text(question: Any) -> str:
+    """A security question's wording in the visit's language (its
+    ``translations``), else as configured (``text``)."""
+    return translated(str(getattr(question, "text", "")), getattr(question, "translations", ()))
+
+
+def group_title(step: Any) -> str:
+    """A questionnaire group's title in the visit's language."""
+    return translated(str(getattr(step, "title", "")), getattr(step, "translations", ()))
+
+
+_rule_patterns: list[tuple[str, re.Pattern[str]]] = []
+
+
+def rule_text(label: str) -> str:
+    """A password rule's label (the backend's English) in the visit's
+    language: the ``rule.*`` message it was made from, with its numbers."""
+    if _language == SOURCE_LANGUAGE and not _overrides:
+        return label
+    if not _rule_patterns:
+        for key, english in DEFAULT_TEXTS.items():
+            if key.startswith("rule."):
+                parts = re.split(r"\{(\w+)\}", english)
+                source = "".join(
+                    re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+                )
+                _rule_patterns.append((key, re.compile(source)))
+    for rule, pattern in _rule_patterns:
+        found = pattern.fullmatch(label)
+        if found:
+            return text(rule, **found.groupdict())
+    return label
 
 
 def duration(seconds: float) -> str:
@@ -367,5 +582,10 @@ def error_text(exc: BaseException) -> str:
             return text("error.throttled_until_cleared")
         return text("error.throttled", minutes=max(1, math.ceil(seconds / 60)))
     if code == "answer_rejected":
+        # The questionnaire's rules say why in a message of their own
+        # (``message_key``, ``values``); the English ``reason`` otherwise.
+        own = getattr(exc, "message_key", None)
+        if isinstance(own, str) and own in DEFAULT_TEXTS:
+            return text(own, **dict(getattr(exc, "values", {}) or {}))
         return text("error.answer_rejected", reason=getattr(exc, "reason", ""))
     return text(f"error.{code}")

@@ -424,7 +424,8 @@ def add_member(conn: Connection, group_dn: str, member_dn: str) -> None:
 
 
 def create_pso(
-    lab: Lab, conn: Connection, applies_to: Iterable[str], *, min_length: int = 14, precedence: int = 10
+    lab: Lab, conn: Connection, applies_to: Iterable[str], *, min_length: int = 14, precedence: int = 10,
+    max_age: int = -36288000000000,  # 42 days, in AD's negative 100-ns units
 ) -> str:
     """A throwaway fine-grained password policy (PSO) applied to these DNs
     (users or groups); returns its DN. Only Domain Admins can read it unless
@@ -438,7 +439,7 @@ def create_pso(
         "msDS-PasswordComplexityEnabled": "TRUE",
         "msDS-MinimumPasswordLength": min_length,
         "msDS-MinimumPasswordAge": 0,
-        "msDS-MaximumPasswordAge": -36288000000000,  # 42 days
+        "msDS-MaximumPasswordAge": max_age,
         "msDS-LockoutThreshold": LOCKOUT_THRESHOLD,
         "msDS-LockoutObservationWindow": -600000000,
         "msDS-LockoutDuration": -600000000,
@@ -449,6 +450,48 @@ def create_pso(
     if not conn.add(dn, ["top", "msDS-PasswordSettings"], attrs):
         raise LabError(f"creating {dn} failed: {conn.result}")
     return dn
+
+
+#: 100-ns intervals in a day, AD's unit for password ages and pwdLastSet
+DAY = 864_000_000_000
+#: Samba's DSDB_CONTROL_BYPASS_PASSWORD_HASH_OID: a local modify that skips the
+#: password_hash module, the one that allows pwdLastSet only 0 or -1
+_BYPASS_PASSWORD_HASH = "local_oid:1.3.6.1.4.1.7165.4.3.12:0"
+
+_BACKDATE = """
+import sys, time, ldb
+from samba.auth import system_session
+from samba.param import LoadParm
+from samba.samdb import SamDB
+conf, url, dn, days, control = sys.argv[1:]
+lp = LoadParm(); lp.load(conf)
+db = SamDB(url=url, session_info=system_session(), lp=lp)
+when = int((time.time() + 11644473600) * 10_000_000) - int(days) * %d
+m = ldb.Message(); m.dn = ldb.Dn(db, dn)
+m["pwdLastSet"] = ldb.MessageElement(str(when), ldb.FLAG_MOD_REPLACE, "pwdLastSet")
+db.modify(m, controls=[control])
+""" % DAY
+
+
+def backdate_password(lab: Lab, dn: str, days: int) -> None:
+    """Set dn's pwdLastSet to `days` days ago, on the lab's own database (over
+    LDAP, AD and Samba allow only 0 and -1). Uses Samba's own Python, as
+    samba-tool does."""
+    cmd = ["/usr/bin/python3", "-c", _BACKDATE, f"{lab.dir}/etc/smb.conf", f"{lab.dir}/private/sam.ldb", dn,
+           str(days), _BYPASS_PASSWORD_HASH]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=OTHER_TIMEOUT)
+    if p.returncode != 0:
+        raise LabError(f"back-dating pwdLastSet of {dn} failed ({p.returncode})\n{_tail(p.stderr)}")
+
+
+def expire_password(lab: Lab, conn: Connection, dn: str) -> str:
+    """Make dn's password expired (its own bind answers ``data 532``) on the
+    running lab: a PSO for dn alone with a maximum age of 2 days (Samba reads
+    any maximum of one day or less as "never expires"), and pwdLastSet 3 days
+    ago. Returns the PSO's DN (delete it with delete_entry)."""
+    pso = create_pso(lab, conn, [dn], min_length=7, precedence=1, max_age=-2 * DAY)
+    backdate_password(lab, dn, days=3)
+    return pso
 
 
 def delete_entry(conn: Connection, dn: str) -> bool:

@@ -14,7 +14,7 @@ CHEAP_HASHING = AnswerHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1
 def fast(settings: Settings, **sections: dict) -> Settings:
     """``settings`` with cheap hashing, no throttle delay, and section overrides."""
     update: dict = {"answers": CHEAP_HASHING}
-    sections["throttle"] = {"delay_seconds": 0.0, **sections.get("throttle", {})}
+    sections["throttle"] = {"delay_seconds": 0.0, "identify_seconds": 0.0, **sections.get("throttle", {})}
     for name, values in sections.items():
         update[name] = changed(getattr(settings, name), **values)
     return dataclasses.replace(settings, **update)
@@ -64,6 +64,7 @@ parallelism = 1
 
 [throttle]
 delay_seconds = 0
+identify_seconds = 0
 
 [store]
 url = "sqlite://{dir}/kiosk.db"

@@ -50,6 +50,7 @@ from kiosk.backend.errors import (
 from kiosk.backend.model import Account, Eligibility, Enrollment, StoredAnswer
 from kiosk.backend.policy import PasswordRules, require_acceptable, rules_for
 from kiosk.backend.usecase import Backend, UseCase, Visit
+from kiosk.config.schema import language_text
 
 if TYPE_CHECKING:
     from kiosk.config import ProofSettings, Settings
@@ -144,7 +145,7 @@ class Activation(UseCase):
 
     def proof_labels(self, visit: ActivationVisit) -> tuple[str, ...]:
         """What to ask: the same labels for everyone (the code first)."""
-        return (CODE_LABEL, *(p.label for p in self._config.proof))
+        return (CODE_LABEL, *(language_text(p.label) for p in self._config.proof))
 
     def prove(self, visit: ActivationVisit, values: Sequence[str]) -> None:
         """The code and the proof values at once; VerificationFailed says

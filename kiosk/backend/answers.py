@@ -16,6 +16,16 @@ its hash was made with, and ``needs_rehash`` asks for a new hash (after a
 successful verification, when the answer is at hand) until it is made with the
 current one, exactly as for changed argon2 parameters.
 
+**Site pepper.** With a pepper (32 random bytes in a file outside the store,
+``answers.pepper_file`` or ``kiosk_answer_pepper`` in the secrets directory),
+argon2id hashes HMAC-SHA256(pepper, normalised answer) instead of the answer,
+so a copy of the store alone does not allow guessing answers offline. Such a
+hash carries the prefix ``n2p`` and the pepper's 8-hex-digit id
+(``n2pa1b2c3d4$argon2id$…``): a hash made under another pepper, or read with
+none, is a ``StoreError`` (every host needs the same pepper file), never a
+silent "wrong answer". Hashes made before the pepper verify as they are and
+``needs_rehash`` asks for a peppered one.
+
 Cost is bounded whatever is typed or pasted: an answer is cut to
 ``MAX_ANSWER_CHARS`` before anything else touches it, so a 10 MB paste costs
 the same as a short answer (enrollment refuses long answers anyway, see
@@ -24,12 +34,20 @@ the same as a short answer (enrollment refuses long answers anyway, see
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import secrets
 import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
 
+from kiosk.backend.errors import StoreError
 from kiosk.backend.model import Question
 from kiosk.config import AnswerHashSettings
 
-__all__ = ["MAX_ANSWER_CHARS", "NORMALISATION", "AnswerHasher", "normalise"]
+__all__ = ["MAX_ANSWER_CHARS", "NORMALISATION", "PEPPER_NAME", "AnswerHasher", "load_pepper", "normalise", "pepper_id",
+           "pepper_path"]
 
 #: Longer answers are cut to this many characters before normalising and hashing.
 MAX_ANSWER_CHARS = 1024
@@ -73,12 +91,88 @@ def _unpunctuated(char: str) -> str:
     return "" if category.startswith("P") else char
 
 
-def _split(stored_hash: str) -> tuple[int, str]:
-    """(normalisation version, argon2 hash) of a stored hash."""
+#: The peppered hashes' prefix (after it, the pepper's id), normalisation 2.
+_PEPPERED = "n2p"
+_PEPPER_ID_CHARS = 8
+
+
+def _split(stored_hash: str) -> tuple[int, str | None, str]:
+    """(normalisation version, pepper id or None, argon2 hash) of a stored hash."""
+    head, dollar, _ = stored_hash.partition("$")
+    if dollar and head.startswith(_PEPPERED) and len(head) == len(_PEPPERED) + _PEPPER_ID_CHARS:
+        return NORMALISATION, head[len(_PEPPERED) :], stored_hash[len(head) :]
     for version, prefix in _PREFIX.items():
         if prefix and stored_hash.startswith(prefix + "$"):
-            return version, stored_hash[len(prefix) :]
-    return 1, stored_hash
+            return version, None, stored_hash[len(prefix) :]
+    return 1, None, stored_hash
+
+
+# --- the site pepper, kept outside the store -----------------------------------------------
+
+#: The pepper's file name in the secrets directory (or the systemd credential's name).
+PEPPER_NAME = "kiosk_answer_pepper"
+PEPPER_BYTES = 32
+
+
+def pepper_id(pepper: bytes) -> str:
+    """A short public name of a pepper, written into the hashes made with it."""
+    return hmac.new(pepper, b"kiosk answer pepper id", hashlib.sha256).hexdigest()[:_PEPPER_ID_CHARS]
+
+
+def pepper_path(configured: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """Where the pepper is: ``answers.pepper_file``; else ``kiosk_answer_pepper``
+    in a secrets directory (a systemd credential among them) if one has it;
+    else where it can be made: the first secrets directory the kiosk may write
+    to. None: nowhere (answers are then hashed without a pepper; ``kiosk check``
+    says so)."""
+    if configured is not None:
+        return configured
+    from kiosk.config.sources import secrets_dirs
+
+    directories = secrets_dirs(environ)
+    for directory in directories:
+        if (directory / PEPPER_NAME).is_file():
+            return directory / PEPPER_NAME
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    for directory in directories:
+        if str(directory) != credentials and directory.is_dir() and os.access(directory, os.W_OK | os.X_OK):
+            return directory / PEPPER_NAME
+    return None
+
+
+def load_pepper(path: Path) -> bytes:
+    """The pepper in ``path``; made (32 random bytes, mode 0600) if there is
+    none. Two processes making it at once: the first to link it wins."""
+    try:
+        pepper = path.read_bytes()
+    except FileNotFoundError:
+        fresh = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        try:
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(PEPPER_BYTES))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(fresh, path)
+            except FileExistsError:
+                pass
+        except OSError as exc:
+            raise StoreError(f"cannot make the answer pepper {path}: {exc.strerror or exc}") from None
+        finally:
+            fresh.unlink(missing_ok=True)
+        pepper = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"cannot read the answer pepper {path}: {exc.strerror or exc}") from None
+    if len(pepper) != PEPPER_BYTES:
+        raise StoreError(f"the answer pepper {path} is not {PEPPER_BYTES} bytes")
+    return pepper
+
+
+def configured_pepper(settings: AnswerHashSettings, environ: Mapping[str, str] | None = None) -> bytes | None:
+    """The site's pepper as configured (made on first use), or None where there is no place for one."""
+    path = pepper_path(settings.pepper_file, os.environ if environ is None else environ)
+    return None if path is None else load_pepper(path)
 
 
 class AnswerHasher:
@@ -89,11 +183,15 @@ class AnswerHasher:
     successful verification.
     """
 
-    def __init__(self, settings: AnswerHashSettings) -> None:
+    def __init__(self, settings: AnswerHashSettings, pepper: bytes | None = None) -> None:
         # argon2 loads here, not with the module: the questionnaire (which
         # normalises answers) is imported by sessions that never hash.
         from argon2 import PasswordHasher, Type
 
+        if pepper is not None and len(pepper) != PEPPER_BYTES:
+            raise ValueError("pepper length")
+        self._pepper = pepper
+        self._pepper_id = None if pepper is None else pepper_id(pepper)
         self._hasher = PasswordHasher(
             time_cost=settings.time_cost,
             memory_cost=settings.memory_cost_kib,
@@ -103,23 +201,43 @@ class AnswerHasher:
             type=Type.ID,
         )
         # Made now, not on first use, so the first unknown person is not slower.
-        import secrets  # here: a kiosk session imports this module (answers' normalisation), never hashes
-
         self._dummy = self._hasher.hash(secrets.token_urlsafe(32))
 
     def hash(self, question: Question, answer: str) -> str:
         """The stored form: the normalisation's prefix, then the argon2id hash."""
         candidate = normalise(answer, case_sensitive=question.case_sensitive)
-        return _PREFIX[NORMALISATION] + self._hasher.hash(candidate)
+        if self._pepper is None:
+            return _PREFIX[NORMALISATION] + self._hasher.hash(candidate)
+        return f"{_PEPPERED}{self._pepper_id}" + self._hasher.hash(self._peppered(candidate))
+
+    @property
+    def peppered(self) -> bool:
+        return self._pepper is not None
+
+    def _peppered(self, candidate: str) -> bytes:
+        assert self._pepper is not None
+        return hmac.new(self._pepper, candidate.encode("utf-8"), hashlib.sha256).digest()
 
     def verify(self, question: Question, stored_hash: str, answer: str) -> bool:
         """True if ``answer`` matches, normalised as the hash's own version says;
-        False on a mismatch or a malformed hash."""
+        False on a mismatch or a malformed hash. A hash made under a pepper
+        this hasher does not have is a ``StoreError``: the pepper file is
+        missing or another one (each host needs the same)."""
         from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
         try:
-            version, argon2_hash = _split(stored_hash)
+            version, wanted, argon2_hash = _split(stored_hash)
+        except (ValueError, TypeError, AttributeError):
+            return False
+        if wanted is not None and wanted != self._pepper_id:
+            raise StoreError(
+                "an answer was hashed with a pepper this kiosk does not have "
+                f"({PEPPER_NAME} missing or another one: every host needs the same file)"
+            )
+        try:
             candidate = normalise(answer, case_sensitive=question.case_sensitive, version=version)
+            if wanted is not None:
+                return self._hasher.verify(argon2_hash, self._peppered(candidate))
             return self._hasher.verify(argon2_hash, candidate)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
@@ -128,13 +246,15 @@ class AnswerHasher:
 
     def needs_rehash(self, stored_hash: str) -> bool:
         """True if the hash was made with other parameters or an older
-        normalisation (or cannot be read)."""
+        normalisation, or without the pepper this hasher has (or cannot be read)."""
         from argon2.exceptions import InvalidHashError
 
         try:
-            version, argon2_hash = _split(stored_hash)
+            version, wanted, argon2_hash = _split(stored_hash)
+            if wanted != self._pepper_id:
+                return True
             return version != NORMALISATION or self._hasher.check_needs_rehash(argon2_hash)
-        except (InvalidHashError, ValueError, TypeError):
+        except (InvalidHashError, ValueError, TypeError, AttributeError):
             return True
 
     def decoy_verify(self, question: Question, answer: str) -> bool:
@@ -147,7 +267,7 @@ class AnswerHasher:
 
         candidate = normalise(answer, case_sensitive=question.case_sensitive)
         try:
-            self._hasher.verify(self._dummy, candidate)
+            self._hasher.verify(self._dummy, candidate if self._pepper is None else self._peppered(candidate))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             pass
         return False

@@ -125,13 +125,18 @@ class Throttled(KioskError):
 
 
 class AnswerRejected(KioskError):
-    """An answer breaks an enrollment rule; ``reason`` says which, in plain words."""
+    """An answer breaks an enrollment rule; ``reason`` says which, in plain
+    words (English: logs, the command line). ``message_key`` and ``values``
+    name the same words among the kiosk's messages, so a person reads them in
+    their language (empty: ``reason`` is shown as it is)."""
 
     code = "answer_rejected"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, message_key: str = "", values: dict[str, str | int] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.message_key = message_key
+        self.values = dict(values or {})
 
 
 class VerificationFailed(KioskError):

@@ -110,13 +110,15 @@ class Eligibility:
 
 @dataclass(frozen=True)
 class Question:
-    """A security question as configured. ``id`` is stable; ``text`` may be edited."""
+    """A security question as configured. ``id`` is stable; ``text`` may be edited.
+    ``translations``: its wording in other languages, (language code, text) pairs."""
 
     id: str
     text: str
     min_length: int = 3
     max_length: int = 128
     case_sensitive: bool = False
+    translations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

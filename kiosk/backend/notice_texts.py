@@ -167,6 +167,26 @@ REMINDER_EVENTS: dict[str, tuple[str, str]] = {
         "Go to the password kiosk ({where}), choose \"Set up my security questions\", sign in "
         "with your user name and password and answer the questions. It takes about two minutes.",
     ),
+    "reminder_totp": (
+        "Set up an authenticator app at the password kiosk",
+        "To unlock your account {account} or reset its password yourself, the password kiosk now "
+        "asks for a code from an authenticator app on your phone as well, and your account has none "
+        "set up yet.\n\n"
+        "To set one up, install an authenticator app on your phone (your IT department can tell you "
+        "which), then go to the password kiosk \"{title}\" ({where}), choose \"Set up an authenticator "
+        "app\", sign in with your user name and password and scan the code the screen shows. "
+        "Keep the recovery codes it gives you somewhere safe. It takes about two minutes.",
+    ),
+    "reminder_enroll_totp": (
+        "Set up your security questions and an authenticator app",
+        "Your account {account} has no security questions yet, and no authenticator app. With both, "
+        "you can unlock your account or reset a forgotten password yourself at the password kiosk, "
+        "at any hour, without calling anyone.\n\n"
+        "Go to the password kiosk \"{title}\" ({where}). Choose \"Set up my security questions\", sign in "
+        "with your user name and password and answer a few questions; then choose \"Set up an "
+        "authenticator app\", sign in again and scan the code the screen shows with an authenticator "
+        "app on your phone. Keep the recovery codes it gives you somewhere safe. It takes about five minutes.",
+    ),
     "reminder_expiry": (
         "Your password expires on {expires_date}",
         "The password of your account {account} expires on {expires}. After that you cannot "
@@ -189,12 +209,16 @@ This message was sent automatically; replies are not read.
 
 
 def compose_reminder(
-    event: str, *, account: str, name: str, where: str, contact: str, expires: datetime | None = None
+    event: str, *, account: str, name: str, where: str, contact: str, expires: datetime | None = None,
+    title: str = "",
 ) -> tuple[str, str]:
     """(subject, body) of the reminder ``event`` (one of ``REMINDER_EVENTS``)."""
     subject, what = REMINDER_EVENTS[event]
     shown_expires = expires.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if expires is not None else "soon"
     shown_date = shown_expires[:10] if expires is not None else "soon"
-    fill = {"account": account, "where": where, "expires": shown_expires, "expires_date": shown_date}
+    fill = {
+        "account": account, "where": where, "expires": shown_expires, "expires_date": shown_date,
+        "title": title or "Password self-service",
+    }
     body = _REMINDER_BODY.format(name=name or account, what=what.format(**fill), contact=contact)
     return subject.format(**fill), body

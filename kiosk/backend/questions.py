@@ -30,6 +30,7 @@ from kiosk.backend.answers import MAX_ANSWER_CHARS, normalise
 from kiosk.backend.errors import AnswerRejected
 from kiosk.backend.model import Enrollment, Question
 from kiosk.config import QuestionsSettings
+from kiosk.config.schema import language_text, language_translations
 
 __all__ = [
     "Challenge",
@@ -51,6 +52,8 @@ class GroupStep:
     title: str
     pick: int
     choices: tuple[Question, ...]
+    #: The title in other languages: (language code, text) pairs.
+    translations: tuple[tuple[str, str], ...] = ()
 
 
 Step = SingleStep | GroupStep
@@ -80,10 +83,11 @@ class Questionnaire:
         questions = {
             q.id: Question(
                 id=q.id,
-                text=q.text,
+                text=language_text(q.text),
                 min_length=q.min_length,
                 max_length=q.max_length,
                 case_sensitive=q.case_sensitive,
+                translations=language_translations(q.text),
             )
             for q in settings.questions
         }
@@ -98,6 +102,7 @@ class Questionnaire:
                         title=step.group,
                         pick=step.pick,
                         choices=tuple(questions[i] for i in step.choose_from),
+                        translations=tuple(step.title.items()),
                     )
                 )
         return cls(
@@ -129,21 +134,23 @@ class Questionnaire:
         within the group), no question twice."""
         ids = list(question_ids)
         if len(set(ids)) != len(ids):
-            raise AnswerRejected("Choose each question only once.")
+            raise _rejected("Choose each question only once.", "answer.choose_once")
         position = 0
         for step in self.steps:
             if isinstance(step, SingleStep):
                 if position >= len(ids) or ids[position] != step.question.id:
-                    raise AnswerRejected("Answer every question.")
+                    raise _rejected("Answer every question.", "answer.every_question")
                 position += 1
                 continue
             chosen = ids[position : position + step.pick]
             allowed = {q.id for q in step.choices}
             if len(chosen) != step.pick or not all(i in allowed for i in chosen):
-                raise AnswerRejected(_choose_words(step))
+                raise _choose_rejected(step)
             position += step.pick
         if position != len(ids):
-            raise AnswerRejected(f"Answer exactly {self.answers_needed} questions.")
+            raise _rejected(
+                f"Answer exactly {self.answers_needed} questions.", "answer.exactly", count=self.answers_needed
+            )
 
     def _fits(self, question_ids: Sequence[str]) -> bool:
         """The ids make a complete enrollment for today's steps, in any order."""
@@ -240,9 +247,18 @@ class Questionnaire:
         return self._shaped(key, subject, ())[0]
 
 
-def _choose_words(step: GroupStep) -> str:
-    count = "one question" if step.pick == 1 else f"{step.pick} questions"
-    return f"Choose {count} from “{step.title}”."
+def _rejected(reason: str, message_key: str, **values: str | int) -> AnswerRejected:
+    """The refusal in English (``reason``) and as a message of the kiosk's, so
+    the person reads it in their language."""
+    return AnswerRejected(reason, message_key, values)
+
+
+def _choose_rejected(step: GroupStep) -> AnswerRejected:
+    if step.pick == 1:
+        return _rejected(f"Choose one question from “{step.title}”.", "answer.choose_one", group=step.title)
+    return _rejected(
+        f"Choose {step.pick} questions from “{step.title}”.", "answer.choose_some", count=step.pick, group=step.title
+    )
 
 
 # --- enrollment rules -----------------------------------------------------------
@@ -291,25 +307,32 @@ def check_answer(
     "bicycle" is a fine answer to "your favourite vehicle").
     """
     if len(answer) > MAX_ANSWER_CHARS:
-        raise AnswerRejected(_too_long(question))
+        raise _too_long(question)
     value = normalise(answer, case_sensitive=question.case_sensitive)
     if len(value) > question.max_length:
-        raise AnswerRejected(_too_long(question))
+        raise _too_long(question)
     if len(value) < question.min_length:
-        unit = "character" if question.min_length == 1 else "characters"
-        raise AnswerRejected(f"Your answer must be at least {question.min_length} {unit}.")
+        if question.min_length == 1:
+            raise _rejected("Your answer must be at least 1 character.", "answer.too_short_one")
+        raise _rejected(
+            f"Your answer must be at least {question.min_length} characters.",
+            "answer.too_short",
+            count=question.min_length,
+        )
     folded = normalise(answer)
     letters = _letters(answer)
     if _non_answer(letters):
-        raise AnswerRejected(
-            "That answer is one anybody could guess. Please give the real answer, one only you would know."
+        raise _rejected(
+            "That answer is one anybody could guess. Please give the real answer, one only you would know.",
+            "answer.guessable",
         )
-    if letters and letters == _letters(question.text):
-        raise AnswerRejected("Your answer must not repeat the question.")
+    wordings = (question.text, *(words for _, words in question.translations))
+    if letters and any(letters == _letters(words) for words in wordings):
+        raise _rejected("Your answer must not repeat the question.", "answer.repeats_question")
     if folded in _name_forms(account_names):
-        raise AnswerRejected("Your answer must not be your user name.")
+        raise _rejected("Your answer must not be your user name.", "answer.user_name")
     if any(folded == normalise(earlier) for earlier in earlier_answers):
-        raise AnswerRejected("Use a different answer for each question.")
+        raise _rejected("Use a different answer for each question.", "answer.same_twice")
 
 
 def _name_forms(account_names: Sequence[str]) -> set[str]:
@@ -322,5 +345,9 @@ def _name_forms(account_names: Sequence[str]) -> set[str]:
     return forms
 
 
-def _too_long(question: Question) -> str:
-    return f"Your answer is too long (at most {question.max_length} characters)."
+def _too_long(question: Question) -> AnswerRejected:
+    return _rejected(
+        f"Your answer is too long (at most {question.max_length} characters).",
+        "answer.too_long",
+        count=question.max_length,
+    )

@@ -1,13 +1,21 @@
 """Reminders by mail (``kiosk remind``, run by a systemd timer): people who
 should come to the kiosk are told so, through the notices' outbox.
 
-Two kinds, each at most once per person per interval (``[reminders]``):
+Three kinds, each at most once per person per interval (``[reminders]``):
 
 - ``enroll``: an eligible person who has not set up security questions, or
   whose enrollment no longer fits the questionnaire (``admin.enrollment_status``
   says "partial"), every ``enroll_every_days``. Not someone who must change a
   password first (a new account: the kiosk cannot take their password as proof;
-  activation is for them).
+  activation is for them). When the person's ``[factors]`` policy also needs an
+  authenticator app they have not set up, the one mail asks for both.
+- ``factor``: an eligible person whose ``[factors]`` policy for reset or unlock
+  (their group's, if it has one) needs an authenticator app (TOTP) they have
+  not set up, while nothing they already have would do, every
+  ``enroll_every_days`` too. Only a method the kiosk can set up is asked for:
+  TOTP with ``features.totp`` on (an e-mailed code needs no setting up; a
+  person without an address gets no mail anyway). ``kiosk check`` says when a
+  policy needs what nobody can set up.
 - ``expiry``: an eligible person whose password expires within
   ``expiry_within_days`` (``Account.password_expires``: AD's constructed
   msDS-UserPasswordExpiryTimeComputed), every ``expiry_every_days``.
@@ -31,6 +39,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.backend.admin import enrollment_status
 from kiosk.backend.audit import new_reference
+from kiosk.backend.dn import dn_key
 from kiosk.backend.model import Account, OutboxNotice
 from kiosk.backend.notice_texts import compose_reminder
 from kiosk.backend.usecase import UseCase
@@ -42,7 +51,10 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "Reminder", "RemindResult", "Reminders"]
 
 #: The kinds of reminder, as the store's ``reminder`` table keys them.
-KINDS = ("enroll", "expiry")
+KINDS = ("enroll", "expiry", "factor")
+#: The actions whose policy a ``factor`` reminder is about (the helpdesk's caller
+#: check is not the person's own doing at the kiosk).
+SELF_SERVICE_ACTIONS = ("reset", "unlock")
 DAY = 86400
 
 
@@ -87,18 +99,55 @@ class Reminders(UseCase):
         return datetime.now(UTC) if shared is None else datetime.fromtimestamp(shared, UTC)
 
     def every_seconds(self, kind: str) -> float:
-        days = self._config.enroll_every_days if kind == "enroll" else self._config.expiry_every_days
+        days = self._config.enroll_every_days if kind in ("enroll", "factor") else self._config.expiry_every_days
         return float(days * DAY)
 
     # --- who -----------------------------------------------------------------------------------
+
+    def to_set_up(self, account: Account, *, questions: bool) -> set[str]:
+        """The methods ``account`` should set up at the kiosk so that its policy
+        for every self-service action that is on (reset, unlock) is met: for each
+        action not met by what the person has (``questions``: enrolled; an
+        authenticator in the store; a mail address), the alternative needing the
+        fewest methods the kiosk can set up (the first such, in the policy's
+        order). An action whose every alternative needs something the kiosk
+        cannot set up (an e-mailed code for someone without an address) adds
+        nothing: a reminder could not help."""
+        have = {"questions"} if questions else set()
+        if account.mail:
+            have.add("email")
+        if self._store.totp(account.guid) is not None:
+            have.add("totp")
+        features = self._settings.features
+        settable = {"questions"} | ({"totp"} if features.totp else set())
+        groups = {dn_key(group) for group in account.groups}
+        needed: set[str] = set()
+        for action in SELF_SERVICE_ACTIONS:
+            if not getattr(features, action):
+                continue
+            alternatives = [set(a) for a in self._settings.factors.alternatives(action, lambda dn: dn_key(dn) in groups)]
+            if any(alternative <= have for alternative in alternatives):
+                continue
+            options = [alternative - have for alternative in alternatives if alternative - have <= settable]
+            if options:
+                needed |= min(options, key=len)
+        return needed
 
     def wanted(self, account: Account, now: datetime) -> Iterator[Reminder]:
         """The reminders an eligible ``account`` should have now, whenever it last had them."""
         if self._config.enroll_every_days and not account.must_change_password:
             state = enrollment_status(self._store, self.questionnaire, account.guid).state
+            # Only an authenticator adds to what today's enroll reminder asks for:
+            # no policy naming one, or none to set up, costs no lookup.
+            asks_totp = self._settings.features.totp and "totp" in self._settings.factors.methods
+            missing = self.to_set_up(account, questions=state == "enrolled") if asks_totp else set()
             if state != "enrolled":
                 event = "reminder_enroll" if state == "not_enrolled" else "reminder_reenroll"
+                if state == "not_enrolled" and "totp" in missing:
+                    event = "reminder_enroll_totp"  # one mail for both
                 yield Reminder(account.qualified_name, account.guid, "enroll", event, account.mail)
+            if "totp" in missing and state != "not_enrolled":
+                yield Reminder(account.qualified_name, account.guid, "factor", "reminder_totp", account.mail)
         expires = account.password_expires
         within = timedelta(days=self._config.expiry_within_days)
         if within and expires is not None and now < expires <= now + within:
@@ -140,6 +189,7 @@ class Reminders(UseCase):
                 held_back=result.held_back, checked=result.checked,
                 enroll=sum(1 for r in result.due if r.kind == "enroll"),
                 expiry=sum(1 for r in result.due if r.kind == "expiry"),
+                factor=sum(1 for r in result.due if r.kind == "factor"),
             )
         return result
 
@@ -147,6 +197,7 @@ class Reminders(UseCase):
         subject, body = compose_reminder(
             reminder.event, account=account.qualified_name, name=account.display_name or account.given_name,
             where=self._config.kiosk_location, contact=self._mail.contact, expires=reminder.expires,
+            title=self._settings.kiosk.title,
         )
         domain = self._mail.from_address.rpartition("@")[2] or None
         return OutboxNotice(

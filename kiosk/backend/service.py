@@ -116,7 +116,9 @@ class SelfService(UseCase):
     # --- a visit -----------------------------------------------------------------
 
     def begin(self, typed_name: str, terminal: str) -> Visit:
-        """Look the person up. Never says whether they exist."""
+        """Look the person up. Never says whether they exist, not even by how
+        long the look-up took (``throttle.identify_seconds``)."""
+        began = self._throttle.started()
         visit = Visit(typed_name=typed_name[:256], terminal=terminal)
         identity = self._identity(typed_name)
         try:
@@ -128,6 +130,7 @@ class SelfService(UseCase):
             raise
         if visit.account is not None:
             visit.eligibility = self._account_eligibility(visit.account)
+        self._throttle.answer_no_sooner(began, self._settings.throttle.identify_seconds)
         return visit
 
     def end(self, visit: Visit) -> None:

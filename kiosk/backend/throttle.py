@@ -56,6 +56,9 @@ class Attempt:
     keys: tuple[str, ...]
     failure_ids: tuple[int, ...]
     account_failures: int = 1
+    #: When the attempt began (this host's monotonic clock): the pause after a
+    #: failure is counted from here (``Throttle.failed``).
+    began: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,13 @@ class Throttle:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
+        self._monotonic = monotonic
 
     def _now(self) -> float:
         """The store's clock when several hosts share it (the database server's),
@@ -146,6 +151,7 @@ class Throttle:
         """Refuse (Throttled) if the account or the terminal is locked, or the
         account is held for good; else count this attempt as a failure for
         both, and in the account's streak, before anything is checked."""
+        began = self._monotonic()
         now = self._now()
         keys = (_account(account_key), _terminal(terminal))
         if self._store.failures(_hold_key(keys[0]), now, now)[0]:  # held: any age
@@ -185,7 +191,7 @@ class Throttle:
             hold_id, _ = self._store.add_failure(_hold_key(keys[0]), now, now)
             held_keys.append(_hold_key(keys[0]))
             held_ids.append(hold_id)
-        return Attempt(tuple(held_keys), tuple(held_ids), account_failures=counts[0])
+        return Attempt(tuple(held_keys), tuple(held_ids), account_failures=counts[0], began=began)
 
     def _raced(self, key: str, count: int, now: float) -> bool:
         """Was ``key`` already locked when this attempt was counted (``count``
@@ -210,13 +216,32 @@ class Throttle:
             log.warning("could not clear failures after a success: %s", exc.detail)
 
     def failed(self, attempt: Attempt) -> float:
-        """Keep the failures; pause for the growing delay and return it."""
+        """Keep the failures; pause until the growing delay has passed since the
+        attempt began, and return the delay.
+
+        Counted from the attempt's start, not added after the work: every
+        failure (an unknown name, a decoy, a real account's wrong password and
+        the bad-password count AD writes for it) then answers after the same
+        time, so the work behind it cannot be told apart by timing."""
         s = self._settings
         n = max(1, attempt.account_failures)
         delay = min(s.delay_seconds * 2 ** min(n - 1, 62), s.max_delay_seconds)
-        if delay > 0:
-            self._sleep(delay)
+        remaining = delay - (self._monotonic() - attempt.began)
+        if remaining > 0:
+            self._sleep(remaining)
         return delay
+
+    def started(self) -> float:
+        """A moment to pad from (``answer_no_sooner``)."""
+        return self._monotonic()
+
+    def answer_no_sooner(self, began: float, seconds: float) -> None:
+        """Wait until ``seconds`` have passed since ``began`` (``started``): a step
+        whose work differs by who is asked (a name's look-up) answers after the
+        same time for all."""
+        remaining = seconds - (self._monotonic() - began)
+        if remaining > 0:
+            self._sleep(remaining)
 
     def status(self, account_key: str) -> ThrottleStatus:
         now = self._now()

@@ -30,7 +30,7 @@ __all__ = ["Backend", "build_activation", "build_helpdesk", "build_service", "op
 def open_backend(settings: Settings, *, directory: Directory | None = None) -> Backend:
     """Open the configured directory (or use the one given), store, hasher,
     throttle and audit log."""
-    from kiosk.backend.answers import AnswerHasher
+    from kiosk.backend.answers import AnswerHasher, configured_pepper
     from kiosk.backend.audit import AuditLog
     from kiosk.backend.directory import open_directory
     from kiosk.backend.store import open_store
@@ -45,7 +45,7 @@ def open_backend(settings: Settings, *, directory: Directory | None = None) -> B
     return Backend(
         directory=directory,
         store=store,
-        hasher=AnswerHasher(settings.answers),
+        hasher=AnswerHasher(settings.answers, configured_pepper(settings.answers)),
         throttle=Throttle(store, settings.throttle),
         audit=audit,
         notices=open_notices(settings, store, audit),

@@ -48,18 +48,32 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
+def _toml_entries(key: str, value: Any) -> list[str]:
+    """``key = value``; a table of texts by language as dotted keys, one per
+    language (``text.en = "…"``, ``text.fr = "…"``), none when it is empty."""
+    if isinstance(value, dict):
+        return [f"{key}.{_toml_key(code)} = {_toml_value(words)}" for code, words in value.items()]
+    return [f"{key} = {_toml_value(value)}"]
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(c.isascii() and (c.isalnum() or c in "-_") for c in key) else _toml_string(key)
+
+
 def export_questions(settings: QuestionsSettings) -> str:
     """The questions and questionnaire as a ``[questions]`` section of kiosk.toml."""
     lines = [
         "# Security questions for the kiosk: paste into kiosk.toml, or `kiosk questions import`.",
         "# A question's id is its identity: edit the text freely, but a new id is a new question.",
+        "# One text per language (text.en, text.fr, ...), or one text for every language (text = ...).",
         "",
         "[questions]",
         f"min_remaining_to_verify = {settings.min_remaining_to_verify}",
     ]
     for q in settings.questions:
         lines += ["", "[[questions.questions]]"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in dataclasses.asdict(q).items()]
+        for key, value in dataclasses.asdict(q).items():
+            lines += _toml_entries(key, value)
     for step in settings.questionnaire:
         lines += ["", "[[questions.questionnaire]]"]
         if step.question is not None:
@@ -69,6 +83,7 @@ def export_questions(settings: QuestionsSettings) -> str:
             lines.append(f"group = {_toml_value(step.group)}")
             lines.append(f"pick = {step.pick}")
             lines.append(f"choose_from = {_toml_value(step.choose_from)}")
+            lines += _toml_entries("title", step.title)
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,8 @@
 """The configuration's schema: what every setting is, its bounds and the
 checks between settings, as frozen standard-library dataclasses.
 
-This module imports nothing but the standard library (neither pydantic nor
-the backend): every kiosk process (one per terminal or SSH session) holds a
+This module imports nothing but the standard library and ``kiosk.i18n``'s
+table of languages (neither pydantic nor the backend): every kiosk process (one per terminal or SSH session) holds a
 ``Settings``, and pydantic would add about 13 MiB and 150 ms to each. The
 validator (``kiosk.config.validation``) reads these dataclasses, their
 ``Bounds`` and their ``__post_init__`` checks; the sources (file, environment,
@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, dataclass_transform
+
+from kiosk.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 S = TypeVar("S")
 
@@ -216,16 +218,48 @@ class FeatureSettings:
     change: bool = False
 
 
+def _language_texts(section: object, name: str, *, min_length: int, max_length: int) -> None:
+    """``name`` is one text, or a table of texts by language code
+    (``text.fr = "…"``): every language shipped, every text within bounds."""
+    value = getattr(section, name)
+    texts = {"": value} if isinstance(value, str) else value
+    if not texts:
+        raise SettingError(name, "needs a text (or one per language, e.g. text.en and text.fr)")
+    for code, words in texts.items():
+        where = f"{name}.{code}" if code else name
+        if code and code not in LANGUAGES:
+            raise SettingError(where, f"{code!r} is not a shipped language ({', '.join(LANGUAGES)})")
+        if not min_length <= len(words) <= max_length:
+            raise SettingError(where, f"must be {min_length} to {max_length} characters long")
+
+
+def language_text(value: str | dict[str, str], language: str = SOURCE_LANGUAGE) -> str:
+    """A per-language setting's text in ``language``: its own, else English,
+    else the first one written; a plain string is every language's."""
+    if isinstance(value, str):
+        return value
+    return value.get(language) or value.get(SOURCE_LANGUAGE) or next(iter(value.values()), "")
+
+
+def language_translations(value: str | dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(language, text) pairs of a per-language setting; none for a plain string."""
+    return () if isinstance(value, str) else tuple(value.items())
+
+
 @_section
 class QuestionSettings:
     id: str
-    text: Annotated[str, Bounds(min_length=3, max_length=300)]
+    #: What the person reads: one text for every language, or one per language
+    #: (``text.en = "…"``, ``text.fr = "…"``: English, else the first, for a
+    #: language without its own). Answers do not depend on the language.
+    text: str | dict[str, str]
     min_length: Annotated[int, Bounds(ge=1, le=1000)] = 3
     max_length: Annotated[int, Bounds(ge=1, le=1000)] = 128
     case_sensitive: bool = False
 
     def __post_init__(self) -> None:
         _matches(self, "id", r"[a-z0-9][a-z0-9_.-]{0,63}")
+        _language_texts(self, "text", min_length=3, max_length=300)
         if self.min_length > self.max_length:
             raise ValueError(f"min_length {self.min_length} is above max_length {self.max_length}")
 
@@ -239,10 +273,16 @@ class QuestionnaireStep:
     group: str | None = None
     pick: Annotated[int, Bounds(ge=1)] = 1
     choose_from: list[str] = field(default_factory=list)
+    #: The group's title in other languages (``title.fr = "Souvenirs"``); ``group`` otherwise.
+    title: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.question is None) == (self.group is None):
             raise ValueError("a questionnaire step needs either 'question' or 'group', not both")
+        if self.title:
+            if self.group is None:
+                raise SettingError("title", "only a group has a title")
+            _language_texts(self, "title", min_length=1, max_length=80)
         if self.group is not None and self.pick > len(self.choose_from):
             raise ValueError(
                 f"group {self.group!r} picks {self.pick} but choose_from lists "
@@ -251,12 +291,42 @@ class QuestionnaireStep:
 
 
 DEFAULT_QUESTIONS = [
-    QuestionSettings(id="birth-city", text="In which city or town were you born?"),
-    QuestionSettings(id="first-pet", text="What was the name of your first pet?"),
-    QuestionSettings(id="first-school", text="What was the name of your first school?"),
-    QuestionSettings(id="childhood-street", text="What street did you live on as a child?"),
-    QuestionSettings(id="first-concert", text="What was the first concert you went to?"),
-    QuestionSettings(id="favourite-teacher", text="What was your favourite teacher's surname?"),
+    QuestionSettings(id="birth-city", text={
+        "en": "In which city or town were you born?",
+        "fr": "Dans quelle ville ou commune êtes-vous né(e)\u00a0?",
+        "de": "In welcher Stadt oder Gemeinde sind Sie geboren?",
+        "zh_Hans": "您出生在哪个城市或城镇？",
+    }),
+    QuestionSettings(id="first-pet", text={
+        "en": "What was the name of your first pet?",
+        "fr": "Comment s'appelait votre premier animal de compagnie\u00a0?",
+        "de": "Wie hieß Ihr erstes Haustier?",
+        "zh_Hans": "您的第一只宠物叫什么名字？",
+    }),
+    QuestionSettings(id="first-school", text={
+        "en": "What was the name of your first school?",
+        "fr": "Comment s'appelait votre première école\u00a0?",
+        "de": "Wie hieß Ihre erste Schule?",
+        "zh_Hans": "您上的第一所学校叫什么名字？",
+    }),
+    QuestionSettings(id="childhood-street", text={
+        "en": "What street did you live on as a child?",
+        "fr": "Dans quelle rue habitiez-vous quand vous étiez enfant\u00a0?",
+        "de": "In welcher Straße haben Sie als Kind gewohnt?",
+        "zh_Hans": "您小时候住在哪条街上？",
+    }),
+    QuestionSettings(id="first-concert", text={
+        "en": "What was the first concert you went to?",
+        "fr": "Quel a été le premier concert auquel vous avez assisté\u00a0?",
+        "de": "Welches war das erste Konzert, das Sie besucht haben?",
+        "zh_Hans": "您去听的第一场音乐会是哪一场？",
+    }),
+    QuestionSettings(id="favourite-teacher", text={
+        "en": "What was your favourite teacher's surname?",
+        "fr": "Quel était le nom de famille de votre enseignant(e) préféré(e)\u00a0?",
+        "de": "Wie lautet der Nachname Ihrer liebsten Lehrkraft?",
+        "zh_Hans": "您最喜欢的老师姓什么？",
+    }),
 ]
 DEFAULT_QUESTIONNAIRE = [
     QuestionnaireStep(question="birth-city"),
@@ -264,6 +334,7 @@ DEFAULT_QUESTIONNAIRE = [
         group="Memories",
         pick=2,
         choose_from=["first-pet", "first-school", "childhood-street", "first-concert", "favourite-teacher"],
+        title={"fr": "Souvenirs", "de": "Erinnerungen", "zh_Hans": "往事回忆"},
     ),
 ]
 
@@ -309,6 +380,13 @@ class AnswerHashSettings:
     time_cost: Annotated[int, Bounds(ge=1, le=100)] = 3
     memory_cost_kib: Annotated[int, Bounds(ge=8, le=4 * 1024 * 1024)] = 65536
     parallelism: Annotated[int, Bounds(ge=1, le=64)] = 4
+    #: The site pepper (32 random bytes, made on first use with mode 0600): answers
+    #: are hashed as HMAC-SHA256(pepper, answer), so a copy of the store alone
+    #: allows no guessing offline. Every host sharing a store needs the same file.
+    #: Empty: the systemd credential kiosk_answer_pepper ($CREDENTIALS_DIRECTORY),
+    #: else kiosk_answer_pepper in the secrets directory (made there if the
+    #: kiosk may write to it); none of them: no pepper (kiosk check warns).
+    pepper_file: Path | None = None
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
@@ -348,9 +426,13 @@ class ThrottleSettings:
     window_seconds: Annotated[int, Bounds(ge=1)] = 900
     #: Once the limit is reached, no attempt is accepted for this long.
     lock_seconds: Annotated[int, Bounds(ge=1)] = 900
-    #: A growing pause after each failure: delay * 2^(n-1), at most max_delay.
+    #: A growing pause after each failure: delay * 2^(n-1), at most max_delay,
+    #: counted from the attempt's start (every failure answers after the same time).
     delay_seconds: Annotated[float, Bounds(ge=0)] = 1.0
     max_delay_seconds: Annotated[float, Bounds(ge=0)] = 8.0
+    #: A name's look-up answers no sooner than this after it began, so a
+    #: directory's quicker "no such name" cannot be timed (0: off).
+    identify_seconds: Annotated[float, Bounds(ge=0, le=5)] = 0.05
     #: Also count failed answers in AD's badPwdCount (lockout parity, but a DoS lever).
     bump_ad_bad_password_count: bool = False
     #: NIST SP 800-63B 5.2.2: at most 100 consecutive failures per account. Past
@@ -382,8 +464,28 @@ class KioskSettings:
     activation_limit_seconds: Annotated[int, Bounds(ge=60)] = 1200
     #: Application log: tracebacks and the details behind an error's reference id.
     log_file: Path | None = Path("/var/log/kiosk/kiosk.log")
-    #: Overrides of built-in texts, by message key (see kiosk/messages.py).
-    texts: dict[str, str] = field(default_factory=dict)
+    #: The languages a person may pick on the welcome screen (shipped: en, fr,
+    #: de, zh_Hans), in the picker's order; one = no picker.
+    languages: list[str] = field(default_factory=lambda: [SOURCE_LANGUAGE])
+    #: Where every visit starts, and where it goes back to; empty = the first of ``languages``.
+    default_language: str = ""
+    #: Overrides of built-in texts, by message key (see kiosk/messages.py): in
+    #: English, or per language as a table (``[kiosk.texts.fr]``).
+    texts: dict[str, str | dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.languages:
+            raise SettingError("languages", "needs at least one language")
+        for code in self.languages:
+            if code not in LANGUAGES:
+                raise SettingError("languages", f"{code!r} is not a shipped language ({', '.join(LANGUAGES)})")
+        if len(set(self.languages)) != len(self.languages):
+            raise SettingError("languages", "lists a language twice")
+        if self.default_language and self.default_language not in self.languages:
+            raise SettingError("default_language", f"{self.default_language!r} is not in kiosk.languages")
+        for key, value in self.texts.items():
+            if isinstance(value, dict) and key not in LANGUAGES:
+                raise SettingError(f"texts.{key}", f"{key!r} is not a shipped language ({', '.join(LANGUAGES)})")
 
 
 @_section
@@ -439,13 +541,15 @@ class ProofSettings:
     """One thing a person proves at activation: a directory attribute's value."""
 
     attribute: str
-    #: What the person is asked, e.g. "Employee ID".
-    label: Annotated[str, Bounds(min_length=1, max_length=80)]
+    #: What the person is asked, e.g. "Employee ID"; or one per language
+    #: (``label.en = "Employee ID"``, ``label.fr = "Matricule"``), like a question's text.
+    label: str | dict[str, str]
     #: exact; casefold (capitals do not matter); casefold_nospace (nor spaces).
     match: Literal["exact", "casefold", "casefold_nospace"] = "casefold_nospace"
 
     def __post_init__(self) -> None:
         _matches(self, "attribute", _ATTRIBUTE_NAME)
+        _language_texts(self, "label", min_length=1, max_length=80)
 
 
 @_section

@@ -145,7 +145,19 @@ def _plain_value(hint: Any, value: Any) -> Any:
     elif hint == dict[str, str]:
         if isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values()):
             return {str(k): v for k, v in value.items()}
+    elif hint == dict[str, str | dict[str, str]]:  # kiosk.texts: English, or a table per language
+        if isinstance(value, Mapping) and all(_plain_text_or_table(v) for v in value.values()):
+            return {str(k): v if isinstance(v, str) else dict(v) for k, v in value.items()}
+    elif hint == list[str]:  # kiosk.languages
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
     return _NOT_PLAIN
+
+
+def _plain_text_or_table(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values())
+    )
 
 
 class PendingSettings:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from kiosk.messages import text
+from kiosk.messages import label_text, text
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.text_field import TextField
 
@@ -31,7 +31,7 @@ class ActivateProofScreen(KioskScreen):
     def compose_form(self) -> ComposeResult:
         yield Static(text("activate.proof.intro"), classes="hint", markup=False)
         for number, label in enumerate(self._labels, 1):
-            yield Static(label, classes="label", markup=False)
+            yield Static(label_text(label), classes="label", markup=False)
             yield TextField(id=f"proof-{number}", max_length=PROOF_MAX, select_on_focus=False, classes="proof")
 
     def fields(self) -> list[Input]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from kiosk.messages import text
+from kiosk.messages import question_text, text
 from kiosk.widgets.secret_input import ANSWER_MAX, SecretInput
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class AnswersForm:
     def compose_form(self) -> ComposeResult:
         yield Static(text(self.intro_key), classes="hint", markup=False)
         for number, question in enumerate(self._questions, 1):
-            yield Static(f"{number}. {question.text}", classes="label", markup=False)
+            yield Static(f"{number}. {question_text(question)}", classes="label", markup=False)
             yield SecretInput(id=f"answer-{number}", max_length=ANSWER_MAX, classes="answer")
 
     def answers(self) -> list[SecretInput]:

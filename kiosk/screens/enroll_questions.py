@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.widgets import Select, Static
 
-from kiosk.messages import error_text, text
+from kiosk.messages import error_text, group_title, question_text, text
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.question_picker import QuestionPicker
 from kiosk.widgets.secret_input import ANSWER_MAX, SecretInput
@@ -49,6 +49,9 @@ def expand_steps(questionnaire: Questionnaire) -> list[Step]:
 class EnrollQuestionsScreen(KioskScreen):
     DEFAULT_CSS = """
     EnrollQuestionsScreen #picker { width: 70; }
+    /* The chosen question stays on one line of the field, cut with an ellipsis
+       where a translation is longer (the list below shows it whole). */
+    EnrollQuestionsScreen #picker SelectCurrent #label { text-wrap: nowrap; text-overflow: ellipsis; }
     EnrollQuestionsScreen #question { height: auto; margin: 1 0 0 0; text-style: bold; }
     """
 
@@ -100,14 +103,14 @@ class EnrollQuestionsScreen(KioskScreen):
         question = self.query_one("#question", Static)
         if is_group(step):
             taken = {qid for qid, _, _ in self._answers}
-            picker.set_options([(q.text, q.id) for q in step.choices if q.id not in taken])
+            picker.set_options([(question_text(q), q.id) for q in step.choices if q.id not in taken])
             picker.clear()
-            group.update(text("enroll.group", title=step.title))
+            group.update(text("enroll.group", title=group_title(step)))
             group.display = picker.display = True
             question.display = False
             self.set_focus(picker)
         else:
-            question.update(step.question.text)
+            question.update(question_text(step.question))
             group.display = picker.display = False
             question.display = True
             self.set_focus(self.query_one("#answer", SecretInput))
@@ -151,7 +154,7 @@ class EnrollQuestionsScreen(KioskScreen):
             self.set_focus(answer_field)
             return
         self.say("")
-        self._answers.append((question.id, question.text, answer))
+        self._answers.append((question.id, question_text(question), answer))
         del answer
         if self._index + 1 < len(self._slots):
             self._index += 1

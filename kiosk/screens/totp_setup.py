@@ -36,6 +36,8 @@ class TotpSetupScreen(KioskScreen):
     TotpSetupScreen #left Input { width: 100%; }
     TotpSetupScreen #title { margin: 0; }
     TotpSetupScreen #secret { height: auto; margin: 1 0 0 0; text-style: bold; }
+    /* The key hints share the left column with the words: a longer translation wraps. */
+    TotpSetupScreen #keys { height: auto; }
     """
 
     def __init__(self, setup: TotpSetup, on_submit: Callable[[str], None]) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from kiosk.messages import rule_text
+
 
 class PolicyChecklist(Vertical):
     DEFAULT_CSS = """
@@ -25,7 +27,7 @@ class PolicyChecklist(Vertical):
             if name not in wanted:
                 child.remove()
         for check in checks:
-            line = f"[{'x' if check.ok else ' '}] {check.label}"
+            line = f"[{'x' if check.ok else ' '}] {rule_text(check.label)}"
             widget = existing.get(check.key)
             if widget is None:
                 widget = Static(line, name=check.key, classes="check", markup=False)

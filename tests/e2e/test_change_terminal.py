@@ -1,5 +1,6 @@
 """Change my password in the real ``kiosk`` program (tmux, 80x24) against the Samba AD lab:
-a person whose password must be changed at next logon (their own bind answers 773)."""
+a person whose password must be changed at next logon (their own bind answers 773), and
+one whose password has expired (532)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,24 @@ pytestmark = pytest.mark.e2e
 CHANGE = "Change your password"
 
 
-def test_a_must_change_password_is_changed_in_the_terminal(term, lab, lab_admin, lab_user, tmp_path):
-    assert lab_admin.modify(lab_user.dn, {"pwdLastSet": [(MODIFY_REPLACE, [0])]}), lab_admin.result
-    assert not lablib.can_bind(lab, lab_user.nt_name, lab_user.password)  # 773: must change first
+@pytest.mark.parametrize("why", ["must change", "expired"])
+def test_a_password_that_must_change_is_changed_in_the_terminal(why, term, lab, lab_admin, lab_user, tmp_path):
+    if why == "must change":
+        assert lab_admin.modify(lab_user.dn, {"pwdLastSet": [(MODIFY_REPLACE, [0])]}), lab_admin.result
+        code = "data 773"
+    else:
+        pso = lablib.expire_password(lab, lab_admin, lab_user.dn)
+        code = "data 532"
+    try:
+        ok, result = lablib.try_bind(lab, lab_user.nt_name, lab_user.password)
+        assert not ok and code in result.get("message", ""), result
+        change_in_the_terminal(term, lab, lab_user, tmp_path)
+    finally:
+        if why == "expired":
+            lablib.delete_entry(lab_admin, pso)
+
+
+def change_in_the_terminal(term, lab, lab_user, tmp_path) -> None:
 
     env = lab.env
     config = tmp_path / "kiosk.toml"

@@ -104,6 +104,8 @@ def test_install_twice_changes_nothing_the_second_time(installed):
     assert mode(etc) == ("0o750", "root", "kiosk")
     assert mode(etc / "secrets") == ("0o750", "root", "kiosk")
     assert mode(etc / "secrets" / "kiosk_directory__service_password") == ("0o640", "root", "kiosk")
+    assert mode(etc / "secrets" / "kiosk_answer_pepper") == ("0o640", "root", "kiosk")
+    assert len((etc / "secrets" / "kiosk_answer_pepper").read_bytes()) == 32
     assert mode(etc / "kiosk.toml") == ("0o640", "root", "kiosk")
     assert mode(root / "var" / "lib" / "kiosk") == ("0o2770", "kiosk", "kiosk")
     assert mode(root / "var" / "log" / "kiosk") == ("0o2770", "kiosk", "kiosk")
@@ -314,7 +316,8 @@ def test_with_a_backend_the_session_user_reads_neither_the_secret_nor_the_store(
     assert "User=kiosk-backend" in service_unit and f"--config {etc}/kiosk.toml backend" in service_unit
     assert "LoadCredential" not in (units / "kiosk@.service").read_text()
 
-    for path in (secret, state / "kiosk.db", logs / "audit.jsonl"):
+    assert mode(etc / "secrets" / "kiosk_answer_pepper") == ("0o640", "root", "kiosk-backend")
+    for path in (secret, etc / "secrets" / "kiosk_answer_pepper", state / "kiosk.db", logs / "audit.jsonl"):
         assert _as("kiosk", "cat", str(path)).returncode != 0, f"the kiosk account reads {path}"
         assert _as("kiosk-backend", "test", "-r", str(path)).returncode == 0, f"the backend cannot read {path}"
     assert _as("kiosk", "cat", str(etc / "kiosk.toml")).returncode == 0

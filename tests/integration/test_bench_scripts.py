@@ -52,7 +52,7 @@ FIGURES: dict[str, tuple[str, ...]] = {
         rf"\(ldap3 defaults: connect\+bind\)\s+{NUMBER}\s+{NUMBER}$",
     ),
     "enumeration.py": (
-        r"(demo directory|Samba AD lab \S+), cheapest argon2 \(--quick\), 1 rounds; median ms, directory calls",
+        r"(demo directory|Samba AD lab \S+), cheapest argon2 \(--quick\), no pause \(the work alone\), 1 rounds; median ms, directory calls",
         r"^reset: identify \+ challenge \+ verify$",
         r"^enrollment: identify \+ prove_password$",
         *(

@@ -1,7 +1,8 @@
 """Change my password at the kiosk against the Samba AD lab (Pilot, real directory, real store).
 
 A throwaway user who must change their password at next logon (pwdLastSet=0:
-their own bind answers 773) changes it at the kiosk; only the new password
+their own bind answers 773), and one whose password has expired (532),
+change it at the kiosk; only the new password
 signs in; changing back to the last one is refused in words (the lab keeps a
 history of 24). A wrong current password, an unknown name and an ineligible
 account get the same screen.
@@ -123,43 +124,28 @@ async def test_wrong_unknown_and_ineligible_look_the_same(settings, lab, lab_adm
 
 # --- an expired password (AD 532) ---------------------------------------------------
 #
-# pwdLastSet cannot be back-dated and Samba reads any maxPwdAge of a day or less
-# as "never", so an expired password needs samba itself running in the future.
-# The shared lab does not; this test runs against a second lab prepared so:
-#   ip addr add 127.0.0.2/8 dev lo
-#   KIOSK_DC_IP=127.0.0.2 scripts/ad-lab start DIR2
-#   (as Administrator: maxPwdAge of the domain = 2 days; create a user in
-#    OU=Staff, member of Staff Team, with a known password)
-#   stop that samba, then KIOSK_DC_FAKETIME=+3d scripts/ad-lab start DIR2
-#   KIOSK_EXPIRED_LAB_DIR=DIR2 KIOSK_EXPIRED_LAB_USER=sam KIOSK_EXPIRED_LAB_PASSWORD=...
+# On the shared lab: a PSO for the user alone with a maximum age of 2 days and
+# pwdLastSet back-dated 3 days on the lab's own database (lablib.expire_password).
 
 
 @pytest.fixture
-def expired_lab():
-    import os
-
-    lab_dir = os.environ.get("KIOSK_EXPIRED_LAB_DIR")
-    if not lab_dir:
-        pytest.skip("no lab under libfaketime with an expired password (KIOSK_EXPIRED_LAB_DIR)")
-    lab = lablib.Lab.from_env(lablib.lab_env(lab_dir))
-    return lab, os.environ["KIOSK_EXPIRED_LAB_USER"], os.environ["KIOSK_EXPIRED_LAB_PASSWORD"]
+def expired_user(lab, lab_admin, lab_user):
+    pso = lablib.expire_password(lab, lab_admin, lab_user.dn)
+    yield lab_user
+    lablib.delete_entry(lab_admin, pso)
 
 
-async def test_an_expired_password_is_changed_at_the_kiosk(expired_lab, tmp_path):
-    lab, sam, password = expired_lab
-    ok, result = lablib.try_bind(lab, lab.nt_name(sam), password)
+async def test_an_expired_password_is_changed_at_the_kiosk(settings, lab, expired_user):
+    user = expired_user
+    ok, result = lablib.try_bind(lab, user.nt_name, user.password)
     assert not ok and "data 532" in result.get("message", ""), result
 
-    settings = fast(
-        lab_settings_from_env(lab.env, tmp_path), kiosk={"theme": "default", "lockdown": True},
-        features={"change": True},
-    )
     new = "Kiosk#Renewed-2026"
     app = kiosk(settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle_long(pilot)
-        await change_at_the_kiosk(pilot, sam, password, new)
+        await change_at_the_kiosk(pilot, user.sam, user.password, new)
         assert isinstance(app.screen, ResultScreen), screen_text(app)
-        assert f"{lab.nt_name(sam)} is changed" in screen_text(app)
-    assert lablib.can_bind(lab, lab.nt_name(sam), new)
-    assert not lablib.can_bind(lab, lab.nt_name(sam), password)
+        assert f"{user.nt_name} is changed" in screen_text(app)
+    assert lablib.can_bind(lab, user.nt_name, new)
+    assert not lablib.can_bind(lab, user.nt_name, user.password)

@@ -53,7 +53,7 @@ def make(store, clock, sleeps, **changes) -> Throttle:
         max_delay_seconds=8.0,
     )
     values.update(changes)
-    return Throttle(store, ThrottleSettings(**values), clock=clock, sleep=sleeps)
+    return Throttle(store, ThrottleSettings(**values), clock=clock, sleep=sleeps, monotonic=lambda: 0.0)
 
 
 def fail(throttle, account="ada", terminal="tty1") -> float:
@@ -160,6 +160,32 @@ def test_the_pause_after_a_failure_doubles_up_to_the_maximum(store, clock, sleep
     delays = [fail(throttle) for _ in range(5)]
     assert delays == [1.0, 2.0, 4.0, 5.0, 5.0]
     assert sleeps == delays
+
+
+def test_the_pause_is_counted_from_the_attempts_start_so_every_failure_answers_after_the_same_time(
+    store, clock, sleeps
+):
+    """A real account's wrong password costs the DC a bad-password write that
+    an unknown name's decoy cannot copy; the pause hides it: both failures end
+    one delay after their attempt began, whatever the work took."""
+    elapsed = iter([0.0, 0.030, 10.0, 10.004])  # began, failed: 30 ms of work, then 4 ms
+    throttle = Throttle(
+        store,
+        ThrottleSettings(account_max_failures=100, delay_seconds=1.0, max_delay_seconds=1.0),
+        clock=clock,
+        sleep=sleeps,
+        monotonic=lambda: next(elapsed),
+    )
+    assert fail(throttle, "ada") == 1.0
+    assert fail(throttle, "nobody") == 1.0
+    assert sleeps == pytest.approx([0.970, 0.996])
+
+
+def test_work_longer_than_the_delay_adds_no_pause(store, clock, sleeps):
+    elapsed = iter([0.0, 2.5])
+    throttle = Throttle(store, ThrottleSettings(delay_seconds=1.0), clock=clock, sleep=sleeps, monotonic=lambda: next(elapsed))
+    assert fail(throttle) == 1.0
+    assert sleeps == []
 
 
 def test_no_pause_when_the_delay_is_zero(store, clock, sleeps):

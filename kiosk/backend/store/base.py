@@ -127,6 +127,33 @@ class EnrollmentStore(Protocol):
         """Keep ``value`` as the secret ``name`` unless the store already has
         one; return the one kept (race-free: made once, whoever comes first)."""
 
+    def holds(self) -> dict[str, float]:
+        """Every throttle hold (keys starting ``common.HOLD_PREFIX``): key -> when recorded."""
+
+    def adopt_hold(self, key: str, at: float) -> bool:
+        """Record the hold ``key`` unless there is one; True if added."""
+
+    def totps(self) -> Iterator[TotpEnrollment]:
+        """Every authenticator app (secrets as stored: encrypted)."""
+
+    def reminders(self) -> list[tuple[str, str, datetime]]:
+        """Every reminder sent: (account guid, kind, when last)."""
+
+    def adopt_reminder(self, account_guid: str, kind: str, last_sent: datetime) -> bool:
+        """Keep the later of this and the store's own time; True if it moved."""
+
+    def activation_codes(self) -> list[tuple[str, bytes, datetime, str]]:
+        """Every activation code: (account guid, digest, expires_at, issued_by)."""
+
+    def adopt_activation_code(self, account_guid: str, digest: bytes, expires_at: datetime, issued_by: str) -> bool:
+        """Keep this code unless the store's own expires later; True if kept."""
+
+    def outbox(self) -> list[tuple[OutboxNotice, datetime]]:
+        """Every notice waiting in the outbox, with when it is due."""
+
+    def adopt_notice(self, notice: OutboxNotice, due_at: datetime) -> bool:
+        """Add a waiting notice unless one with its Message-ID is there; True if added."""
+
     # --- schema ----------------------------------------------------------------------
 
     def schema_version(self) -> int:

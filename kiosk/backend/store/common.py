@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from kiosk.backend.model import Enrollment, OutboxNotice, StoredAnswer, TotpEnrollment
 
@@ -85,7 +86,7 @@ MIGRATIONS: list[list[str]] = [
     [
         # Version 5: the
         # reminders sent (kiosk.backend.reminders), one row per person and kind
-        # ("enroll", "expiry") with when the last one was queued: a reminder is
+        # ("enroll", "expiry", "factor") with when the last one was queued: a reminder is
         # claimed by moving last_sent forward, in the transaction that queues
         # its notice, so each is sent once per interval across hosts.
         """CREATE TABLE reminder (
@@ -269,8 +270,12 @@ _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 PAGE_SIZE = 500
 
 
-def in_pages(read_page: Callable[[str], list[Enrollment]]) -> Iterator[Enrollment]:
-    """Every enrollment by guid, ``read_page(after_guid)`` giving the next
+#: What ``in_pages`` reads: rows of one person each, ordered by guid.
+Paged = TypeVar("Paged", Enrollment, TotpEnrollment)
+
+
+def in_pages(read_page: Callable[[str], list[Paged]]) -> Iterator[Paged]:
+    """Every enrollment (or authenticator app) by guid, ``read_page(after_guid)`` giving the next
     PAGE_SIZE of them: no transaction is held between pages, so a report over
     100k people never blocks a kiosk's write."""
     after = ""

@@ -12,6 +12,24 @@ before and after could tell it was never enrolled. A destination that already
 has a different secret keeps it (its kiosks have been showing its decoys) and
 the report names it.
 
+The rest of a site's state comes along too, each merged so a re-run changes
+nothing:
+
+- **throttle holds** (an account held past the consecutive-failure cap until
+  someone clears it): added where the destination has none for the key;
+- **authenticator apps** (TOTP): the newer enrollment wins; for the same one,
+  the later accepted time step (a code used at the source is not accepted
+  again) and only the recovery codes unused at both. The secrets are copied
+  encrypted as they are: the destination's kiosks need the same key file
+  (``[factors] totp_key_file``), as they need the answers' pepper
+  (``kiosk_answer_pepper``) for the answers;
+- **reminders sent**: the later time of each (no one is reminded twice);
+- **activation codes**: the one that expires later (issued later);
+- **notices waiting in the outbox**, with their attempts and due time, unless
+  one with the same Message-ID is there. Flush the source's outbox first
+  (``kiosk notify flush``) where it can be: a notice copied, sent by the
+  destination and copied again would be sent twice.
+
 Failure counters are NOT copied. They are short-lived (the throttle's window
 and lock period), a re-run could not tell a copied failure from a new one (the
 ids differ between stores) and would count it twice, and a site switches
@@ -22,6 +40,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dataclasses import replace
+
+from kiosk.backend.model import TotpEnrollment
 from kiosk.backend.store.base import EnrollmentStore
 
 
@@ -33,6 +54,12 @@ class CopyReport:
     secrets_added: list[str] = field(default_factory=list)
     secrets_differing: list[str] = field(default_factory=list)  # kept the destination's
     at_destination: int = 0
+    holds_added: int = 0
+    totp_added: int = 0
+    totp_updated: int = 0  # replaced by a newer one, or a later step / fewer recovery codes
+    reminders_moved: int = 0
+    activation_codes_kept: int = 0
+    notices_added: int = 0
 
     @property
     def read(self) -> int:
@@ -65,4 +92,33 @@ def copy_store(source: EnrollmentStore, destination: EnrollmentStore) -> CopyRep
             ):
                 destination.mark_used(enrollment.account_guid, enrollment.last_used_at)
     report.at_destination = destination.count()
+    for key, at in source.holds().items():
+        report.holds_added += destination.adopt_hold(key, at)
+    for totp in source.totps():
+        app = destination.totp(totp.account_guid)
+        merged = _merged_totp(totp, app)
+        if merged is not None:
+            destination.put_totp(merged)
+            report.totp_added += app is None
+            report.totp_updated += app is not None
+    for guid, kind, when in source.reminders():
+        report.reminders_moved += destination.adopt_reminder(guid, kind, when)
+    for guid, digest, expires_at, issued_by in source.activation_codes():
+        report.activation_codes_kept += destination.adopt_activation_code(guid, digest, expires_at, issued_by)
+    for notice, due_at in source.outbox():
+        report.notices_added += destination.adopt_notice(notice, due_at)
     return report
+
+
+def _merged_totp(source: TotpEnrollment, there: TotpEnrollment | None) -> TotpEnrollment | None:
+    """What the destination should keep of the person's authenticator app, or
+    None when what it has is right already."""
+    if there is None or source.enrolled_at > there.enrolled_at:
+        return source
+    if source.enrolled_at < there.enrolled_at or source.secret != there.secret:
+        return None  # the destination's is newer (enrolled again there): keep it
+    step = max(source.last_step, there.last_step)
+    unused = tuple(code for code in there.recovery if code in source.recovery)
+    if step == there.last_step and unused == there.recovery:
+        return None
+    return replace(there, last_step=step, recovery=unused)

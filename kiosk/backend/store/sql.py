@@ -482,6 +482,129 @@ class SqlStore(ABC, Generic[C]):
 
         return self._run(op)
 
+    # --- moving a site to another store (kiosk store copy) ----------------------------------------
+
+    def holds(self) -> dict[str, float]:
+        """Every throttle hold (``HOLD_PREFIX`` keys): key -> when it was recorded."""
+
+        def op(conn: C) -> dict[str, float]:
+            rows = self._execute(
+                conn, "SELECT key, min(at) FROM failure WHERE key LIKE ? GROUP BY key ORDER BY key",
+                (common.HOLD_PREFIX + "%",),
+            ).fetchall()
+            return {str(key): float(at) for key, at in rows}
+
+        return self._run(op)
+
+    def adopt_hold(self, key: str, at: float) -> bool:
+        """Record the hold ``key`` unless the store has one already; True if added."""
+        if not key.startswith(common.HOLD_PREFIX):
+            raise ValueError("not a hold key")
+
+        def op(conn: C) -> bool:
+            with self._write(conn):
+                self._lock_failures(conn, key)
+                if self._execute(conn, "SELECT 1 FROM failure WHERE key = ?", (key,)).fetchone() is not None:
+                    return False
+                self._insert_failure(conn, key, at)
+                return True
+
+        return self._run(op)
+
+    def totps(self) -> Iterator[TotpEnrollment]:
+        """Every authenticator app, in pages (the secrets stay encrypted)."""
+
+        def read_page(after: str) -> list[TotpEnrollment]:
+            def op(conn: C) -> list[TotpEnrollment]:
+                rows = self._execute(
+                    conn, f"SELECT {common.TOTP_COLUMNS} FROM totp WHERE guid > ? ORDER BY guid LIMIT {PAGE_SIZE}",
+                    (after,),
+                ).fetchall()
+                return [common.totp_from_row(row) for row in rows]
+
+            return self._run(op)
+
+        return in_pages(read_page)
+
+    def reminders(self) -> list[tuple[str, str, datetime]]:
+        """Every reminder sent: (account guid, kind, when last)."""
+
+        def op(conn: C) -> list[tuple[str, str, datetime]]:
+            rows = self._execute(conn, "SELECT guid, kind, last_sent FROM reminder ORDER BY guid, kind").fetchall()
+            return [(str(guid), str(kind), common.from_micros(at)) for guid, kind, at in rows]
+
+        return self._run(op)
+
+    def adopt_reminder(self, account_guid: str, kind: str, last_sent: datetime) -> bool:
+        """Keep the later of this and the store's own time for the reminder; True if it moved."""
+        return self._run(
+            lambda conn: self._write_one(
+                conn,
+                "INSERT INTO reminder (guid, kind, last_sent) VALUES (?, ?, ?) "
+                "ON CONFLICT (guid, kind) DO UPDATE SET last_sent = excluded.last_sent "
+                "WHERE reminder.last_sent < excluded.last_sent",
+                (account_guid, kind, micros(last_sent)),
+            ).rowcount
+            > 0
+        )
+
+    def activation_codes(self) -> list[tuple[str, bytes, datetime, str]]:
+        """Every activation code: (account guid, digest, expires_at, issued_by)."""
+
+        def op(conn: C) -> list[tuple[str, bytes, datetime, str]]:
+            rows = self._execute(
+                conn, "SELECT guid, digest, expires_at, issued_by FROM activation_code ORDER BY guid"
+            ).fetchall()
+            return [(str(g), bytes(d), common.from_micros(e), str(i)) for g, d, e, i in rows]
+
+        return self._run(op)
+
+    def adopt_activation_code(self, account_guid: str, digest: bytes, expires_at: datetime, issued_by: str) -> bool:
+        """Keep this code unless the store's own expires later (was issued later); True if kept."""
+        return self._run(
+            lambda conn: self._write_one(
+                conn,
+                "INSERT INTO activation_code (guid, digest, expires_at, issued_by) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (guid) DO UPDATE SET digest = excluded.digest, "
+                "expires_at = excluded.expires_at, issued_by = excluded.issued_by "
+                "WHERE activation_code.expires_at < excluded.expires_at",
+                (account_guid, digest, micros(expires_at), issued_by),
+            ).rowcount
+            > 0
+        )
+
+    def outbox(self) -> list[tuple[OutboxNotice, datetime]]:
+        """Every notice waiting in the outbox, with when it is due."""
+
+        def op(conn: C) -> list[tuple[OutboxNotice, datetime]]:
+            rows = self._execute(conn, f"SELECT {common.NOTICE_COLUMNS}, due_at FROM notice ORDER BY id").fetchall()
+            return [(common.notice_from_row(row[:-1]), common.from_micros(row[-1])) for row in rows]
+
+        return self._run(op)
+
+    def adopt_notice(self, notice: OutboxNotice, due_at: datetime) -> bool:
+        """Add a waiting notice (its attempts and last error kept, nobody's claim)
+        unless one with its Message-ID is there already; True if added."""
+
+        def op(conn: C) -> bool:
+            with self._write(conn):
+                there = self._execute(
+                    conn, "SELECT 1 FROM notice WHERE message_id = ?", (notice.message_id,)
+                ).fetchone()
+                if there is not None:
+                    return False
+                self._execute(
+                    conn,
+                    "INSERT INTO notice (event, account, reference, recipient, message_id, subject, body, "
+                    "created_at, due_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (notice.event, notice.account, notice.reference, notice.recipient, notice.message_id,
+                     notice.subject, notice.body, micros(notice.created_at), micros(due_at), int(notice.attempts),
+                     notice.last_error or None),
+                )
+                return True
+
+        return self._run(op)
+
     def _read_secret(self, conn: C, name: str) -> bytes | None:
         row = self._execute(conn, "SELECT value FROM secret WHERE name = ?", (name,)).fetchone()
         if row is None:

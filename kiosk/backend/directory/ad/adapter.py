@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -44,7 +43,7 @@ from kiosk.backend.directory.ad.constants import (
     UF_LOCKOUT,
     USER_FILTER,
 )
-from kiosk.backend.directory.ad.groups import GroupReader, naming_context
+from kiosk.backend.directory.ad.groups import GroupReader, guest_dn, naming_context
 from kiosk.backend.directory.ad.policy import PolicyHints, PolicyReader
 from kiosk.backend.directory.ad.results import (
     SUCCESS,
@@ -352,10 +351,15 @@ class ActiveDirectory:
         raise_for_user_bind(result_detail("bind as", account.dn, result), result)
 
     def bind_as_nobody(self, password: str) -> None:
+        # The same round trip as verify_password's refused bind (AD answers 49),
+        # and the same work in the DC: a bind as a DN that does not exist is
+        # refused before the DC looks for an account or checks a password, so
+        # it is cheaper than a real account's. The built-in Guest is a real
+        # user object that is disabled (AD checks the password, then refuses),
+        # as a person's locked or disabled account would be. Never a person's
+        # account: a wrong password there would count toward their lockout.
         domain = next(iter(self._domains.values()))
-        nobody = f"CN=kiosk-nobody-{secrets.token_hex(8)},{domain.base_dn}"
-        # The same round trip as verify_password's refused bind (AD answers 49).
-        connection, result = self.connection.bound(nobody, password or "-")
+        connection, result = self.connection.bound(guest_dn(domain), password or "-")
         close_quietly(connection)
         raise InvalidCredentials(result_detail("bind as", "nobody", result))
 

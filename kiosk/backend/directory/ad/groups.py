@@ -12,7 +12,9 @@ context, so the eligibility rules can name groups by DN; the account's direct
 ``memberOf`` is added for distribution groups (not in a token).
 
 Every look-up costs the same two searches (token, resolution), whether the
-name was found or not: an unknown name reads a decoy of the same shape.
+name was found or not: an unknown name reads a decoy of the same shape and
+cost, the token of a real account (the last one looked up in this process,
+else the domain's built-in Guest) and the resolution of that token.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ class Membership:
         return tuple(dict.fromkeys(n for n in names if n))
 
 
+def guest_dn(domain: DomainSettings) -> str:
+    """The domain's built-in Guest account (RID 501, disabled by default in
+    every AD domain) where AD puts it: a real user object that no one signs in
+    as, for the decoys. If a site renamed or moved it, the decoys still run
+    (a base search of a missing entry, a refused bind) at a little less cost."""
+    return f"CN=Guest,CN=Users,{naming_context(domain.base_dn)}"
+
+
 def naming_context(base_dn: str) -> str:
     """The domain's DN: the trailing DC= RDNs of a base DN (an OU's domain)."""
     parts = [p.strip() for p in base_dn.split(",")]
@@ -61,8 +71,8 @@ class GroupReader:
     """Reads an account's groups (tokenGroups, resolved to DNs)."""
 
     def __init__(self) -> None:
-        #: The last real token per domain: what an unknown name's decoy resolves.
-        self._decoy: dict[str, list[bytes]] = {}
+        #: The last real account looked up, per domain: whose token an unknown name's decoy reads.
+        self._decoy: dict[str, str] = {}
 
     def token(self, connection: Connection, dn: str) -> list[bytes]:
         """The binary SIDs of ``dn``'s token groups (one base search)."""
@@ -110,7 +120,7 @@ class GroupReader:
                 "(on Windows: add it to the Windows Authorization Access Group)"
             )
         if known is None:
-            self._decoy[domain.netbios] = token
+            self._decoy[domain.netbios] = entry.dn
         dns = self.resolve(connection, domain, token, known)
         groups = {dn.lower() for dn in dns.values()} | {dn.lower() for dn in entry.texts("memberOf")}
         own = sid_string(entry.raw("objectSid") or b"")
@@ -118,8 +128,9 @@ class GroupReader:
         return Membership(frozenset(groups), sids)
 
     def decoy(self, connection: Connection, domain: DomainSettings) -> None:
-        """The same two searches as ``membership``, for a name that found no
-        account: the domain's entry's token (empty) and a resolution of the
-        last real token seen. Nothing is kept."""
-        self.token(connection, domain.base_dn)
-        self.resolve(connection, domain, self._decoy.get(domain.netbios, []))
+        """The same two searches as ``membership``, of the same cost, for a
+        name that found no account: the token of a real account (the last one
+        looked up, else the domain's Guest: AD expands a user's nested groups
+        either way) and the resolution of that token. Nothing is kept."""
+        token = self.token(connection, self._decoy.get(domain.netbios) or guest_dn(domain))
+        self.resolve(connection, domain, token)
