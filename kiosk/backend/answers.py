@@ -34,10 +34,7 @@ the same as a short answer (enrollment refuses long answers anyway, see
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -116,6 +113,9 @@ PEPPER_BYTES = 32
 
 def pepper_id(pepper: bytes) -> str:
     """A short public name of a pepper, written into the hashes made with it."""
+    import hashlib  # here and below: kiosk sessions import this module (answers' normalisation), and no OpenSSL
+    import hmac
+
     return hmac.new(pepper, b"kiosk answer pepper id", hashlib.sha256).hexdigest()[:_PEPPER_ID_CHARS]
 
 
@@ -146,6 +146,8 @@ def load_pepper(path: Path) -> bytes:
     try:
         pepper = path.read_bytes()
     except FileNotFoundError:
+        import secrets
+
         fresh = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         try:
             fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -201,6 +203,8 @@ class AnswerHasher:
             type=Type.ID,
         )
         # Made now, not on first use, so the first unknown person is not slower.
+        import secrets
+
         self._dummy = self._hasher.hash(secrets.token_urlsafe(32))
 
     def hash(self, question: Question, answer: str) -> str:
@@ -216,6 +220,9 @@ class AnswerHasher:
 
     def _peppered(self, candidate: str) -> bytes:
         assert self._pepper is not None
+        import hashlib
+        import hmac
+
         return hmac.new(self._pepper, candidate.encode("utf-8"), hashlib.sha256).digest()
 
     def verify(self, question: Question, stored_hash: str, answer: str) -> bool:
