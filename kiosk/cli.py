@@ -166,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     flush.add_argument("--json", action="store_true")
     flush.set_defaults(handler=admin_cli.notify_flush)
 
-    remind = commands.add_parser("remind", help="mail reminders: enroll, or a password that expires soon (the timer runs it)")
+    remind = commands.add_parser("remind", help="mail reminders: enroll, set up an authenticator app, or a password that expires soon (the timer runs it)")
     remind.add_argument("--dry-run", action="store_true", help="list who would get what; queue nothing")
     remind.add_argument("--json", action="store_true")
     remind.add_argument("-q", "--quiet", action="store_true", help="no progress count on stderr")
