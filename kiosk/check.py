@@ -130,7 +130,9 @@ def _check_languages(settings: Settings) -> list[CheckResult]:
     from kiosk.config.schema import KioskSettings
     from kiosk.i18n import LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE
 
-    kiosk = settings.kiosk
+    kiosk = getattr(settings, "kiosk", None)  # read by shape, like _check_factors
+    if kiosk is None:
+        return []
     offered = list(kiosk.languages)
     default = kiosk.default_language or offered[0]
     results: list[CheckResult] = []
