@@ -125,50 +125,16 @@ def pepper_path(configured: Path | None, environ: Mapping[str, str]) -> Path | N
     else where it can be made: the first secrets directory the kiosk may write
     to. None: nowhere (answers are then hashed without a pepper; ``kiosk check``
     says so)."""
-    if configured is not None:
-        return configured
-    from kiosk.config.sources import secrets_dirs
+    from kiosk.backend.keyfile import find_key_file
 
-    directories = secrets_dirs(environ)
-    for directory in directories:
-        if (directory / PEPPER_NAME).is_file():
-            return directory / PEPPER_NAME
-    credentials = environ.get("CREDENTIALS_DIRECTORY")
-    for directory in directories:
-        if str(directory) != credentials and directory.is_dir() and os.access(directory, os.W_OK | os.X_OK):
-            return directory / PEPPER_NAME
-    return None
+    return find_key_file(PEPPER_NAME, configured, environ)
 
 
 def load_pepper(path: Path) -> bytes:
-    """The pepper in ``path``; made (32 random bytes, mode 0600) if there is
-    none. Two processes making it at once: the first to link it wins."""
-    try:
-        pepper = path.read_bytes()
-    except FileNotFoundError:
-        import secrets
+    """The pepper in ``path``; made (32 random bytes, mode 0600) if there is none."""
+    from kiosk.backend.keyfile import load_or_create
 
-        fresh = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        try:
-            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(PEPPER_BYTES))
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(fresh, path)
-            except FileExistsError:
-                pass
-        except OSError as exc:
-            raise StoreError(f"cannot make the answer pepper {path}: {exc.strerror or exc}") from None
-        finally:
-            fresh.unlink(missing_ok=True)
-        pepper = path.read_bytes()
-    except OSError as exc:
-        raise StoreError(f"cannot read the answer pepper {path}: {exc.strerror or exc}") from None
-    if len(pepper) != PEPPER_BYTES:
-        raise StoreError(f"the answer pepper {path} is not {PEPPER_BYTES} bytes")
-    return pepper
+    return load_or_create(path, PEPPER_BYTES, "the answer pepper")
 
 
 def configured_pepper(settings: AnswerHashSettings, environ: Mapping[str, str] | None = None) -> bytes | None:

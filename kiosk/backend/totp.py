@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 from kiosk.backend.errors import StoreError
+from kiosk.backend.keyfile import find_key_file, load_or_create
 
 #: The key's file name in the secrets directory (or the systemd credential's name).
 KEY_NAME = "kiosk_totp_key"
@@ -131,48 +131,15 @@ def key_path(configured: Path | None, environ: Mapping[str, str]) -> Path:
     """Where the key is: ``factors.totp_key_file``; else an existing
     ``kiosk_totp_key`` in a secrets directory (a systemd credential among
     them); else where it will be made: the first writable secrets directory."""
-    if configured is not None:
-        return configured
-    from kiosk.config.sources import secrets_dirs
-
-    directories = secrets_dirs(environ)
-    for directory in directories:
-        if (directory / KEY_NAME).is_file():
-            return directory / KEY_NAME
-    credentials = environ.get("CREDENTIALS_DIRECTORY")
-    for directory in directories:
-        if str(directory) != credentials and directory.is_dir():
-            return directory / KEY_NAME
-    raise StoreError("no secrets directory for the TOTP key (set factors.totp_key_file)")
+    path = find_key_file(KEY_NAME, configured, environ)
+    if path is None:
+        raise StoreError("no secrets directory for the TOTP key (set factors.totp_key_file)")
+    return path
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """The key in ``path``; made (32 random bytes, mode 0600) if there is none.
-    Two processes making it at once: the first to link it wins, both read it."""
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        fresh = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        try:
-            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(KEY_BYTES))
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(fresh, path)
-            except FileExistsError:
-                pass
-        except OSError as exc:
-            raise StoreError(f"cannot make the TOTP key {path}: {exc.strerror or exc}") from None
-        finally:
-            fresh.unlink(missing_ok=True)
-        key = path.read_bytes()
-    except OSError as exc:
-        raise StoreError(f"cannot read the TOTP key {path}: {exc.strerror or exc}") from None
-    if len(key) != KEY_BYTES:
-        raise StoreError(f"the TOTP key {path} is not {KEY_BYTES} bytes")
-    return key
+    """The key in ``path``; made (32 random bytes, mode 0600) if there is none."""
+    return load_or_create(path, KEY_BYTES, "the TOTP key")
 
 
 class SecretBox:
