@@ -13,18 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def demo_config(workdir: Path, *, session_user: str, extra: str = "") -> Path:
-    config = workdir / "kiosk.toml"
-    config.write_text(textwrap.dedent(f"""
-        [directory]
-        kind = "demo"
-        default_domain = "DEMO"
-        [[directory.domains]]
-        netbios = "DEMO"
-        dns = "demo.example"
-        base_dn = "DC=demo,DC=example"
-        [features]
-        activate = true
+def local_sections(workdir: Path, *, session_user: str) -> str:
+    """A backend's own sections for a test: cheap hashing, no pause, its files
+    in ``workdir``, self-service for ``session_user``."""
+    return textwrap.dedent(f"""
         [answers]
         time_cost = 5
         memory_cost_kib = 7168
@@ -39,10 +31,25 @@ def demo_config(workdir: Path, *, session_user: str, extra: str = "") -> Path:
         file = "{workdir / 'audit.jsonl'}"
         [backend]
         session_user = "{session_user}"
+    """)
+
+
+def demo_config(workdir: Path, *, session_user: str, extra: str = "") -> Path:
+    config = workdir / "kiosk.toml"
+    config.write_text(textwrap.dedent("""
+        [directory]
+        kind = "demo"
+        default_domain = "DEMO"
+        [[directory.domains]]
+        netbios = "DEMO"
+        dns = "demo.example"
+        base_dn = "DC=demo,DC=example"
+        [features]
+        activate = true
+    """) + local_sections(workdir, session_user=session_user) + textwrap.dedent("""
         helpdesk_group = ""
         max_verifications = 2
-        {extra}
-    """), encoding="utf-8")
+    """) + textwrap.dedent(extra), encoding="utf-8")
     return config
 
 

@@ -28,7 +28,7 @@ from kiosk.backend.errors import (
 from kiosk.backend.protocol import BackendBusy, BackendUnavailable, VisitHandle
 from kiosk.client import connect_helpdesk, connect_kiosk
 
-from backend_support import Backend, as_user, demo_config
+from backend_support import Backend, as_user, demo_config, local_sections
 
 CAROL_ANSWERS = ["Lyon", "Misty", "Oak Lane"]
 ALICE_ANSWERS = ["Paris", "Rex", "Hillside"]
@@ -204,21 +204,7 @@ def lab_backend(lab, workdir: Path) -> Iterator[Backend]:
         [eligibility]
         allowed_ous = ["{env['KIOSK_TEST_STAFF_OU']}"]
         denied_groups = ["{env['KIOSK_TEST_KIOSK_DENIED_GROUP_DN']}"]
-        [answers]
-        time_cost = 5
-        memory_cost_kib = 7168
-        parallelism = 1
-        [throttle]
-        delay_seconds = 0.0
-        [kiosk]
-        log_file = "{workdir / 'kiosk.log'}"
-        [store]
-        url = "sqlite://{workdir / 'kiosk.db'}"
-        [audit]
-        file = "{workdir / 'audit.jsonl'}"
-        [backend]
-        session_user = "{pwd.getpwuid(os.getuid()).pw_name}"
-    """), encoding="utf-8")
+    """) + local_sections(workdir, session_user=pwd.getpwuid(os.getuid()).pw_name), encoding="utf-8")
     running = Backend(config, workdir / "backend.sock",
                       {"KIOSK_DIRECTORY__SERVICE_PASSWORD": env["KIOSK_TEST_SVC_PASSWORD"]})
     running.start()
