@@ -350,14 +350,9 @@ def _check_pepper_file(configured: Path | None) -> CheckResult:
     owner = f"{_named(pwd.getpwuid, facts.st_uid)}:{_named(grp.getgrgid, facts.st_gid)}"
     mode = stat.S_IMODE(facts.st_mode)
     shown = f"{path} ({owner}, mode {mode:04o}"
-    if mode & 0o007:
-        return CheckResult(name, False, f"{shown}) can be read by anyone: chmod o-rwx (0640 root:kiosk or 0600)")
-    try:
-        pepper = path.read_bytes()
-    except OSError as exc:
-        return CheckResult(name, False, f"{shown}) cannot be read by this user: {exc.strerror or exc}")
-    if len(pepper) != PEPPER_BYTES:
-        return CheckResult(name, False, f"{shown}) is {len(pepper)} bytes, not {PEPPER_BYTES}")
+    pepper = _read_key_file(name, path, mode, shown, PEPPER_BYTES)
+    if isinstance(pepper, CheckResult):
+        return pepper
     return CheckResult(name, True, f"{shown}, id {pepper_id(pepper)}; every host sharing the store needs this file)")
 
 
@@ -1108,6 +1103,21 @@ def _needing(method: str, scopes: dict[str, list[tuple[str, list[list[str]]]]]) 
             if all(method in alternative for alternative in alts)]
 
 
+def _read_key_file(name: str, path: Path, mode: int, shown: str, size: int) -> bytes | CheckResult:
+    """A key kept outside the store (the pepper, the TOTP key): its bytes, or
+    the failure that says why not (readable by anyone, unreadable, wrong size).
+    ``shown`` opens the line's parenthesis ("PATH (mode 0600")."""
+    if mode & 0o007:
+        return CheckResult(name, False, f"{shown}) can be read by anyone: chmod o-rwx (0640 root:kiosk or 0600)")
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        return CheckResult(name, False, f"{shown}) cannot be read by this user: {exc.strerror or exc}")
+    if len(key) != size:
+        return CheckResult(name, False, f"{shown}) is {len(key)} bytes, not {size}")
+    return key
+
+
 def _check_totp_key(settings: Settings) -> CheckResult:
     """The key that seals authenticator secrets: where it is (or will be made),
     its mode and size, and whether it opens a secret already in the store
@@ -1150,14 +1160,9 @@ def _check_totp_key(settings: Settings) -> CheckResult:
         return CheckResult(name, False, f"cannot read {path}: {exc.strerror or exc}")
     mode = stat.S_IMODE(facts.st_mode)
     shown = f"{path} (mode {mode:04o}"
-    if mode & 0o007:
-        return CheckResult(name, False, f"{shown}) can be read by anyone: chmod o-rwx (0640 root:kiosk or 0600)")
-    try:
-        key = path.read_bytes()
-    except OSError as exc:
-        return CheckResult(name, False, f"{shown}) cannot be read by this user: {exc.strerror or exc}")
-    if len(key) != KEY_BYTES:
-        return CheckResult(name, False, f"{shown}) is {len(key)} bytes, not {KEY_BYTES}")
+    key = _read_key_file(name, path, mode, shown, KEY_BYTES)
+    if isinstance(key, CheckResult):
+        return key
     if sealed is not None:
         try:
             SecretBox(key).open(sealed.secret, sealed.account_guid)
