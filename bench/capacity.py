@@ -1,7 +1,8 @@
 """How many kiosk sessions one host holds: N real sessions beside N bare Textual apps.
 
     .venv/bin/python bench/capacity.py [--sessions 20] [--storm N --within S]
-        [--backend {inprocess,socket}] [--lab [--lab-dir DIR]] [--rate 1] [--verifications 30] [--quick]
+        [--backend {inprocess,socket}] [--forkserver] [--lab [--lab-dir DIR]] [--rate 1]
+        [--verifications 30] [--quick]
 
 Each session is a real program on its own 80x24 pty (os.openpty, the pty its
 controlling terminal, TERM=xterm-256color, COLORTERM unset), read all along by
@@ -62,6 +63,13 @@ for the run and the sessions' config gets ``[backend] socket = PATH`` (and
 PSS and CPU are printed beside the sessions' (spread over N, they are the
 host's cost per session). Skipped, with words, when ``kiosk backend`` does not
 exist. Default: inprocess (each session builds its own backend).
+
+--forkserver: one ``kiosk forkserver`` is started for the run and the
+sessions' config gets ``kiosk.forkserver_socket``: each kiosk session is then
+``python -m kiosk`` handing its pty to a fork of it (kiosk/forkserver.py).
+That fork (named ``kiosk@<session pid>``) is counted as the session's: its
+CPU and PSS are added to the session's. The forkserver's own are printed
+beside, like the backend's.
 
 Nothing is asserted. Ratios are kiosk/bare of this run; goals from issue 16:
 startup CPU <= 1.3x, first frame <= 1.25x, PSS <= 1.15x, idle CPU <= 1.2x,
@@ -192,11 +200,34 @@ def visible(raw: str) -> str:
 # --- /proc ------------------------------------------------------------------------------------
 
 
+#: The run's forkserver (--forkserver): its children are sessions' forks, named kiosk@<session pid>.
+FORKSERVER: list[int] = []
+
+
+def forked_for(pid: int) -> list[int]:
+    """The forkserver's child serving the session ``pid`` (comm is cut at 15 characters)."""
+    if not FORKSERVER or pid == FORKSERVER[0]:
+        return []
+    name = f"kiosk@{pid}"[:15]
+    found = []
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{FORKSERVER[0]}/task/{FORKSERVER[0]}/children").read_text().split():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{child}/comm").read_text().strip() == name:
+                    found.append(int(child))
+    return found
+
+
 def descendants(pid: int) -> list[int]:
+    """pid and its descendants, with the forkserver's fork serving it; the
+    forkserver's own tree is itself alone (its children are the sessions')."""
+    if FORKSERVER and pid == FORKSERVER[0]:
+        return [pid]
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
         found.append(current)
+        todo.extend(forked_for(current))
         with contextlib.suppress(OSError):
             for task in os.listdir(f"/proc/{current}/task"):
                 with contextlib.suppress(OSError):
@@ -728,6 +759,34 @@ def start_backend(work: Path, config: Path, env: dict[str, str]) -> tuple[subpro
     return proc, socket_path
 
 
+def start_forkserver(work: Path, config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    socket_path = work / "forkserver.sock"
+    log = (work / "forkserver.out").open("wb")
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "kiosk", "--config", str(config), "forkserver", "--socket", str(socket_path)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=work, start_new_session=True,
+        preexec_fn=lambda: ctypes.CDLL(None).prctl(1, signal.SIGKILL),
+    )
+    deadline = time.monotonic() + 60
+    while b"serving kiosk sessions" not in (work / "forkserver.out").read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"kiosk forkserver did not start:\n{(work / 'forkserver.out').read_text()[-2000:]}")
+        time.sleep(0.05)
+    FORKSERVER[:] = [proc.pid]
+    return proc
+
+
+def stop_forkserver(proc: subprocess.Popen[bytes] | None) -> None:
+    """The forkserver, and any fork of it still running (they outlive it by design)."""
+    if proc is None:
+        return
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
+    stop_backend(proc)
+
+
 def stop_backend(proc: subprocess.Popen[bytes] | None) -> None:
     if proc is None or proc.poll() is not None:
         return
@@ -744,11 +803,15 @@ def stop_backend(proc: subprocess.Popen[bytes] | None) -> None:
 # --- main -------------------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[bytes] | None) -> None:
+async def run(
+    args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[bytes] | None,
+    forkserver: subprocess.Popen[bytes] | None = None,
+) -> None:
     where = "Samba AD lab" if args.lab else "demo directory"
     load = os.getloadavg()
     print(
-        f"capacity: {args.sessions} sessions of each kind (kiosk: {where}, backend {args.backend}),"
+        f"capacity: {args.sessions} sessions of each kind (kiosk: {where}, backend {args.backend}"
+        f"{', forkserver' if forkserver else ''}),"
         f" 80x24 ptys; python {sys.version.split()[0]}, {os.cpu_count()} CPUs,"
         f" load average {load[0]:.1f} at start"
     )
@@ -766,11 +829,13 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
 
     if args.sessions:
         backend_cpu0 = cpu_seconds(backend.pid) if backend else 0.0
+        forkserver_cpu0 = cpu_seconds(forkserver.pid) if forkserver else 0.0
         sessions = await bench.open_sessions(args.sessions)
         everyone = sessions["kiosk"] + sessions["bare"]
         await asyncio.sleep(1.0)
         live = [s for s in everyone if s.alive and s.startup_cpu is not None]
         backend_started = cpu_seconds(backend.pid) if backend else 0.0
+        forkserver_started = cpu_seconds(forkserver.pid) if forkserver else 0.0
         cpu0 = {id(s): cpu_ns_live(s.proc.pid) for s in live}
         backend_idle0 = cpu_ns_live(backend.pid) if backend else 0
         began = time.monotonic()
@@ -817,6 +882,13 @@ async def run(args: argparse.Namespace, bench: Bench, backend: subprocess.Popen[
                 f" the sessions (its start and the warm-up session's), then"
                 f" {(backend_started - startup) / max(1, len(sessions['kiosk'])) * 1000:.1f} ms per kiosk session started,"
                 f" idle {backend_idle * 1000:.2f} ms/s"
+            )
+        if forkserver:
+            print(
+                f"forkserver (one for the run): PSS {pss_mib(forkserver.pid):.1f} MiB (its share of the code its forks"
+                f" share), CPU {forkserver_cpu0 * 1000:.0f} ms before the sessions (its start: the kiosk's imports),"
+                f" then {(forkserver_started - forkserver_cpu0) / max(1, len(sessions['kiosk'])) * 1000:.1f} ms"
+                f" per kiosk session started"
             )
         if args.lab:
             held = {kind: sum(conns.get(id(s), 0) for s in sessions[kind]) for kind in ("kiosk", "bare")}
@@ -881,6 +953,7 @@ def main() -> int:
     parser.add_argument("--storm", type=int, default=0, metavar="N", help="N sessions of each kind started within --within")
     parser.add_argument("--within", type=float, default=10.0, metavar="S")
     parser.add_argument("--backend", choices=("inprocess", "socket"), default="inprocess")
+    parser.add_argument("--forkserver", action="store_true", help="kiosk sessions start as forks of one kiosk forkserver")
     parser.add_argument("--lab", action="store_true", help="the sessions on the Samba AD lab, not the demo directory")
     parser.add_argument("--lab-dir", type=Path, default=Path(os.environ.get("KIOSK_LAB_DIR") or REPO / ".lab"))
     parser.add_argument(
@@ -911,7 +984,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="kiosk-bench-capacity-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_") and k != "COLORTERM"}
     env.update(TERM="xterm-256color", LANG=os.environ.get("LANG", "C.UTF-8"))
-    backend = None
+    backend = forkserver = None
     binds: DcBinds | None = None
     cleanup: Callable[[], None] = lambda: None
 
@@ -942,11 +1015,15 @@ def main() -> int:
             backend, _ = start_backend(work, config, {**env, **secret})  # the only holder of the secret
         else:
             env.update(secret)
+        if args.forkserver:
+            text = text.replace("[kiosk]\n", f"[kiosk]\nforkserver_socket = {toml_str(str(work / 'forkserver.sock'))}\n", 1)
+            config.write_text(text)
+            forkserver = start_forkserver(work, config, env)
         config.write_text(text)
         (work / "bare.py").write_text(BARE_APP)
         bench = Bench(args, work, config, env)
         bench.name, bench.ldap_ports, bench.binds = name, ports, binds
-        asyncio.run(run(args, bench, backend))
+        asyncio.run(run(args, bench, backend, forkserver))
         return 0
     except KeyboardInterrupt:
         print("capacity: interrupted; every session stopped", file=sys.stderr)
@@ -956,6 +1033,7 @@ def main() -> int:
         return 1
     finally:
         stop_all(ALL)
+        stop_forkserver(forkserver)
         stop_backend(backend)
         if binds is not None:
             binds.stop()

@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     backend.add_argument("--socket", metavar="PATH", help="listen here (default: backend.socket; systemd passes its own)")
     backend.set_defaults(handler=_cmd_backend)
 
+    forkserver = commands.add_parser(
+        "forkserver", help="the kiosk's code loaded once; each session a fork of it (systemd starts it)"
+    )
+    forkserver.add_argument("--socket", metavar="PATH", help="listen here (default: kiosk.forkserver_socket; systemd passes its own)")
+    forkserver.set_defaults(handler=_cmd_forkserver)
+
     demo = commands.add_parser("demo", help="try the kiosk on a pretend directory (no domain, no root)")
     demo.add_argument("--lab", action="store_true", help="use the Samba AD lab (root; starts it) instead")
     demo.add_argument("--locked", action="store_true", help="lock the demo down like a real kiosk (no quit key)")
@@ -264,6 +270,31 @@ def _cmd_backend(args: argparse.Namespace) -> int:
     preflight(settings)
     logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")  # the journal
     return run(settings, socket_path=Path(args.socket) if args.socket else None)
+
+
+def _cmd_forkserver(args: argparse.Namespace) -> int:
+    """Load what a session loads once, then fork one child per session (``kiosk.attach``)."""
+    from kiosk.config.sources import config_path
+    from kiosk.config.startup import provisional_settings, read_config
+    from kiosk.forkserver import run
+
+    settings = provisional_settings(read_config(config_path(args.config, os.environ), os.environ))
+    logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")  # the journal
+    socket_path = args.socket or settings.kiosk.forkserver_socket
+    return run(Path(socket_path) if socket_path else None, preload=_session_modules, session=main)
+
+
+def _session_modules() -> None:
+    """What a kiosk session on the backend loads before its first frame
+    (``_run_remote_kiosk``), for the forkserver to load once."""
+    session_without_tls()
+    import textual._xterm_parser  # noqa: F401
+    import textual.drivers.linux_driver  # noqa: F401
+
+    import kiosk.app  # noqa: F401
+    import kiosk.backend.terminal  # noqa: F401
+    import kiosk.client  # noqa: F401
+    import kiosk.config.startup  # noqa: F401
 
 
 def _cmd_helpdesk(args: argparse.Namespace) -> int:

@@ -94,6 +94,59 @@ class Backend:
         return self.process.returncode
 
 
+class Forkserver:
+    """``kiosk forkserver`` as a subprocess, on ``socket``; ``forks()`` are its
+    children serving sessions (named ``kiosk@<session pid>``)."""
+
+    def __init__(self, config: Path, socket: Path) -> None:
+        self.config, self.socket = config, socket
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = socket.parent / "forkserver.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "kiosk", "--config", str(self.config), "forkserver", "--socket", str(self.socket)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while b"serving kiosk sessions" not in self.log.read_bytes():
+            if self.process.poll() is not None:
+                raise AssertionError(f"kiosk forkserver exited {self.process.returncode}:\n{self.log.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError("kiosk forkserver did not serve within 60 s")
+            time.sleep(0.05)
+
+    def forks(self) -> dict[int, str]:
+        """Its live children: pid -> name."""
+        assert self.process is not None
+        found = {}
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
+            try:
+                pids = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    found[int(pid)] = Path(f"/proc/{pid}/comm").read_text().strip()
+                except OSError:
+                    pass
+        return found
+
+    def stop(self) -> None:
+        """The forkserver and any fork of it still running (they outlive it by design)."""
+        if self.process is None:
+            return
+        for pid in self.forks() if self.process.poll() is None else {}:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
 def as_user(uid: int, gid: int, function: Callable[[], str]) -> str:
     """``function`` in a forked child running as ``uid``; what it returned (or raised, by name)."""
     read, write = os.pipe()

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.backend import protocol
 from kiosk.backend.errors import ConfigError, KioskError, NotAllowed
 from kiosk.backend.protocol import BackendBusy, BackendUnavailable, ProtocolError, VisitHandle
+from kiosk.systemd import systemd_socket
 
 if TYPE_CHECKING:
     from kiosk.backend.activation import Activation
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kiosk.backend.server")
 
-#: systemd's first passed socket (sd_listen_fds(3)).
-SD_LISTEN_FDS_START = 3
 #: How long a session may take to say hello.
 HELLO_SECONDS = 10.0
 #: Visits one connection may hold at once (a kiosk holds one): the oldest is forgotten past it.
@@ -385,24 +384,6 @@ async def _write(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
 
 
 # --- the socket ----------------------------------------------------------------------------
-
-
-def systemd_socket(environ: dict[str, str] | os._Environ[str] = os.environ) -> socket.socket | None:
-    """The listening socket systemd passed (socket activation), if any."""
-    if environ.get("LISTEN_PID") != str(os.getpid()):
-        return None
-    try:
-        count = int(environ.get("LISTEN_FDS", "0"))
-    except ValueError:
-        return None
-    if count < 1:
-        return None
-    for name in ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"):
-        os.environ.pop(name, None)  # not for any child
-    sock = socket.socket(fileno=SD_LISTEN_FDS_START)
-    if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
-        raise OSError("the socket systemd passed is not a Unix stream socket")
-    return sock
 
 
 def listening_socket(path: Path) -> socket.socket:

@@ -469,6 +469,11 @@ class KioskSettings:
     languages: list[str] = field(default_factory=lambda: [SOURCE_LANGUAGE])
     #: Where every visit starts, and where it goes back to; empty = the first of ``languages``.
     default_language: str = ""
+    #: ``kiosk forkserver``'s socket: sessions start as forks of it, with the
+    #: kiosk's code already loaded (see kiosk/forkserver.py); empty = each
+    #: session loads it itself. Read by ``kiosk.attach`` from the file (or
+    #: $KIOSK_KIOSK__FORKSERVER_SOCKET) before anything else.
+    forkserver_socket: str = ""
     #: Overrides of built-in texts, by message key (see kiosk/messages.py): in
     #: English, or per language as a table (``[kiosk.texts.fr]``).
     texts: dict[str, str | dict[str, str]] = field(default_factory=dict)

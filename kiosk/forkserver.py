@@ -1,0 +1,236 @@
+"""``kiosk forkserver``: the kiosk's code loaded once per host, one fork per session.
+
+Every kiosk session used to pay for its own Python start, the imports of
+Textual and the kiosk (most of its start-up CPU) and its own copy of all that
+memory. The forkserver (``kiosk.forkserver_socket``; systemd starts it on the
+first connection, ``deploy/systemd/kiosk-forkserver.*``) runs as the kiosk's
+user, loads the session's modules once, then waits. A session
+(``kiosk.attach``, as ``python -m kiosk`` starts) sends its terminal; the
+forkserver forks, and the child runs ``kiosk [--config PATH]`` on that
+terminal, with the session's arguments, environment, directory and umask,
+exactly as the session would have. The children share the loaded code's
+memory (copy-on-write; ``gc.freeze`` keeps the collector from touching it).
+
+What it does not change: a session holds no secret (that is the backend's,
+``kiosk backend``), and every child runs as the same user the sessions run as
+(the peer check refuses any other uid), so a child can do nothing its session
+could not. What it does change, said in README: the children share one
+address-space layout and one string-hash seed (they are forks), and they run
+in the forkserver's cgroup, not the SSH session's (its unit bounds them all).
+
+The forkserver must stay single-threaded (fork copies one thread): it
+accepts, reads one request, forks, and goes back to accepting. A child that
+fails says nothing and the session runs the kiosk itself (``attach`` returns
+None); the forkserver going away does not stop the children already running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import logging
+import os
+import signal
+import socket
+import stat
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from kiosk.attach import EXIT, LENGTH, MAX_REQUEST, PID
+from kiosk.systemd import systemd_socket
+
+log = logging.getLogger("kiosk.forkserver")
+
+def listening_socket(path: Path) -> socket.socket:
+    """A socket at ``path`` only this user may use (mode 0600). A stale
+    socket is replaced; any other file there is not."""
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise OSError(f"{path} exists and is not a socket")
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(previous)
+    sock.listen(128)
+    return sock
+
+
+def run(socket_path: Path | None, *, preload: Callable[[], None], session: Callable[[list[str]], int]) -> int:
+    """``preload()`` (what a session loads), then fork a session per connection
+    until SIGTERM; each child runs ``session(argv)`` (``kiosk.cli.main``)."""
+    sock = systemd_socket()
+    made = None
+    if sock is None:
+        if socket_path is None:
+            from kiosk.backend.errors import ConfigError
+
+            raise ConfigError("no socket: pass --socket PATH, set kiosk.forkserver_socket, or start it from systemd")
+        sock = made = listening_socket(socket_path)
+    preload()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()  # what is loaded stays shared with every child
+    log.info("serving kiosk sessions on %s", socket_path or "the socket systemd passed")
+    try:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except InterruptedError:
+                continue
+            with conn:
+                _serve_one(sock, conn, session)
+    except _Stopped:
+        return 0
+    finally:
+        sock.close()
+        if made is not None and socket_path is not None:
+            with contextlib.suppress(OSError):
+                socket_path.unlink()
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
+def _serve_one(listener: socket.socket, conn: socket.socket, session: Callable[[list[str]], int]) -> None:
+    """One session: check the peer, read its request, fork its child."""
+    fds: list[int] = []
+    try:
+        session_pid, uid = _peer(conn)
+        if uid != os.getuid():
+            log.warning("refused a session of uid %s (only uid %s may start here)", uid, os.getuid())
+            return
+        conn.settimeout(5.0)
+        request, fds = _read_request(conn)
+        pid = os.fork()
+    except (OSError, ValueError) as exc:
+        log.warning("a session could not be started here (%s): it runs on its own", exc)
+        for fd in fds:
+            os.close(fd)
+        return
+    if pid == 0:
+        try:
+            status = _child(listener, conn, fds, request, session_pid, session)
+        except BaseException:  # nothing may go back up into the accept loop
+            log.exception("the forked session failed")
+            status = 1
+        os._exit(status)
+    for fd in fds:
+        os.close(fd)
+
+
+def _peer(conn: socket.socket) -> tuple[int, int]:
+    """The connecting session's pid and uid, from the kernel (SO_PEERCRED)."""
+    import struct
+
+    pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return pid, uid
+
+
+def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+    if len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("a session must send its three terminal descriptors")
+    try:
+        while len(data) < LENGTH.size:
+            data += _more(conn)
+        (length,) = LENGTH.unpack_from(data)
+        if length > MAX_REQUEST:
+            raise ValueError("request too long")
+        while len(data) < LENGTH.size + length:
+            data += _more(conn)
+        request = json.loads(data[LENGTH.size : LENGTH.size + length])
+        if not isinstance(request, dict):
+            raise ValueError("the request is not an object")
+        return request, list(fds)
+    except (OSError, ValueError):
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def _more(conn: socket.socket) -> bytes:
+    chunk = conn.recv(65536)
+    if not chunk:
+        raise ValueError("the session hung up")
+    return chunk
+
+
+def _child(
+    listener: socket.socket,
+    conn: socket.socket,
+    fds: Sequence[int],
+    request: dict[str, Any],
+    session_pid: int,
+    session: Callable[[list[str]], int],
+) -> int:
+    """In the forked child: become the session, run the kiosk, say how it ended."""
+    listener.close()
+    for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    os.setsid()  # its own session: the forkserver's stop is not its stop
+    for target, fd in zip((0, 1, 2), fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    # The forkserver's streams were the journal's; a session's are its terminal.
+    # (Textual's driver reads sys.__stdin__ and writes sys.__stderr__.)
+    streams = (
+        open(0, encoding="utf-8", closefd=False),  # noqa: SIM115
+        open(1, "w", encoding="utf-8", closefd=False, buffering=1),  # noqa: SIM115
+        open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1),  # noqa: SIM115
+    )
+    sys.stdin, sys.stdout, sys.stderr = streams
+    for name, stream in zip(("__stdin__", "__stdout__", "__stderr__"), streams):
+        setattr(sys, name, stream)
+    os.chdir(str(request.get("cwd") or "/"))
+    os.umask(int(request.get("umask", 0o077)))
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in dict(request.get("env") or {}).items()})
+    argv = [str(arg) for arg in request.get("argv") or []]
+    sys.argv = ["kiosk", *argv]
+    _name_after(session_pid)
+    conn.settimeout(None)
+    conn.sendall(PID + str(os.getpid()).encode() + b"\n")
+    ending = threading.Event()
+    threading.Thread(target=_hang_up_with, args=(conn, ending), daemon=True, name="session-watch").start()
+    status = session(argv)
+    ending.set()
+    with contextlib.suppress(OSError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        conn.sendall(EXIT + str(status).encode() + b"\n")
+    return status
+
+
+def _name_after(session_pid: int) -> None:
+    """``kiosk@<pid>`` in ps and /proc/PID/comm: which session this child serves
+    (bench/capacity.py counts the child's CPU and memory to that session)."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{os.getpid()}/comm").write_text(f"kiosk@{session_pid}"[:15])
+
+
+def _hang_up_with(conn: socket.socket, ending: threading.Event) -> None:
+    """The session's process went away (killed, its SSH gone): this child
+    hangs up too, as a session whose terminal went away does (it wipes)."""
+    with contextlib.suppress(OSError):
+        while conn.recv(64):
+            pass
+    if not ending.is_set():
+        os.kill(os.getpid(), signal.SIGHUP)
