@@ -21,6 +21,7 @@ import itertools
 import os
 import pwd
 import shutil
+import socket
 import signal
 import stat
 import subprocess
@@ -360,3 +361,65 @@ def test_with_a_backend_a_session_as_kiosk_unlocks_through_it(installed_backend)
     finally:
         backend.terminate()
         backend.wait(timeout=30)
+
+
+def test_with_a_backend_a_session_as_kiosk_starts_as_a_fork_of_the_forkserver(installed_backend):
+    """The stand-ins for systemd: root makes the forkserver's socket as
+    kiosk-forkserver.socket says and passes it (LISTEN_FDS) to the forkserver
+    running as kiosk; the backend runs as kiosk-backend. A session started by
+    the installed launcher, as kiosk, shows the kiosk from a fork of it."""
+    root = installed_backend
+    etc, units = root / "etc" / "kiosk", root / "etc" / "systemd" / "system"
+    python = str(root / "opt" / "kiosk" / ".venv" / "bin" / "python")
+    run_dir = root / "run" / "kiosk"
+    config = etc / "kiosk.toml"
+    path = run_dir / "forkserver.sock"
+    assert f'forkserver_socket = "{path}"' in config.read_text()
+    socket_unit, service_unit = (units / "kiosk-forkserver.socket").read_text(), (units / "kiosk-forkserver.service").read_text()
+    assert f"ListenStream={path}\n" in socket_unit and "SocketUser=kiosk\n" in socket_unit and "SocketMode=0600\n" in socket_unit
+    assert "User=kiosk\n" in service_unit and f"{python} -I -m kiosk --config {config} forkserver" in service_unit
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    kiosk, backend_user = pwd.getpwnam("kiosk"), pwd.getpwnam("kiosk-backend")
+    os.chown(run_dir, backend_user.pw_uid, backend_user.pw_gid)
+    backend = subprocess.Popen(
+        ["runuser", "-u", "kiosk-backend", "--", python, "-I", "-m", "kiosk", "--config", str(config), "backend"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+    )
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path.unlink(missing_ok=True)
+    listener.bind(str(path))
+    os.chown(path, kiosk.pw_uid, kiosk.pw_gid)
+    os.chmod(path, 0o600)
+    listener.listen(16)
+
+    def as_systemd_passes_it() -> None:
+        os.dup2(listener.fileno(), 3)
+        os.setgroups([])
+        os.setgid(kiosk.pw_gid)
+        os.setuid(kiosk.pw_uid)
+
+    log = root / "forkserver.log"
+    forkserver = subprocess.Popen(
+        ["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", python, "-I", "-m", "kiosk", "--config", str(config), "forkserver"],
+        stdin=subprocess.DEVNULL, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd="/",
+        preexec_fn=as_systemd_passes_it, pass_fds=(3,), env={"LANG": "C.UTF-8"},
+    )
+    try:
+        _wait(lambda: b"serving kiosk sessions" in log.read_bytes() or forkserver.poll() is not None, "the forkserver", 120)
+        assert forkserver.poll() is None, log.read_text()
+        with TmuxDriver() as term:
+            term.start(["runuser", "-u", "kiosk", "--", str(root / "libexec" / "kiosk-launcher")])
+            term.wait_for(WELCOME, timeout=60)
+            forks = _wait(lambda: [pid for pid in descendants(forkserver.pid)
+                                   if Path(f"/proc/{pid}/comm").read_text().startswith("kiosk@")], "a fork serving the session")
+            assert pwd.getpwuid(os.stat(f"/proc/{forks[0]}").st_uid).pw_name == "kiosk"
+            session = int(Path(f"/proc/{forks[0]}/comm").read_text().strip().removeprefix("kiosk@"))
+            assert Path(f"/proc/{session}/cmdline").read_bytes().split(b"\0")[:4] == [python.encode(), b"-I", b"-m", b"kiosk"]
+            os.kill(session, signal.SIGHUP)  # sshd's hang-up reaches the session's process, which passes it on
+            _wait(lambda: not any(Path(f"/proc/{pid}").exists() for pid in forks), "the fork to exit", 20)
+    finally:
+        listener.close()
+        for process in (forkserver, backend):
+            process.terminate()
+            process.wait(timeout=30)
