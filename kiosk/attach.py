@@ -47,19 +47,28 @@ FORWARDED = (signal.SIGWINCH, signal.SIGHUP, signal.SIGTERM, signal.SIGCONT)
 LOST = 1
 
 
+def is_kiosk_command(argv: Sequence[str]) -> bool:
+    """``kiosk [--config PATH]``: a kiosk session, the only command that runs
+    as a fork (the forkserver refuses any other)."""
+    args = list(argv)
+    return (
+        not args
+        or (len(args) == 2 and args[0] == "--config" and not args[1].startswith("-"))
+        or (len(args) == 1 and args[0].startswith("--config=") and len(args[0]) > len("--config="))
+    )
+
+
 def forkserver_socket(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
     """The socket of the forkserver for ``kiosk [--config PATH]``; None for
     any other command, without the key, or with a file that does not read
     (the kiosk then names what is wrong with it itself)."""
+    if not is_kiosk_command(argv):
+        return None
     args = list(argv)
     if not args:
         path = environ.get("KIOSK_CONFIG") or "/etc/kiosk/kiosk.toml"
-    elif len(args) == 2 and args[0] == "--config" and not args[1].startswith("-"):
-        path = args[1]
-    elif len(args) == 1 and args[0].startswith("--config=") and len(args[0]) > len("--config="):
-        path = args[0].removeprefix("--config=")
     else:
-        return None
+        path = args[1] if len(args) == 2 else args[0].removeprefix("--config=")
     if environ.get(SOCKET_VARIABLE):
         return environ[SOCKET_VARIABLE]
     import tomllib

@@ -96,6 +96,7 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
         ]
         local.extend(_check_factors(whole, local))
         local.extend(_check_languages(whole))
+        local.extend(_check_forkserver(whole))
     if directory.kind == "demo":
         return [*_check_demo(directory, rules), *local]
     if not directory.urls:
@@ -117,6 +118,38 @@ def run_checks(settings: Settings | DirectorySettings, *, test_account: str | No
     if test_account and not rights_checked:
         results.append(CheckResult(f"rights on {test_account}", False, "not checked: no domain controller could be used"))
     return results + local
+
+
+# --- the forkserver -------------------------------------------------------------------------
+
+
+def _check_forkserver(settings: Settings) -> list[CheckResult]:
+    """``kiosk.forkserver_socket``: where sessions find ``kiosk forkserver``.
+    A missing socket is a warning: sessions then load the kiosk themselves."""
+    import stat
+    from pathlib import Path
+
+    configured = settings.kiosk.forkserver_socket
+    if not configured:
+        return []
+    results = []
+    if not settings.backend.socket:
+        results.append(_warn(
+            "forkserver",
+            "kiosk.forkserver_socket is set but backend.socket is not: the shipped kiosk-forkserver.service "
+            "lets a session reach no network and write no store, which a session building its own backend needs",
+        ))
+    try:
+        is_socket = stat.S_ISSOCK(Path(configured).stat().st_mode)
+    except OSError as exc:
+        return [*results, _warn(
+            "forkserver",
+            f"{configured}: {exc.strerror or exc}; sessions load the kiosk themselves "
+            "(systemctl enable --now kiosk-forkserver.socket)",
+        )]
+    if not is_socket:
+        return [*results, CheckResult("forkserver", False, f"{configured} is not a socket")]
+    return [*results, CheckResult("forkserver", True, f"sessions start as forks of the forkserver on {configured}")]
 
 
 # --- languages ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk.attach import EXIT, LENGTH, MAX_REQUEST, PID
+from kiosk.attach import EXIT, LENGTH, MAX_REQUEST, PID, is_kiosk_command
 from kiosk.systemd import systemd_socket
 
 log = logging.getLogger("kiosk.forkserver")
@@ -117,6 +117,8 @@ def _serve_one(listener: socket.socket, conn: socket.socket, session: Callable[[
             return
         conn.settimeout(5.0)
         request, fds = _read_request(conn)
+        if not is_kiosk_command(request["argv"]):
+            raise ValueError("only the kiosk itself runs as a fork")
         pid = os.fork()
     except (OSError, ValueError) as exc:
         log.warning("a session could not be started here (%s): it runs on its own", exc)
@@ -127,7 +129,7 @@ def _serve_one(listener: socket.socket, conn: socket.socket, session: Callable[[
         try:
             status = _child(listener, conn, fds, request, session_pid, session)
         except BaseException:  # nothing may go back up into the accept loop
-            log.exception("the forked session failed")
+            log.exception("the forked session failed")  # into the kiosk's log, if it set one up
             status = 1
         os._exit(status)
     for fd in fds:
@@ -157,8 +159,13 @@ def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
         while len(data) < LENGTH.size + length:
             data += _more(conn)
         request = json.loads(data[LENGTH.size : LENGTH.size + length])
-        if not isinstance(request, dict):
-            raise ValueError("the request is not an object")
+        if not (
+            isinstance(request, dict)
+            and isinstance(request.get("argv"), list)
+            and all(isinstance(arg, str) for arg in request["argv"])
+            and isinstance(request.get("env"), dict)
+        ):
+            raise ValueError("the request is not a session's")
         return request, list(fds)
     except (OSError, ValueError):
         for fd in fds:
@@ -183,6 +190,9 @@ def _child(
 ) -> int:
     """In the forked child: become the session, run the kiosk, say how it ended."""
     listener.close()
+    # The forkserver's log handlers write to the journal's stream, which is
+    # about to be the person's terminal: the kiosk sets up its own log file.
+    logging.getLogger().handlers.clear()
     for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)
     os.setsid()  # its own session: the forkserver's stop is not its stop

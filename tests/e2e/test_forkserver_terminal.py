@@ -91,6 +91,9 @@ def test_a_session_runs_in_a_fork_and_a_person_unlocks_as_always(term: TmuxDrive
     assert term.wait_exit() == 0
     wait_gone(fork)
     assert not term.alternate_screen()
+    # The forkserver logs to the journal; its fork logs to the kiosk's log, never onto the screen.
+    assert "signal received" not in term.screen() + term.scrollback()
+    assert "signal received" in (host.config.parent / "kiosk.log").read_text()
 
 
 def test_when_the_connection_goes_the_fork_goes_too(term: TmuxDriver, host: Host):
@@ -141,3 +144,25 @@ def test_another_user_gets_no_fork(host: Host):
     assert as_user(nobody.pw_uid, nobody.pw_gid, attach_as_nobody) == "None"
     assert host.forkserver.forks() == {}
     assert "refused a session of uid" in host.forkserver.log.read_text()
+
+
+def test_only_the_kiosk_itself_runs_as_a_fork(host: Host):
+    """Its own user could run any command anyway; the forkserver still runs
+    nothing but the kiosk (an admin command as a fork would be a surprise)."""
+    import socket
+
+    from kiosk.attach import encode_request
+
+    master, tty = pty.openpty()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(host.forkserver.socket))
+            request = encode_request(["--config", str(host.config), "store", "copy"], {}, "/", 0o077)
+            socket.send_fds(sock, [request], [tty, tty, tty])
+            assert sock.recv(64) == b""  # hung up on: no pid
+    finally:
+        os.close(master)
+        os.close(tty)
+    assert host.forkserver.forks() == {}
+    assert "only the kiosk itself runs as a fork" in host.forkserver.log.read_text()
