@@ -44,6 +44,7 @@ from kiosk import messages
 from kiosk.backend.errors import KioskError
 from kiosk.config import Settings
 from kiosk.config.schema import language_text
+from kiosk.driver import KioskDriver
 from kiosk.messages import error_text, text
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.busy import BusyScreen
@@ -221,7 +222,7 @@ class LockedDownApp(App[None], Generic[ServiceT], inherit_bindings=False):
         _configure_messages(settings, self._kiosk_environ, languages=self.SPEAKS_LANGUAGES)
         self.theme_setting = resolve_theme(settings.kiosk.theme, environ)
         textual_theme, stylesheet = THEMES[self.theme_setting]
-        super().__init__(css_path=[THEMES_DIR / stylesheet])
+        super().__init__(css_path=[THEMES_DIR / stylesheet], driver_class=KioskDriver)
         self.register_theme(HIGH_CONTRAST)
         self.theme = textual_theme
         self.service: ServiceT | None = service
