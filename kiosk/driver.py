@@ -7,7 +7,10 @@ kiosk sessions spent a third of a core on it, in the way of the unlocks
 (bench/capacity.py). ``KioskDriver`` waits on the terminal with no timeout
 unless the parser is holding such a key (then Textual's 0.1 s, as before),
 and ``disable_input`` wakes it through a pipe instead of waiting for its
-next tick. Everything else is Textual's: the loop below is
+next tick. And a terminal that hung up (end of file, EIO) ends the thread
+and hangs the app up (SIGHUP), where Textual's loop would read end of file
+forever and keep the interpreter from exiting (an orphan spinning on a
+core after SSH went away mid-frame). Everything else is Textual's: the loop below is
 ``LinuxDriver.run_input_thread`` of the pinned Textual (pyproject.toml) with
 only the wait changed; tests/e2e/test_driver_idle.py holds it to both.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
 from codecs import getincrementaldecoder
 
 from textual._loop import loop_last
@@ -58,16 +62,27 @@ class KioskDriver(LinuxDriver):
         decode = utf8_decoder
         read = os.read
 
+        hung_up = False
+
         def process_selector_events(
             selector_events: list[tuple[selectors.SelectorKey, int]],
             final: bool = False,
         ) -> None:
+            nonlocal hung_up
             terminal = [(key, mask) for key, mask in selector_events if key.fd == fileno]
             for last, (_selector_key, mask) in loop_last(terminal):
                 if mask & EVENT_READ:
-                    unicode_data = decode(read(fileno, 1024 * 4), final=final and last)
+                    try:
+                        data = read(fileno, 1024 * 4)
+                    except OSError:  # EIO: the terminal is gone
+                        data = b""
+                    if not data:
+                        # End of file on a terminal: it hung up (SSH gone). Reading
+                        # again would return at once, forever.
+                        hung_up = True
+                        break
+                    unicode_data = decode(data, final=final and last)
                     if not unicode_data:
-                        # This can occur if the stdin is piped
                         break
                     for event in feed(unicode_data):
                         self.process_message(event)
@@ -79,8 +94,14 @@ class KioskDriver(LinuxDriver):
             return None if parser._timeout_time is None else PENDING_TICK
 
         try:
-            while not self.exit_event.is_set():
+            while not self.exit_event.is_set() and not hung_up:
                 process_selector_events(selector.select(wait()))
+            if hung_up:
+                # As the kernel says it to the session: the kiosk wipes and
+                # leaves (lockdown's handler), or SIGHUP ends it. This thread
+                # ends here, so the interpreter's exit does not wait on it.
+                os.kill(os.getpid(), signal.SIGHUP)
+                return
             selector.unregister(self.fileno)
             process_selector_events(selector.select(0.1), final=True)
 

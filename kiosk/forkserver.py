@@ -45,6 +45,7 @@ from kiosk.systemd import systemd_socket
 
 log = logging.getLogger("kiosk.forkserver")
 
+
 def listening_socket(path: Path) -> socket.socket:
     """A socket at ``path`` only this user may use (mode 0600). A stale
     socket is replaced; any other file there is not."""

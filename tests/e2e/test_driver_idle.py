@@ -8,6 +8,7 @@ wake-ups (the kernel's count of times the process ran), not in time.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from conftest import PYTHON
 from test_kiosk_terminal import WELCOME
-from tmuxdriver import TmuxDriver
+from tmuxdriver import TmuxDriver, process_state
 
 pytestmark = pytest.mark.e2e
 
@@ -75,3 +76,25 @@ def test_an_idle_kiosk_sleeps_where_textual_ticks(term: TmuxDriver, demo_config,
     term.signal(signal.SIGTERM)
     assert term.wait_exit() == 0
     assert time.monotonic() - began < 3
+
+
+def test_a_kiosk_whose_terminal_vanishes_as_it_leaves_ends_and_does_not_spin(demo_config):
+    """SSH gone mid-frame: the hang-up arrives, the kiosk wipes and writes its
+    last frame to a terminal that is already gone. Textual's writer thread dies
+    on that error and the app then waits forever on its full queue, while the
+    input thread reads end-of-file in a loop (a core's worth of orphans on a
+    busy host). Tried a few times: it is a race."""
+    config = str(demo_config())
+    for _ in range(4):
+        term = TmuxDriver()
+        try:
+            kiosk = term.start([PYTHON, "-m", "kiosk", "--config", config])
+            term.wait_for(WELCOME, timeout=15)
+            os.kill(kiosk, signal.SIGHUP)
+            term.tmux("kill-server", check=False)
+            deadline = time.monotonic() + 10
+            while process_state(kiosk) not in (None, "Z"):
+                assert time.monotonic() < deadline, f"the kiosk is still running ({idle_runs(kiosk, 1.0)} runs in 1 s)"
+                time.sleep(0.05)
+        finally:
+            term.close()
