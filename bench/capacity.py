@@ -744,35 +744,33 @@ def lab_setup(work: Path, lab_dir: Path) -> tuple[str, dict[str, str], str, set[
     return directory, secret, sam, {port, 389, 636}, cleanup, env["KIOSK_TEST_SVC_USER"]
 
 
-def start_backend(work: Path, config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
-    socket_path = work / "backend.sock"
-    log = (work / "backend.out").open("wb")
+def start_server(work: Path, config: Path, env: dict[str, str], command: str, ready: Callable[[Path], bool]) -> subprocess.Popen[bytes]:
+    """``kiosk --config CONFIG <command> --socket WORK/<command>.sock``, its
+    output in WORK/<command>.out, until ``ready(socket path)``."""
+    socket_path, out = work / f"{command}.sock", work / f"{command}.out"
     proc = subprocess.Popen(
-        [PYTHON, "-m", "kiosk", "--config", str(config), "backend", "--socket", str(socket_path)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=work, start_new_session=True,
-        preexec_fn=lambda: ctypes.CDLL(None).prctl(1, signal.SIGKILL),
+        [PYTHON, "-m", "kiosk", "--config", str(config), command, "--socket", str(socket_path)],
+        stdin=subprocess.DEVNULL, stdout=out.open("wb"), stderr=subprocess.STDOUT, env=env, cwd=work,
+        start_new_session=True, preexec_fn=lambda: ctypes.CDLL(None).prctl(1, signal.SIGKILL),
     )
     deadline = time.monotonic() + 60
-    while not socket_path.exists():
+    while not ready(socket_path):
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"kiosk backend did not listen on {socket_path}:\n{(work / 'backend.out').read_text()[-2000:]}")
+            raise RuntimeError(f"kiosk {command} did not start on {socket_path}:\n{out.read_text()[-2000:]}")
         time.sleep(0.05)
-    return proc, socket_path
+    return proc
+
+
+def start_backend(work: Path, config: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+    proc = start_server(work, config, env, "backend", lambda path: path.exists())
+    return proc, work / "backend.sock"
 
 
 def start_forkserver(work: Path, config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    socket_path = work / "forkserver.sock"
-    log = (work / "forkserver.out").open("wb")
-    proc = subprocess.Popen(
-        [PYTHON, "-m", "kiosk", "--config", str(config), "forkserver", "--socket", str(socket_path)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=work, start_new_session=True,
-        preexec_fn=lambda: ctypes.CDLL(None).prctl(1, signal.SIGKILL),
+    """It makes its socket before it loads the kiosk: ready when it says it serves."""
+    proc = start_server(
+        work, config, env, "forkserver", lambda path: b"serving kiosk sessions" in (work / "forkserver.out").read_bytes()
     )
-    deadline = time.monotonic() + 60
-    while b"serving kiosk sessions" not in (work / "forkserver.out").read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"kiosk forkserver did not start:\n{(work / 'forkserver.out').read_text()[-2000:]}")
-        time.sleep(0.05)
     FORKSERVER[:] = [proc.pid]
     return proc
 

@@ -33,7 +33,6 @@ import logging
 import os
 import signal
 import socket
-import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -41,27 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.attach import EXIT, LENGTH, MAX_REQUEST, PID, is_kiosk_command
-from kiosk.systemd import systemd_socket
+from kiosk.unix_socket import listening_socket, systemd_socket
 
 log = logging.getLogger("kiosk.forkserver")
-
-
-def listening_socket(path: Path) -> socket.socket:
-    """A socket at ``path`` only this user may use (mode 0600). A stale
-    socket is replaced; any other file there is not."""
-    with contextlib.suppress(FileNotFoundError):
-        if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise OSError(f"{path} exists and is not a socket")
-        path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    previous = os.umask(0o177)
-    try:
-        sock.bind(str(path))
-    finally:
-        os.umask(previous)
-    sock.listen(128)
-    return sock
 
 
 def run(socket_path: Path | None, *, preload: Callable[[], None], session: Callable[[list[str]], int]) -> int:
@@ -74,7 +55,7 @@ def run(socket_path: Path | None, *, preload: Callable[[], None], session: Calla
             from kiosk.backend.errors import ConfigError
 
             raise ConfigError("no socket: pass --socket PATH, set kiosk.forkserver_socket, or start it from systemd")
-        sock = made = listening_socket(socket_path)
+        sock = made = listening_socket(socket_path, mode=0o600)  # only this user
     preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
     signal.signal(signal.SIGTERM, _stop)

@@ -34,7 +34,6 @@ import os
 import pwd
 import signal
 import socket
-import stat
 import struct
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.backend import protocol
 from kiosk.backend.errors import ConfigError, KioskError, NotAllowed
 from kiosk.backend.protocol import BackendBusy, BackendUnavailable, ProtocolError, VisitHandle
-from kiosk.systemd import systemd_socket
+from kiosk.unix_socket import listening_socket, systemd_socket
 
 if TYPE_CHECKING:
     from kiosk.backend.activation import Activation
@@ -386,22 +385,6 @@ async def _write(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
 # --- the socket ----------------------------------------------------------------------------
 
 
-def listening_socket(path: Path) -> socket.socket:
-    """A Unix socket at ``path``, mode 0666: anybody may connect, the peer
-    check (SO_PEERCRED) decides what they get. A stale socket is replaced;
-    any other file there is not."""
-    with contextlib.suppress(FileNotFoundError):
-        if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise OSError(f"{path} exists and is not a socket")
-        path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(str(path))
-    os.chmod(path, 0o666)  # noqa: S103 - the peer check decides, see the module's text
-    sock.listen(128)
-    return sock
-
-
 def run(settings: Settings, *, socket_path: Path | None = None) -> int:
     """``kiosk backend``: build the backend, then serve until SIGTERM."""
     sock = systemd_socket()
@@ -409,7 +392,8 @@ def run(settings: Settings, *, socket_path: Path | None = None) -> int:
         path = socket_path or (Path(settings.backend.socket) if settings.backend.socket else None)
         if path is None:
             raise ConfigError("no socket: pass --socket PATH, set backend.socket, or start it from systemd")
-        sock = listening_socket(path)
+        # Mode 0666: anybody may connect, the peer check (SO_PEERCRED) decides what they get.
+        sock = listening_socket(path, mode=0o666)
     else:
         path = None
     try:

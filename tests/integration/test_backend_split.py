@@ -257,11 +257,11 @@ def test_with_ad_a_backend_killed_mid_visit_is_a_fault_and_the_next_visit_works(
 
 
 def test_the_backend_serves_on_the_socket_systemd_passes(workdir: Path):
-    from kiosk.backend.server import listening_socket
+    from kiosk.unix_socket import listening_socket
 
     config = demo_config(workdir, session_user=pwd.getpwuid(os.getuid()).pw_name)
     path = workdir / "activated.sock"
-    listener = listening_socket(path)  # as systemd's kiosk-backend.socket holds it
+    listener = listening_socket(path, mode=0o666)  # as systemd's kiosk-backend.socket holds it
     assert oct(path.stat().st_mode & 0o777) == "0o666"
     log = (workdir / "backend.log").open("ab")
     process = subprocess.Popen(
