@@ -129,11 +129,12 @@ def _check_forkserver(settings: Settings) -> list[CheckResult]:
     import stat
     from pathlib import Path
 
-    configured = settings.kiosk.forkserver_socket
+    kiosk, backend = getattr(settings, "kiosk", None), getattr(settings, "backend", None)  # read by shape
+    configured = getattr(kiosk, "forkserver_socket", "")
     if not configured:
         return []
     results = []
-    if not settings.backend.socket:
+    if not getattr(backend, "socket", ""):
         results.append(_warn(
             "forkserver",
             "kiosk.forkserver_socket is set but backend.socket is not: the shipped kiosk-forkserver.service "

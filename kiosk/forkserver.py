@@ -19,7 +19,8 @@ address-space layout and one string-hash seed (they are forks), and they run
 in the forkserver's cgroup, not the SSH session's (its unit bounds them all).
 
 The forkserver must stay single-threaded (fork copies one thread): it
-accepts, reads one request, forks, and goes back to accepting. A child that
+accepts, checks the peer, forks, and goes back to accepting; the child reads
+the request. A child that
 fails says nothing and the session runs the kiosk itself (``attach`` returns
 None); the forkserver going away does not stop the children already running.
 """
@@ -90,32 +91,39 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def _serve_one(listener: socket.socket, conn: socket.socket, session: Callable[[list[str]], int]) -> None:
-    """One session: check the peer, read its request, fork its child."""
-    fds: list[int] = []
+    """One connection: check the peer, then fork at once. The child reads
+    the request: a slow or broken peer holds up its own child, never the
+    next session."""
     try:
         session_pid, uid = _peer(conn)
         if uid != os.getuid():
             log.warning("refused a session of uid %s (only uid %s may start here)", uid, os.getuid())
             return
-        conn.settimeout(5.0)
-        request, fds = _read_request(conn)
-        if not is_kiosk_command(request["argv"]):
-            raise ValueError("only the kiosk itself runs as a fork")
         pid = os.fork()
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         log.warning("a session could not be started here (%s): it runs on its own", exc)
-        for fd in fds:
-            os.close(fd)
         return
-    if pid == 0:
+    if pid != 0:
+        return
+    status = 1
+    try:  # the child: nothing may go back up into the accept loop
+        listener.close()
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_DFL)
         try:
-            status = _child(listener, conn, fds, request, session_pid, session)
-        except BaseException:  # nothing may go back up into the accept loop
-            log.exception("the forked session failed")  # into the kiosk's log, if it set one up
-            status = 1
-        os._exit(status)
-    for fd in fds:
-        os.close(fd)
+            conn.settimeout(5.0)
+            request, fds = _read_request(conn)
+            if not is_kiosk_command(request["argv"]):
+                for fd in fds:
+                    os.close(fd)
+                raise ValueError("only the kiosk itself runs as a fork")
+        except (OSError, ValueError) as exc:
+            log.warning("a session could not be started here (%s): it runs on its own", exc)
+        else:
+            status = _child(conn, fds, request, session_pid, session)
+    except BaseException:
+        log.exception("the forked session failed")  # into the kiosk's log, if it set one up
+    os._exit(status)
 
 
 def _peer(conn: socket.socket) -> tuple[int, int]:
@@ -163,7 +171,6 @@ def _more(conn: socket.socket) -> bytes:
 
 
 def _child(
-    listener: socket.socket,
     conn: socket.socket,
     fds: Sequence[int],
     request: dict[str, Any],
@@ -171,12 +178,9 @@ def _child(
     session: Callable[[list[str]], int],
 ) -> int:
     """In the forked child: become the session, run the kiosk, say how it ended."""
-    listener.close()
     # The forkserver's log handlers write to the journal's stream, which is
     # about to be the person's terminal: the kiosk sets up its own log file.
     logging.getLogger().handlers.clear()
-    for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, signal.SIG_DFL)
     os.setsid()  # its own session: the forkserver's stop is not its stop
     for target, fd in zip((0, 1, 2), fds):
         os.dup2(fd, target)

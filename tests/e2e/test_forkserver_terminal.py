@@ -164,5 +164,15 @@ def test_only_the_kiosk_itself_runs_as_a_fork(host: Host):
     finally:
         os.close(master)
         os.close(tty)
-    assert host.forkserver.forks() == {}
+    assert not [name for name in host.forkserver.forks().values() if name.startswith("kiosk@")]
     assert "only the kiosk itself runs as a fork" in host.forkserver.log.read_text()
+
+
+def test_a_connection_that_says_nothing_holds_up_nobody(term: TmuxDriver, host: Host):
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.connect(str(host.forkserver.socket))  # and never sends its request
+        session = term.start([PYTHON, "-m", "kiosk", "--config", str(host.config)])
+        term.wait_for(WELCOME, timeout=15)
+        fork_serving(host, session)  # served by a fork, not left to run on its own
