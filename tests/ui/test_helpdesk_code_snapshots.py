@@ -104,3 +104,31 @@ def test_card_verified_by_email(snap_compare):
         await settle(pilot)
 
     assert snap_compare(helpdesk(CodesHelpdesk()), run_before=run_before)
+
+
+@dataclass
+class LongCardHelpdesk(CodesHelpdesk):
+    """carol with five questions, answers older than her password and both
+    codes: more facts than an 80x24 screen has rows above the buttons."""
+
+    def card(self, account: Account) -> AccountCard:
+        card = super().card(account)
+        more = ("What was your first car?", "Where did you spend your first holiday abroad?")
+        return replace(card, enrolled_questions=(*card.enrolled_questions, *more), enrolled_before_password_set=True)
+
+
+def test_a_card_taller_than_the_screen_scrolls_and_keeps_its_buttons(snap_compare):
+    """The facts scroll (PgUp/PgDn); the buttons and the keys line stay on the screen."""
+
+    async def run_before(pilot):
+        await open_card(pilot)
+        screen = pilot.app.screen
+        box, actions = screen.query_one("#facts-box"), screen.query_one("#actions")
+        assert box.max_scroll_y > 0, "the facts should be taller than their room"
+        assert actions.region.bottom <= screen.query_one("#keys").region.y, "the buttons must stay on the screen"
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert box.scroll_y == box.max_scroll_y  # the last facts (the caller's line) shown
+        assert pilot.app.focused is not None and pilot.app.focused.id == "action-verify"  # focus stays on the buttons
+
+    assert snap_compare(helpdesk(LongCardHelpdesk()), run_before=run_before)

@@ -12,8 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from kiosk.messages import text
@@ -135,8 +137,16 @@ class HelpdeskAccountScreen(HelpdeskScreen):
     keys_key = "helpdesk.keys.card"
     AUTO_FOCUS = "#actions Button"
 
+    # The facts scroll (PgUp/PgDn) when they are taller than the room left
+    # above the buttons (_fit_facts): the buttons never leave an 80x24 screen.
+    BINDINGS = [
+        Binding("pageup", "facts_page(-1)", show=False),
+        Binding("pagedown", "facts_page(1)", show=False),
+    ]
+
     DEFAULT_CSS = """
-    HelpdeskAccountScreen #facts { height: auto; margin: 1 0 0 0; }
+    HelpdeskAccountScreen #facts-box { height: auto; margin: 1 0 0 0; scrollbar-size-vertical: 1; }
+    HelpdeskAccountScreen #facts { height: auto; }
     HelpdeskAccountScreen #actions { height: 3; margin: 1 0 0 0; }
     HelpdeskAccountScreen #actions Button { min-width: 10; margin: 0 1 0 0; }
     HelpdeskAccountScreen #message { margin: 0; }
@@ -153,10 +163,34 @@ class HelpdeskAccountScreen(HelpdeskScreen):
         return f"{account.display_name or account.sam} ({account.qualified_name})"
 
     def compose_form(self) -> ComposeResult:
-        yield Static(self._facts_text(), id="facts", markup=False)
+        with VerticalScroll(id="facts-box", can_focus=False):
+            yield Static(self._facts_text(), id="facts", markup=False)
         with Horizontal(id="actions"):
             for action, enabled in buttons(self._card):
                 yield Button(text(f"helpdesk.action.{action}"), id=f"action-{action}", disabled=not enabled)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._fit_facts)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._fit_facts)
+
+    def _fit_facts(self) -> None:
+        """At most the rows the form has left once the buttons and the message line have theirs."""
+        box = self.query_one("#facts-box", VerticalScroll)
+        taken = sum(
+            widget.outer_size.height + widget.styles.margin.top
+            for widget in (self.query_one("#actions"), self.query_one("#message"))
+        )
+        room = self.query_one("#form").size.height - box.styles.margin.top - taken
+        box.styles.max_height = max(3, room)
+
+    def action_facts_page(self, direction: int) -> None:
+        box = self.query_one("#facts-box", VerticalScroll)
+        if direction < 0:
+            box.scroll_page_up(animate=False)
+        else:
+            box.scroll_page_down(animate=False)
 
     def _facts_text(self) -> str:
         lines = []
@@ -171,6 +205,7 @@ class HelpdeskAccountScreen(HelpdeskScreen):
         Buttons come and go with the card (Clear attempts only while there are some)."""
         self._card = card
         self.query_one("#facts", Static).update(self._facts_text())
+        self.call_after_refresh(self._fit_facts)  # the message line may take more rows now
         before = self.focused
         actions = self.query_one("#actions", Horizontal)
         shown = {button.id: button for button in actions.query(Button).results(Button)}
