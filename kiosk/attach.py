@@ -111,11 +111,11 @@ def attach(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
     if not first.startswith(PID):
         sock.close()
         return None  # refused (another user) or the child failed before it started
-    child = int(first[len(PID):].split(b"\n")[0])
-    return _follow(sock, child)
+    line, _, rest = first.partition(b"\n")
+    return _follow(sock, int(line[len(PID):]), rest)  # a quick child's status may have come with its pid
 
 
-def _follow(sock: socket.socket, child: int) -> int:
+def _follow(sock: socket.socket, child: int, received: bytes) -> int:
     """Pass the terminal's signals on until the child says its status (or is gone)."""
     import termios
 
@@ -133,7 +133,6 @@ def _follow(sock: socket.socket, child: int) -> int:
     for signum in FORWARDED:
         signal.signal(signum, forward)
     sock.settimeout(None)
-    received = b""
     try:
         while chunk := sock.recv(64):
             received += chunk

@@ -176,3 +176,4 @@ def test_a_connection_that_says_nothing_holds_up_nobody(term: TmuxDriver, host: 
         session = term.start([PYTHON, "-m", "kiosk", "--config", str(host.config)])
         term.wait_for(WELCOME, timeout=15)
         fork_serving(host, session)  # served by a fork, not left to run on its own
+

@@ -34,3 +34,26 @@ def test_handing_over_loads_neither_textual_nor_the_kiosk():
     code = "import sys, kiosk.attach; print(sorted(m for m in sys.modules if m.startswith(('kiosk', 'textual', 'rich'))))"
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "['kiosk', 'kiosk.attach']"
+
+
+def test_a_status_that_came_with_the_pid_is_not_lost(monkeypatch):
+    """A child that ends at once may say its pid and its status in one read."""
+    import signal
+    import socket
+
+    from kiosk.attach import LOST, _follow
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # no forwarding installed in pytest
+
+    ours, theirs = socket.socketpair()
+    theirs.close()  # the child is gone: nothing more comes
+    assert _follow(ours, 0, b"exit 2\n") == 2
+
+    ours, theirs = socket.socketpair()
+    theirs.sendall(b"exit 3\n")
+    theirs.close()
+    assert _follow(ours, 0, b"") == 3
+
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    assert _follow(ours, 0, b"") == LOST
