@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.attach import EXIT, LENGTH, MAX_REQUEST, PID, is_kiosk_command
-from kiosk.unix_socket import listening_socket, systemd_socket
+from kiosk.unix_socket import listening_socket, peer_credentials, systemd_socket
 
 log = logging.getLogger("kiosk.forkserver")
 
@@ -95,7 +95,7 @@ def _serve_one(listener: socket.socket, conn: socket.socket, session: Callable[[
     the request: a slow or broken peer holds up its own child, never the
     next session."""
     try:
-        session_pid, uid = _peer(conn)
+        session_pid, uid, _ = peer_credentials(conn)
         if uid != os.getuid():
             log.warning("refused a session of uid %s (only uid %s may start here)", uid, os.getuid())
             return
@@ -124,14 +124,6 @@ def _serve_one(listener: socket.socket, conn: socket.socket, session: Callable[[
     except BaseException:
         log.exception("the forked session failed")  # into the kiosk's log, if it set one up
     os._exit(status)
-
-
-def _peer(conn: socket.socket) -> tuple[int, int]:
-    """The connecting session's pid and uid, from the kernel (SO_PEERCRED)."""
-    import struct
-
-    pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-    return pid, uid
 
 
 def _read_request(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:

@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import stat
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,3 +50,10 @@ def listening_socket(path: Path, *, mode: int) -> socket.socket:
         os.umask(previous)
     sock.listen(128)
     return sock
+
+
+def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
+    """The connected peer's pid, uid and gid, from the kernel (SO_PEERCRED), never from what it says."""
+    data = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", data)
+    return pid, uid, gid

@@ -34,7 +34,6 @@ import os
 import pwd
 import signal
 import socket
-import struct
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.backend import protocol
 from kiosk.backend.errors import ConfigError, KioskError, NotAllowed
 from kiosk.backend.protocol import BackendBusy, BackendUnavailable, ProtocolError, VisitHandle
-from kiosk.unix_socket import listening_socket, systemd_socket
+from kiosk.unix_socket import listening_socket, peer_credentials, systemd_socket
 
 if TYPE_CHECKING:
     from kiosk.backend.activation import Activation
@@ -113,9 +112,7 @@ class Peer:
 
 
 def peer_of(sock: socket.socket) -> Peer:
-    data = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    pid, uid, gid = struct.unpack("3i", data)
-    return Peer(pid, uid, gid)
+    return Peer(*peer_credentials(sock))
 
 
 class Faces:
