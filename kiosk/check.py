@@ -159,9 +159,9 @@ def _check_forkserver(settings: Settings) -> list[CheckResult]:
 def _check_languages(settings: Settings) -> list[CheckResult]:
     """Each offered language: its catalogue is installed, and every text the
     configuration adds (questions, group titles, text overrides, a changed
-    title or help text) has its own wording in it; a missing one shows in the
+    title or help text, what mails quote) has its own wording in it; a missing one shows in the
     default language's (or English) words instead."""
-    from kiosk.config.schema import KioskSettings
+    from kiosk.config.schema import KioskSettings, MailSettings, RemindersSettings
     from kiosk.i18n import LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE
 
     kiosk = getattr(settings, "kiosk", None)  # read by shape, like _check_factors
@@ -205,6 +205,15 @@ def _check_languages(settings: Settings) -> list[CheckResult]:
         ):
             if value != built_in and code != default and key not in own:
                 missing.append(f"kiosk.texts.{code}.{key!r} ({setting} is changed)")
+        mail, reminders = getattr(settings, "mail", None), getattr(settings, "reminders", None)
+        for name, quoted, default_text, used in (
+            ("mail.contact", getattr(mail, "contact", ""), MailSettings().contact, getattr(mail, "enabled", False)),
+            ("reminders.kiosk_location", getattr(reminders, "kiosk_location", ""), RemindersSettings().kiosk_location,
+             getattr(reminders, "enabled", False)),
+        ):
+            # what a mail quotes: its default is translated, a changed text is not
+            if used and (code not in quoted if isinstance(quoted, dict) else quoted != default_text and code != default):
+                missing.append(f"{name}.{code} (in mails)")
         if missing:
             shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
             results.append(

@@ -51,6 +51,7 @@ from kiosk.backend.model import Account, Eligibility, Enrollment, StoredAnswer
 from kiosk.backend.policy import PasswordRules, require_acceptable, rules_for
 from kiosk.backend.usecase import Backend, UseCase, Visit
 from kiosk.config.schema import language_text
+from kiosk.i18n import SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
     from kiosk.config import ProofSettings, Settings
@@ -129,10 +130,13 @@ class Activation(UseCase):
 
     # --- identity ------------------------------------------------------------------
 
-    def begin(self, typed_name: str, terminal: str) -> ActivationVisit:
+    def begin(self, typed_name: str, terminal: str, language: str = SOURCE_LANGUAGE) -> ActivationVisit:
         """Look the person up. Never says whether they exist or may activate."""
         self._require(self._settings.features.activate, "activation is switched off")
-        visit = ActivationVisit(typed_name=typed_name[:256], terminal=terminal, started_at=self._monotonic())
+        visit = ActivationVisit(
+            typed_name=typed_name[:256], terminal=terminal, started_at=self._monotonic(),
+            language=self._visit_language(language),
+        )
         identity = self._identity(typed_name)
         visit.name_key = self.name_key(typed_name)
         if identity is not None:

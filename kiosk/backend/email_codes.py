@@ -37,7 +37,7 @@ from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.backend.errors import CodeNotSent, TooManyCodes
-from kiosk.backend.notice_texts import compose_code
+from kiosk.backend.notice_texts import compose_code, setting_in
 
 if TYPE_CHECKING:
     from kiosk.backend.mail import RelayFacts
@@ -163,7 +163,7 @@ class EmailCodes:
         shown = mask(address) if address else f"{typed_initial(visit.typed_name)}***@{self.decoy_domain()}"
         try:
             if address:
-                self._send(address, code, name=name, account=account, terminal=visit.terminal)
+                self._send(address, code, name=name, account=account, terminal=visit.terminal, language=visit.language)
             else:
                 self.mailer.probe()  # the same connection work, and the same failure if the relay is down
         except CodeNotSent:
@@ -174,12 +174,13 @@ class EmailCodes:
             del code
         return shown
 
-    def _send(self, address: str, code: str, *, name: str, account: str, terminal: str) -> None:
+    def _send(self, address: str, code: str, *, name: str, account: str, terminal: str, language: str) -> None:
         mail = self._settings.mail
         when = self._clock()
         subject, body = compose_code(
             code=code, account=account, name=name, when=when, terminal=terminal,
-            minutes=self._factors.email_code_minutes, contact=mail.contact,
+            minutes=self._factors.email_code_minutes, contact=setting_in(mail.contact, "mail.contact", language),
+            language=language,
         )
         message = EmailMessage()
         message["From"] = mail.from_address

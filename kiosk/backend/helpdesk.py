@@ -240,7 +240,10 @@ class Helpdesk(UseCase):
     def caller_questions(self, account: Account) -> tuple[Visit, tuple[Question, ...]]:
         """The caller's own enrolled questions (the operator asks them)."""
         self._require_authorized()
-        visit = Visit(typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator)
+        visit = Visit(
+            typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator,
+            language=self._settings.kiosk.starting_language,  # the caller picked none: the terminals'
+        )
         visit.account = self._directory.refresh(account)
         visit.eligibility = self._account_eligibility(visit.account)
         if self._store.get(account.guid) is None:
@@ -263,7 +266,10 @@ class Helpdesk(UseCase):
         self._require(method in ("totp", "email"), f"{method} is not a code")
         if not any(method in alternative for alternative in self._caller_check(account)):
             raise NotAllowed(f"the caller check does not use {method}")
-        visit = Visit(typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator)
+        visit = Visit(
+            typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator,
+            language=self._settings.kiosk.starting_language,  # the caller picked none: the terminals'
+        )
         visit.account = self._directory.refresh(account)
         visit.eligibility = self._account_eligibility(visit.account)
         if method == "totp" and self._store.totp(account.guid) is None:

@@ -1,19 +1,29 @@
-"""The words of the notices sent after a change to an account (``kiosk.backend.notices``).
+"""The words of every mail the kiosk sends (``kiosk.backend.notices``,
+``email_codes``, ``reminders``), in the person's language.
 
 One entry per audited change event: its subject and the sentence that says
 what happened. A notice never holds a password, a code or an answer: it is
 made from the event, the time, the terminal, the operator and the reference
-alone (``compose`` takes nothing else). Plain text, one language, kept here
-rather than in ``kiosk.messages`` because the backend imports no UI module.
+alone (``compose`` takes nothing else). Plain text, kept here rather than in
+``kiosk.messages`` because the backend imports no UI module.
+
+The English texts below are the source of the same catalogues as the
+screens' (``MAIL_TEXTS``: each key is a ``msgctxt``, scripts/catalogues puts
+them in ``kiosk/locale``), read with ``kiosk.i18n.catalogue``. A mail is in
+the language of the visit that caused it (the one picked on the welcome
+screen); a helpdesk action's notice and a reminder, which no visit of the
+person's caused, are in the terminals' default language (``kiosk.default_language``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from kiosk.i18n import SOURCE_LANGUAGE, catalogue
+
 #: event (``event:step`` for a visit of several audited steps) -> (subject,
 #: what happened). Only these events send a notice, and only when they succeeded.
-NOTICE_EVENTS: dict[str, tuple[str, str]] = {
+_NOTICES: dict[str, tuple[str, str]] = {
     "enroll": (
         "Your security questions were set up",
         "Security questions were set up for your account {account}.",
@@ -94,20 +104,21 @@ It never contains a password, a code or an answer, and nobody will ever ask you 
 
 def compose(
     event: str, *, account: str, name: str, when: datetime, terminal: str, operator: str | None,
-    reference: str, contact: str,
+    reference: str, contact: str, language: str = SOURCE_LANGUAGE,
 ) -> tuple[str, str]:
-    """(subject, body) of the notice for ``event`` (one of ``NOTICE_EVENTS``)."""
-    subject, what = NOTICE_EVENTS[event]
-    shown_when = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = _BODY.format(
+    """(subject, body) of the notice for ``event`` (one of ``NOTICE_EVENTS``) in ``language``."""
+    what = mail_text(f"mail.notice.{event}.what", language).format(
+        account=account, operator=operator or mail_text("mail.notice.operator", language)
+    )
+    body = mail_text("mail.notice.body", language).format(
         name=name or account,
-        what=what.format(account=account, operator=operator or "an operator"),
-        when=shown_when,
-        terminal=terminal or "unknown",
+        what=what,
+        when=_shown_time(when),
+        terminal=terminal or mail_text("mail.terminal_unknown", language),
         reference=reference or "-",
         contact=contact,
     )
-    return subject, body
+    return mail_text(f"mail.notice.{event}.subject", language), body
 
 
 # --- e-mailed one-time codes (kiosk.backend.email_codes) -----------------------------------------
@@ -135,15 +146,15 @@ This message was sent automatically; replies are not read.
 
 
 def compose_code(
-    *, code: str, account: str, name: str, when: datetime, terminal: str, minutes: int, contact: str
+    *, code: str, account: str, name: str, when: datetime, terminal: str, minutes: int, contact: str,
+    language: str = SOURCE_LANGUAGE,
 ) -> tuple[str, str]:
-    """(subject, body) of the mail carrying a one-time code."""
-    body = _CODE_BODY.format(
-        name=name or account, account=account, code=code, minutes=minutes,
-        when=when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"), terminal=terminal or "unknown",
-        contact=contact,
+    """(subject, body) of the mail carrying a one-time code, in ``language``."""
+    body = mail_text("mail.code.body", language).format(
+        name=name or account, account=account, code=code, minutes=minutes, when=_shown_time(when),
+        terminal=terminal or mail_text("mail.terminal_unknown", language), contact=contact,
     )
-    return _CODE_SUBJECT, body
+    return mail_text("mail.code.subject", language), body
 
 
 # --- reminders (kiosk.backend.reminders) --------------------------------------------------------
@@ -151,7 +162,7 @@ def compose_code(
 #: reminder event -> (subject, what to do). Sent by ``kiosk remind``, not after
 #: a change: they ask the person to come to the kiosk, and never hold a link
 #: (a mail that asks to click a link to a password page is what phishing looks like).
-REMINDER_EVENTS: dict[str, tuple[str, str]] = {
+_REMINDERS: dict[str, tuple[str, str]] = {
     "reminder_enroll": (
         "Set up your security questions at the password kiosk",
         "Your account {account} has no security questions yet. With them, you can unlock your "
@@ -210,15 +221,69 @@ This message was sent automatically; replies are not read.
 
 def compose_reminder(
     event: str, *, account: str, name: str, where: str, contact: str, expires: datetime | None = None,
-    title: str = "",
+    title: str = "", language: str = SOURCE_LANGUAGE,
 ) -> tuple[str, str]:
-    """(subject, body) of the reminder ``event`` (one of ``REMINDER_EVENTS``)."""
-    subject, what = REMINDER_EVENTS[event]
-    shown_expires = expires.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if expires is not None else "soon"
-    shown_date = shown_expires[:10] if expires is not None else "soon"
+    """(subject, body) of the reminder ``event`` (one of ``REMINDER_EVENTS``) in ``language``."""
+    soon = mail_text("mail.reminder.soon", language)
+    shown_expires = _shown_time(expires) if expires is not None else soon
     fill = {
-        "account": account, "where": where, "expires": shown_expires, "expires_date": shown_date,
-        "title": title or "Password self-service",
+        "account": account, "where": where, "expires": shown_expires,
+        "expires_date": shown_expires[:10] if expires is not None else soon,
+        "title": title or mail_text("mail.title", language),
     }
-    body = _REMINDER_BODY.format(name=name or account, what=what.format(**fill), contact=contact)
-    return subject.format(**fill), body
+    what = mail_text(f"mail.reminder.{event}.what", language).format(**fill)
+    body = mail_text("mail.reminder.body", language).format(name=name or account, what=what, contact=contact)
+    return mail_text(f"mail.reminder.{event}.subject", language).format(**fill), body
+
+
+# --- the catalogue's entries --------------------------------------------------------------------
+
+#: The events that send a notice (only when they succeeded), and the reminders.
+NOTICE_EVENTS: frozenset[str] = frozenset(_NOTICES)
+REMINDER_EVENTS: frozenset[str] = frozenset(_REMINDERS)
+
+#: The settings a mail quotes whose built-in English default is translated
+#: like the mail's own words (``mail.contact``, ``reminders.kiosk_location``,
+#: ``kiosk.title``): a changed one is sent as written, a table by language
+#: (``contact.fr = "…"``) in the mail's language.
+SETTING_DEFAULTS: dict[str, str] = {
+    "mail.contact": "contact the IT helpdesk right away",
+    "mail.kiosk_location": "ask the IT helpdesk where to find it",
+    "mail.title": "Password self-service",
+}
+
+#: Every mail text by its catalogue key (``msgctxt``), in English.
+MAIL_TEXTS: dict[str, str] = {
+    **{f"mail.notice.{event}.{part}": text for event, pair in _NOTICES.items() for part, text in zip(("subject", "what"), pair, strict=True)},
+    "mail.notice.body": _BODY,
+    "mail.notice.operator": "an operator",
+    "mail.terminal_unknown": "unknown",
+    "mail.code.subject": _CODE_SUBJECT,
+    "mail.code.body": _CODE_BODY,
+    **{f"mail.reminder.{event}.{part}": text for event, pair in _REMINDERS.items() for part, text in zip(("subject", "what"), pair, strict=True)},
+    "mail.reminder.body": _REMINDER_BODY,
+    "mail.reminder.soon": "soon",
+    **SETTING_DEFAULTS,
+}
+
+
+def mail_text(key: str, language: str = SOURCE_LANGUAGE) -> str:
+    """The mail text ``key`` in ``language``: its translation, else English."""
+    english = MAIL_TEXTS[key]
+    found = catalogue(language)
+    if found is None:
+        return english
+    return found.pgettext(key, english) or english
+
+
+def setting_in(value: str | dict[str, str], key: str, language: str) -> str:
+    """A setting a mail quotes (``mail.contact``, ``reminders.kiosk_location``)
+    in ``language``: from its table by language; else as written, unless it is
+    still the built-in default (``SETTING_DEFAULTS[key]``), which is translated."""
+    if isinstance(value, dict):
+        return value.get(language) or value.get(SOURCE_LANGUAGE) or next(iter(value.values()), "")
+    return mail_text(key, language) if value == SETTING_DEFAULTS[key] else value
+
+
+def _shown_time(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -30,7 +30,8 @@ from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.backend.model import Account, OutboxNotice
-from kiosk.backend.notice_texts import NOTICE_EVENTS, compose
+from kiosk.backend.notice_texts import NOTICE_EVENTS, compose, setting_in
+from kiosk.i18n import SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -110,10 +111,10 @@ class Notices:
 
     def after(
         self, event: str, outcome: str, account: Account | None, *, terminal: str | None,
-        operator: str | None, reference: str | None,
+        operator: str | None, reference: str | None, language: str = SOURCE_LANGUAGE,
     ) -> bool:
         """Queue the notice of a change, if it is one and the person has an
-        address; True if queued. Never raises: the change is done already."""
+        address, in ``language``; True if queued. Never raises: the change is done already."""
         if not self.enabled or outcome != "success" or event not in NOTICE_EVENTS or account is None:
             return False
         if not account.mail:
@@ -123,7 +124,7 @@ class Notices:
             subject, body = compose(
                 event, account=account.qualified_name, name=account.display_name or account.given_name,
                 when=when, terminal=terminal or "", operator=operator, reference=reference or "",
-                contact=self.settings.contact,
+                contact=setting_in(self.settings.contact, "mail.contact", language), language=language,
             )
             domain = self.settings.from_address.rpartition("@")[2] or None
             recipients = [account.mail]

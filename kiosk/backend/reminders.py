@@ -41,7 +41,7 @@ from kiosk.backend.admin import enrollment_status
 from kiosk.backend.audit import new_reference
 from kiosk.backend.dn import dn_key
 from kiosk.backend.model import Account, OutboxNotice
-from kiosk.backend.notice_texts import compose_reminder
+from kiosk.backend.notice_texts import compose_reminder, setting_in
 from kiosk.backend.usecase import UseCase
 
 if TYPE_CHECKING:
@@ -194,10 +194,13 @@ class Reminders(UseCase):
         return result
 
     def _reminder_notice(self, reminder: Reminder, account: Account, now: datetime) -> OutboxNotice:
+        # No visit of the person's asked for it: the terminals' default language.
+        language = self._settings.kiosk.starting_language
         subject, body = compose_reminder(
             reminder.event, account=account.qualified_name, name=account.display_name or account.given_name,
-            where=self._config.kiosk_location, contact=self._mail.contact, expires=reminder.expires,
-            title=self._settings.kiosk.title,
+            where=setting_in(self._config.kiosk_location, "mail.kiosk_location", language),
+            contact=setting_in(self._mail.contact, "mail.contact", language), expires=reminder.expires,
+            title=setting_in(self._settings.kiosk.title, "mail.title", language), language=language,
         )
         domain = self._mail.from_address.rpartition("@")[2] or None
         return OutboxNotice(

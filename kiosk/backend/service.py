@@ -52,6 +52,7 @@ from kiosk.backend.email_codes import EmailCodes
 from kiosk.backend.model import Account, Enrollment, Question, StoredAnswer, TotpEnrollment, TotpSetup
 from kiosk.backend.policy import PasswordRules, refusal, require_acceptable, rules_for
 from kiosk.backend.usecase import DECOY_SECRET, Backend, UseCase, Visit
+from kiosk.i18n import SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
     from kiosk.config import Settings
@@ -115,11 +116,12 @@ class SelfService(UseCase):
 
     # --- a visit -----------------------------------------------------------------
 
-    def begin(self, typed_name: str, terminal: str) -> Visit:
+    def begin(self, typed_name: str, terminal: str, language: str = SOURCE_LANGUAGE) -> Visit:
         """Look the person up. Never says whether they exist, not even by how
-        long the look-up took (``throttle.identify_seconds``)."""
+        long the look-up took (``throttle.identify_seconds``). ``language``:
+        what they read, which their mails will be in."""
         began = self._throttle.started()
-        visit = Visit(typed_name=typed_name[:256], terminal=terminal)
+        visit = Visit(typed_name=typed_name[:256], terminal=terminal, language=self._visit_language(language))
         identity = self._identity(typed_name)
         try:
             visit.name_key = self.name_key(typed_name)

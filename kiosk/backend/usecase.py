@@ -21,6 +21,7 @@ from kiosk.backend.errors import NotAllowed
 from kiosk.backend.identity import name_key, parse_identity
 from kiosk.backend.model import Account, Eligibility, Enrollment, Identity, Question
 from kiosk.backend.questions import Questionnaire, check_answer
+from kiosk.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
     from kiosk.backend.answers import AnswerHasher
@@ -78,6 +79,8 @@ class Visit:
     #: ``identity.name_key`` of the typed name (HMAC under the site secret);
     #: "" until the use case's ``begin`` made it (``UseCase.name_key``).
     name_key: str = field(default="", repr=False)
+    #: The language the person reads (picked on the welcome screen): their mails are in it.
+    language: str = SOURCE_LANGUAGE
 
     @property
     def subject(self) -> str:
@@ -175,18 +178,27 @@ class UseCase:
         # A visit of several audited steps (activation) notifies on the step that changed something.
         step = fields.get("step")
         self._notice(f"{event}:{step}" if step else event, outcome, visit.account, terminal=visit.terminal,
-                     operator=visit.operator, reference=visit.reference)
+                     operator=visit.operator, reference=visit.reference, language=visit.language)
 
     def _notice(
         self, event: str, outcome: str, account: Account | None, *, terminal: str | None,
-        operator: str | None, reference: str | None,
+        operator: str | None, reference: str | None, language: str | None = None,
     ) -> None:
         """The one place changes become notices (``notices.Notices.after``
         picks the successful change events): called by ``_record`` and by the
-        helpdesk's record of its actions."""
+        helpdesk's record of its actions. ``language``: the visit's; None (a
+        helpdesk action) = the terminals' default."""
         notices = self._backend.notices
         if notices is not None:
-            notices.after(event, outcome, account, terminal=terminal, operator=operator, reference=reference)
+            notices.after(
+                event, outcome, account, terminal=terminal, operator=operator, reference=reference,
+                language=language or self._settings.kiosk.starting_language,
+            )
+
+    @staticmethod
+    def _visit_language(language: str) -> str:
+        """A language the client names, if it is a shipped one (else English)."""
+        return language if language in LANGUAGES else SOURCE_LANGUAGE
 
     def close(self) -> None:
         self._backend.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.backend.protocol import VisitHandle
 from kiosk.client.connection import BackendConnection
+from kiosk.i18n import SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
     from kiosk.backend.helpdesk import AccountCard
@@ -69,8 +70,8 @@ class RemoteSelfService(_Face):
     def requires_code(self, action: str) -> bool:
         return bool(self._shown.get("requires_code", {}).get(action, False))
 
-    def begin(self, typed_name: str, terminal: str) -> VisitHandle:
-        return self._call("begin", typed_name, terminal)
+    def begin(self, typed_name: str, terminal: str, language: str = SOURCE_LANGUAGE) -> VisitHandle:
+        return self._call("begin", typed_name, terminal, language)
 
     def end(self, visit: VisitHandle) -> None:
         self._end(visit)
@@ -139,8 +140,8 @@ class RemoteActivation(_Face):
     def limit_seconds(self) -> float:
         return float(self._shown["limit_seconds"])
 
-    def begin(self, typed_name: str, terminal: str) -> VisitHandle:
-        return self._call("begin", typed_name, terminal)
+    def begin(self, typed_name: str, terminal: str, language: str = SOURCE_LANGUAGE) -> VisitHandle:
+        return self._call("begin", typed_name, terminal, language)
 
     def end(self, visit: VisitHandle) -> None:
         self._end(visit)

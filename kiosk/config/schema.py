@@ -478,6 +478,11 @@ class KioskSettings:
     #: English, or per language as a table (``[kiosk.texts.fr]``).
     texts: dict[str, str | dict[str, str]] = field(default_factory=dict)
 
+    @property
+    def starting_language(self) -> str:
+        """The language every visit starts in (and a mail no visit caused is in)."""
+        return self.default_language or self.languages[0]
+
     def __post_init__(self) -> None:
         if not self.languages:
             raise SettingError("languages", "needs at least one language")
@@ -810,8 +815,9 @@ class MailSettings:
     password: Secret | None = field(default=None, repr=False)
     #: The directory attribute that holds a person's address.
     address_attribute: str = "mail"
-    #: What a person should do if the change was not theirs (a line of the notice).
-    contact: str = "contact the IT helpdesk right away"
+    #: What a person should do if the change was not theirs (a line of the notice):
+    #: one text, or one per language (``contact.fr = "…"``). The default is translated.
+    contact: str | dict[str, str] = "contact the IT helpdesk right away"
     timeout_seconds: Annotated[float, Bounds(gt=0, le=120)] = 10.0
     #: The first retry after a failed send; each later one waits twice as long (at most 6 h).
     retry_seconds: Annotated[int, Bounds(ge=1, le=86400)] = 60
@@ -820,6 +826,7 @@ class MailSettings:
 
     def __post_init__(self) -> None:
         _matches(self, "address_attribute", _ATTRIBUTE_NAME)
+        _language_texts(self, "contact", min_length=1, max_length=200)
         _normalise(self, "host", self.host.strip())
         for name in ("from_address", "security_copy"):
             value = getattr(self, name).strip()
@@ -847,13 +854,16 @@ class RemindersSettings:
     expiry_within_days: Annotated[int, Bounds(ge=0, le=90)] = 14
     #: ... at most once this many days while it does.
     expiry_every_days: Annotated[int, Bounds(ge=1, le=90)] = 7
-    #: Where the kiosk is, as the reminders say it ("the terminal by the reception desk").
-    kiosk_location: Annotated[str, Bounds(min_length=1, max_length=200)] = "ask the IT helpdesk where to find it"
+    #: Where the kiosk is, as the reminders say it ("the terminal by the reception desk"):
+    #: one text, or one per language (``kiosk_location.fr = "…"``). The default is translated.
+    kiosk_location: str | dict[str, str] = "ask the IT helpdesk where to find it"
     #: At most this many reminders queued by one run; the rest wait for the next.
     max_per_run: Annotated[int, Bounds(ge=1, le=100_000)] = 1000
 
     def __post_init__(self) -> None:
-        _normalise(self, "kiosk_location", self.kiosk_location.strip())
+        if isinstance(self.kiosk_location, str):
+            _normalise(self, "kiosk_location", self.kiosk_location.strip())
+        _language_texts(self, "kiosk_location", min_length=1, max_length=200)
 
 
 @_section

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.backend.errors import ActivationIncomplete, PasswordRejected, ProofUnavailable, VerificationFailed
 from kiosk.flows.base import Flow
+from kiosk import messages
 from kiosk.messages import error_text, text
 from kiosk.screens.activate_proof import ActivateProofScreen
 from kiosk.screens.enroll_questions import EnrollQuestionsScreen
@@ -69,10 +70,10 @@ class ActivateFlow(Flow):
     def identified(self, typed: str) -> None:
         self._end_visit()
         self.typed_name = typed
-        activation, terminal = self.activation, self.host.terminal
+        activation, terminal, language = self.activation, self.host.terminal, messages.language()
 
         def begin() -> tuple[ActivationVisit, tuple[str, ...] | ProofUnavailable]:
-            visit = activation.begin(typed, terminal)
+            visit = activation.begin(typed, terminal, language)
             try:
                 return visit, tuple(activation.proof_labels(visit))
             except ProofUnavailable as error:  # shown with this visit's reference

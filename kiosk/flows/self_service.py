@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kiosk import messages
 from kiosk.backend.errors import CodeNotSent, TooManyCodes, VerificationFailed
 from kiosk.flows.base import Flow
 from kiosk.screens.challenge import ChallengeScreen
@@ -69,9 +70,9 @@ class PasswordFirstFlow(SelfServiceFlow):
     show their password screen in ``ask_password``."""
 
     def begin(self, typed: str) -> None:
-        service, terminal = self.service, self.host.terminal
+        service, terminal, language = self.service, self.host.terminal, messages.language()
         self.host.call_backend(
-            lambda: service.begin(typed, terminal), self._begun, on_stale=self.end_in_background
+            lambda: service.begin(typed, terminal, language), self._begun, on_stale=self.end_in_background
         )
 
     def _begun(self, visit: Visit) -> None:
@@ -109,10 +110,10 @@ class ChallengedFlow(SelfServiceFlow):
     _first: KioskScreen | None = None
 
     def begin(self, typed: str) -> None:
-        service, terminal, action = self.service, self.host.terminal, self.action
+        service, terminal, action, language = self.service, self.host.terminal, self.action, messages.language()
 
         def begin() -> tuple[Visit, tuple, tuple[tuple[str, ...], ...]]:
-            visit = service.begin(typed, terminal)
+            visit = service.begin(typed, terminal, language)
             return visit, tuple(service.challenge(visit)), tuple(service.factor_choices(action))
 
         self.host.call_backend(begin, self._begun, on_stale=lambda result: self.end_in_background(result[0]))

@@ -188,6 +188,62 @@ def test_setting_up_an_authenticator_app_sends_a_notice(tmp_path, relay, seeded)
     assert setup.secret not in body and not any(code in body for code in codes)
 
 
+def _subject(received) -> str:
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(received.message["Subject"])))
+
+
+def test_each_mail_is_in_the_language_the_person_read(tmp_path, relay, seeded):
+    """A visit's notice and e-mailed code are in the language picked on the
+    welcome screen; a helpdesk action's (no visit of the person's) in the
+    terminals' default. ``mail.contact`` by language, else its English."""
+    directory = seeded
+    mail = relay.mail_settings(contact={"en": "call 4242", "fr": "appelez le 4242"})
+    settings = fast(settings_for(tmp_path, mail), kiosk={"languages": ["en", "fr", "de", "zh_Hans"], "default_language": "de"},
+                    factors={"reset": [["questions", "email"]]})
+    service = build_service(settings, directory=directory)
+    before = len(relay.received)
+
+    visit = service.begin("alice", "tty7", "fr")  # a French visit: a code, then a reset
+    service.challenge(visit)
+    service.send_code(visit)
+    [code_mail] = relay.received[before:]
+    assert _subject(code_mail) == "Votre code à usage unique"
+    code_body = code_mail.message.get_payload(decode=True).decode()
+    code = next(line.strip() for line in code_body.splitlines() if line.startswith("    "))
+    assert "Saisissez-le maintenant au terminal" in code_body and "appelez le 4242" in code_body
+    service.verify_factors(visit, "reset", ("questions", "email"), ["paris", "rex", "hillside"], code)
+    service.reset_password(visit, NEW_PASSWORD)
+    visit = service.begin("bob", "tty7", "zh_Hans")  # a Chinese one
+    service.prove_password(visit, "Demo!Bob22")
+    service.enroll(visit, [("birth-city", "Kestrel"), ("first-pet", "Seaview"), ("first-school", "Marlow")])
+    desk = build_helpdesk(settings, operator="dana", terminal="ssh:192.0.2.7", directory=directory)
+    desk.authorize("Demo!Dana44")
+    desk.revoke(account(directory, "bob"))  # the helpdesk: the default language, German
+    for owner in (service, desk):
+        assert owner.backend.notices is not None
+        owner.backend.notices.wait()
+        owner.backend.notices.flush()
+
+    notices = {r.recipients[0]: r for r in relay.received[before + 1:]}
+    by_subject = {_subject(r): r.message.get_payload(decode=True).decode() for r in relay.received[before + 1:]}
+    assert set(by_subject) == {
+        "Votre mot de passe a été réinitialisé",
+        "您的安全问题已设置",
+        "Ihre Sicherheitsfragen wurden vom IT-Support entfernt",
+    }, by_subject
+    french = by_subject["Votre mot de passe a été réinitialisé"]
+    assert "Le mot de passe de votre compte DEMO\\alice a été réinitialisé" in french
+    assert "Si ce n'était pas vous, appelez le 4242" in french and "terminal tty7" in french
+    assert "如果不是您本人操作，请call 4242" in by_subject["您的安全问题已设置"]  # no zh_Hans contact: the English
+    assert "Wenn Sie es nicht waren: call 4242" in by_subject["Ihre Sicherheitsfragen wurden vom IT-Support entfernt"]
+    for body in by_subject.values():
+        assert_no_secret(body)
+        assert code not in body
+    assert set(notices) == {"alice@demo.example", "bob@demo.example"}
+
+
 def test_failed_or_refused_steps_and_people_without_an_address_send_nothing(tmp_path, relay, seeded):
     settings = settings_for(tmp_path, relay.mail_settings())
     directory = seeded

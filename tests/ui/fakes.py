@@ -63,6 +63,8 @@ class FakeService:
     #: set to make every call wait until the test releases it
     gate: threading.Event | None = None
     calls: list[tuple] = field(default_factory=list)
+    #: the language each visit began in (its mails' language)
+    languages: list[str] = field(default_factory=list)
     secrets_seen: list[str] = field(default_factory=list)
     enrolled: dict[str, list[tuple[str, str]]] = field(
         default_factory=lambda: {
@@ -86,9 +88,10 @@ class FakeService:
     def _user(visit: Visit) -> str:
         return visit.typed_name.strip().lower().rpartition("\\")[2].partition("@")[0]
 
-    def begin(self, typed_name: str, terminal: str) -> FakeVisit:
+    def begin(self, typed_name: str, terminal: str, language: str = "en") -> FakeVisit:
         self._wait()
         self.calls.append(("begin", typed_name))
+        self.languages.append(language)
         if self.down:
             raise DirectoryUnavailable("no DC answered")
         return FakeVisit(typed_name, terminal)
@@ -246,8 +249,8 @@ class FakeActivation:
     fail_complete: bool = False
     calls: list[tuple] = field(default_factory=list)
 
-    def begin(self, typed_name: str, terminal: str) -> FakeActivationVisit:
-        self.calls.append(("begin", typed_name))
+    def begin(self, typed_name: str, terminal: str, language: str = "en") -> FakeActivationVisit:
+        self.calls.append(("begin", typed_name, language))
         visit = FakeActivationVisit(typed_name, terminal)
         if FakeService._user(visit) == "fred":
             visit.missing = ("employeeID",)

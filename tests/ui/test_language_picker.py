@@ -63,7 +63,10 @@ async def test_the_linux_console_is_offered_only_what_it_can_draw():
 
 
 async def test_the_visit_ends_in_the_default_language_again():
+    """... and the visit began in the language picked: its mails are in it."""
     app = kiosk(languages=ALL, default_language="de")
+    fake = app.service
+    assert isinstance(fake, FakeService)
     async with app.run_test(size=SIZE) as pilot:
         assert messages.language() == "de"
         await pilot.press("f2")  # to Chinese
@@ -74,6 +77,7 @@ async def test_the_visit_ends_in_the_default_language_again():
         await identify(pilot, "alice")
         await answer_challenge(pilot, "paris", "rex", "elm street")
         assert "已解锁" in screen_text(app)
+        assert fake.languages == ["zh_Hans"]
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, WelcomeScreen)

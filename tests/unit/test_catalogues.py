@@ -1,7 +1,7 @@
 """The message catalogues (kiosk/locale): complete, translated, compiled.
 
-Every public message (``kiosk.messages.translatable``) is in every shipped
-catalogue, translated (not empty, not fuzzy, not still the English), with the
+Every public message (``kiosk.messages.translatable``) and every mail's text
+(``kiosk.backend.notice_texts.MAIL_TEXTS``) is in every shipped catalogue, translated (not empty, not fuzzy, not still the English), with the
 same ``{fields}``; each .mo is exactly what Babel compiles from its .po; and
 the kiosk reads them with the standard library only when a language is used.
 """
@@ -19,11 +19,13 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from kiosk import i18n, messages
-from kiosk.config import KioskSettings, QuestionsSettings
+from kiosk.backend.notice_texts import MAIL_TEXTS, SETTING_DEFAULTS, mail_text, setting_in
+from kiosk.config import KioskSettings, MailSettings, QuestionsSettings, RemindersSettings
 from kiosk.i18n import LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE
 
 TRANSLATED = [code for code in LANGUAGES if code != SOURCE_LANGUAGE]
-PUBLIC = {key: english for key, english in messages.DEFAULT_TEXTS.items() if messages.translatable(key)}
+SCREENS = {key: english for key, english in messages.DEFAULT_TEXTS.items() if messages.translatable(key)}
+PUBLIC = {**SCREENS, **MAIL_TEXTS}
 
 #: Entries that are rightly the same as the English in that language.
 SAME_AS_ENGLISH = {
@@ -80,11 +82,13 @@ def test_the_kiosk_reads_every_translation_through_gettext(code):
     messages.configure({}, languages=list(LANGUAGES))
     try:
         messages.set_language(code)
-        for key, english in PUBLIC.items():
+        for key, english in SCREENS.items():
             if key not in SAME_AS_ENGLISH[code]:
                 assert messages.text(key) != english, key
     finally:
         messages.configure(None)
+    for key, english in MAIL_TEXTS.items():  # the backend reads the same catalogue
+        assert mail_text(key, code) != english, key
 
 
 def test_the_default_questions_and_their_group_speak_every_language():
@@ -99,6 +103,14 @@ def test_the_default_questions_and_their_group_speak_every_language():
 def test_the_settings_defaults_are_the_english_texts_they_translate():
     assert KioskSettings().title == messages.DEFAULT_TEXTS["banner.title"]
     assert KioskSettings().help_text == messages.DEFAULT_TEXTS["welcome.help"]
+    assert KioskSettings().title == SETTING_DEFAULTS["mail.title"]
+    assert MailSettings().contact == SETTING_DEFAULTS["mail.contact"]
+    assert RemindersSettings().kiosk_location == SETTING_DEFAULTS["mail.kiosk_location"]
+    # in a mail: the built-in default translated, a changed one as written, a table by language
+    assert setting_in(MailSettings().contact, "mail.contact", "fr") == "contactez immédiatement l'assistance informatique"
+    assert setting_in("call 4242", "mail.contact", "fr") == "call 4242"
+    assert setting_in({"en": "call 4242", "de": "Tel. 4242"}, "mail.contact", "de") == "Tel. 4242"
+    assert setting_in({"en": "call 4242", "de": "Tel. 4242"}, "mail.contact", "fr") == "call 4242"
 
 
 def test_every_rule_label_of_the_backend_is_a_rule_message():
@@ -298,6 +310,12 @@ def test_check_reports_missing_translations_of_configured_languages():
     assert _check_languages(settings_from({"directory": {"kind": "demo"}, "kiosk": {"languages": ["en", "fr"]}}))[
         -1
     ].state == "ok"  # the default questions speak French
+    mail = {"enabled": True, "host": "smtp.example.com", "from_address": "k@example.com"}
+    changed = settings_from({"directory": {"kind": "demo"}, "kiosk": {"languages": ["en", "fr", "de"]},
+                             "mail": {**mail, "contact": {"en": "call 4357", "fr": "appelez le 4357"}}})
+    lines = {r.name: r for r in _check_languages(changed)}
+    assert lines["language fr"].state == "ok"
+    assert "mail.contact.de (in mails)" in lines["language de"].message
 
 
 # --- 80x24 in every language: what has a fixed width ---------------------------------------------
