@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kiosk.i18n import LANGUAGES, SOURCE_LANGUAGE
+
 if TYPE_CHECKING:
     from textual.app import App
 
@@ -393,8 +395,17 @@ def _log_to_file(path: Path | None) -> None:
 # --- demo ------------------------------------------------------------------------------
 
 
-def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
-    """Settings for the pretend directory, with the store and logs in ``workdir``."""
+#: The demo's title (kiosk.title, changed) in the other shipped languages.
+DEMO_TITLES = {
+    "fr": "Libre-service mot de passe - DÉMO",
+    "de": "Kennwort-Selbstbedienung - DEMO",
+    "zh_Hans": "密码自助服务 - 演示",
+}
+
+
+def demo_settings(workdir: Path, *, locked: bool = False, languages: Sequence[str] = (SOURCE_LANGUAGE,)) -> Settings:
+    """Settings for the pretend directory, with the store and logs in ``workdir``
+    (``kiosk demo`` offers every shipped language; tests keep English alone)."""
     from kiosk.backend.directory.demo import DEMO_BASE_DN, DEMO_DNS, DEMO_NETBIOS
     from kiosk.config.loading import settings_from
 
@@ -413,6 +424,8 @@ def demo_settings(workdir: Path, *, locked: bool = False) -> Settings:
                 "lockdown": locked,
                 "log_file": str(workdir / "kiosk.log"),
                 "terminal_id": "demo",
+                "languages": list(languages),
+                "texts": {code: {"banner.title": title} for code, title in DEMO_TITLES.items() if code in languages},
             },
         }
     )
@@ -439,7 +452,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         settings = lab_settings(locked=args.locked)
         return run_app(settings)
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as workdir:
-        settings = demo_settings(Path(workdir), locked=args.locked)
+        settings = demo_settings(Path(workdir), locked=args.locked, languages=list(LANGUAGES))
         code = run_app(settings, demo_service_factory(settings))
         print(f"kiosk demo: finished; the demo's audit log was {Path(workdir) / 'audit.jsonl'} (now removed).")
         return code
