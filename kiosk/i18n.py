@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gettext import GNUTranslations
 
-__all__ = ["DOMAIN", "LANGUAGES", "LOCALE_DIR", "SOURCE_LANGUAGE", "Language", "catalogue", "drawable"]
+__all__ = [
+    "DOMAIN", "LANGUAGES", "LOCALE_DIR", "SOURCE_LANGUAGE", "Language", "catalogue", "drawable", "shipped_language",
+]
 
 
 class Language:
@@ -77,6 +79,28 @@ def catalogue(code: str) -> GNUTranslations | None:
         except OSError:
             _catalogues[code] = None
     return _catalogues[code]
+
+
+#: Chinese tags that mean simplified characters (BCP 47 script, or the regions that use them).
+_SIMPLIFIED_CHINESE = {"zh", "zh-hans", "zh-cn", "zh-sg", "zh-my"}
+
+
+def shipped_language(tag: str) -> str | None:
+    """The shipped language a directory's ``preferredLanguage`` names (RFC 2798:
+    the syntax of HTTP's Accept-Language, e.g. "fr-CH", "de;q=0.9, en",
+    "zh-Hans-CN"): its first tag that is shipped, else None."""
+    for part in tag.replace("_", "-").lower().split(","):
+        code = part.split(";")[0].strip()
+        if not code:
+            continue
+        if code in _SIMPLIFIED_CHINESE or code.startswith(("zh-hans-", "zh-cn-")):
+            return "zh_Hans"
+        if code.startswith("zh"):
+            continue  # Traditional Chinese is not shipped
+        primary = code.split("-")[0]
+        if primary in LANGUAGES:
+            return primary
+    return None
 
 
 def drawable(code: str, term: str | None) -> bool:

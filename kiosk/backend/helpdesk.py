@@ -242,7 +242,7 @@ class Helpdesk(UseCase):
         self._require_authorized()
         visit = Visit(
             typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator,
-            language=self._settings.kiosk.starting_language,  # the caller picked none: the terminals'
+            language=self._person_language(account),  # the caller picked none
         )
         visit.account = self._directory.refresh(account)
         visit.eligibility = self._account_eligibility(visit.account)
@@ -268,7 +268,7 @@ class Helpdesk(UseCase):
             raise NotAllowed(f"the caller check does not use {method}")
         visit = Visit(
             typed_name=account.qualified_name, terminal=self.terminal, operator=self.operator,
-            language=self._settings.kiosk.starting_language,  # the caller picked none: the terminals'
+            language=self._person_language(account),  # the caller picked none
         )
         visit.account = self._directory.refresh(account)
         visit.eligibility = self._account_eligibility(visit.account)

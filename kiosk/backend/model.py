@@ -57,6 +57,9 @@ class Account:
     #: The person's mail address (the configured ``mail.address_attribute``), "" if none:
     #: where notices of changes to the account go.
     mail: str = ""
+    #: The directory's ``preferredLanguage`` as written ("fr-CH"), "" if none:
+    #: the language of mails no visit of the person's chose (``i18n.shipped_language``).
+    preferred_language: str = ""
     attributes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property

@@ -244,6 +244,31 @@ def test_each_mail_is_in_the_language_the_person_read(tmp_path, relay, seeded):
     assert set(notices) == {"alice@demo.example", "bob@demo.example"}
 
 
+def test_a_helpdesk_notice_is_in_the_language_the_directory_gives_the_person(tmp_path, relay, seeded):
+    """No visit of carol's chose a language: her directory's preferredLanguage
+    ("fr-CH") does, over the terminals' default (English); alice has none."""
+    directory = seeded
+    carol = account(directory, "carol")
+    entry = directory._entries[carol.guid]
+    entry.account = dataclasses.replace(entry.account, preferred_language="fr-CH")
+    settings = settings_for(tmp_path, relay.mail_settings())
+    desk = build_helpdesk(settings, operator="dana", terminal="ssh:192.0.2.7", directory=directory)
+    desk.authorize("Demo!Dana44")
+    before = len(relay.received)
+    visit, _ = desk.caller_questions(account(directory, "carol"))
+    desk.verify_caller(visit, ["lyon", "misty", "oak lane"])
+    desk.unlock(account(directory, "carol"))
+    desk.revoke(account(directory, "alice"))
+    assert desk.backend.notices is not None
+    desk.backend.notices.wait()
+    desk.backend.notices.flush()
+    subjects = {r.recipients[0]: _subject(r) for r in relay.received[before:]}
+    assert subjects == {
+        "carol@demo.example": "Votre compte a été débloqué par l'assistance",
+        "alice@demo.example": "Your security questions were removed by the helpdesk",
+    }
+
+
 def test_failed_or_refused_steps_and_people_without_an_address_send_nothing(tmp_path, relay, seeded):
     settings = settings_for(tmp_path, relay.mail_settings())
     directory = seeded

@@ -56,3 +56,36 @@ def test_an_unenrolled_lab_user_gets_one_enrollment_reminder(lab, tmp_path, rela
     body = arrived[0].message.get_payload(decode=True).decode()
     assert lab.nt_name(unenrolled_user) in body and "the lab terminal" in body and "two minutes" in body
     assert not [r for r in result.due if r.account == lab.nt_name(unenrolled_user)]
+
+
+def test_a_lab_user_whose_directory_language_is_german_is_reminded_in_german(lab, lab_admin, tmp_path, relay):
+    """preferredLanguage as AD holds it ("de-DE", RFC 2798) picks the reminder's
+    language over the terminals' default (English here)."""
+    from email.header import decode_header, make_header
+
+    address = "erinnere.mich@lab.example"
+    dn, sam, _password = lablib.create_user(
+        lab, lab_admin, groups=[lab.staff_team_dn], attributes={"mail": address, "preferredLanguage": "de-DE"}
+    )
+    try:
+        settings = fast(lab_settings_from_env(lab.env, tmp_path))
+        settings = dataclasses.replace(
+            settings,
+            mail=MailSettings(**{**relay.mail_settings(), "ca_file": relay.ca_file}),
+            reminders=RemindersSettings(enabled=True, expiry_within_days=0, kiosk_location="the lab terminal"),
+        )
+        backend = open_backend(settings)
+        try:
+            Reminders(settings, backend).run()
+            assert backend.notices is not None
+            backend.notices.flush()
+        finally:
+            backend.close()
+    finally:
+        lablib.delete_user(lab_admin, dn)
+    [arrived] = relay.to(address)
+    assert str(make_header(decode_header(arrived.message["Subject"]))) == (
+        "Richten Sie Ihre Sicherheitsfragen am Kennwort-Terminal ein"
+    )
+    body = arrived.message.get_payload(decode=True).decode()
+    assert lab.nt_name(sam) in body and "(the lab terminal)" in body  # a location as written stays as written

@@ -401,3 +401,16 @@ def test_a_refused_answer_keeps_its_message_across_the_backend_wire(english_afte
     step = protocol.decode(protocol.encode(questionnaire.steps[1]))
     assert messages.group_title(step) == "往事回忆"
     assert messages.question_text(step.choices[0]) == "您的第一只宠物叫什么名字？"
+
+
+@pytest.mark.parametrize(
+    ("preferred", "shipped"),
+    [
+        ("fr", "fr"), ("fr-CH", "fr"), ("DE-de", "de"), ("de;q=0.9, en", "de"), ("it, de-AT;q=0.8", "de"),
+        ("zh-Hans-CN", "zh_Hans"), ("zh-CN", "zh_Hans"), ("zh", "zh_Hans"), ("zh_Hans", "zh_Hans"),
+        ("zh-TW", None), ("zh-Hant", None), ("it", None), ("", None), (";q=1", None),
+    ],
+)
+def test_a_directory_language_tag_names_a_shipped_language(preferred, shipped):
+    """preferredLanguage (RFC 2798: Accept-Language's syntax) -> the shipped language of mails."""
+    assert i18n.shipped_language(preferred) == shipped

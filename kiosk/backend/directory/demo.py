@@ -161,6 +161,7 @@ class DemoDirectory:
                 must_change_password=user.never_logged_on,
                 never_logged_on=user.never_logged_on,
                 mail=user.attributes.get("mail", f"{user.sam}@{DEMO_DNS}"),
+                preferred_language=user.attributes.get("preferredLanguage", ""),
                 attributes=dict(user.attributes),
             )
             password = user.password or secrets.token_urlsafe(24)

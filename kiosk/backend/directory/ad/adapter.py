@@ -234,6 +234,7 @@ class ActiveDirectory:
             # up to 14 days. Both zero: this account has never logged on.
             never_logged_on=last_logon == 0,
             mail=entry.texts(self.mail_attribute)[0] if entry.has(self.mail_attribute) else "",
+            preferred_language=entry.text("preferredLanguage"),
             attributes=extras,
         )
 

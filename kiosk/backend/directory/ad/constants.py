@@ -45,6 +45,7 @@ ACCOUNT_ATTRIBUTES = (
     "lastLogon",
     "primaryGroupID",
     "memberOf",  # direct groups (distribution groups are in no token)
+    "preferredLanguage",  # the language of mails no visit chose
 )
 
 #: Every person-user object (not computers, not contacts).
