@@ -10,6 +10,7 @@ Welcome (a visit's end, a timeout) starts in the default language again."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +20,15 @@ from textual.widgets.option_list import Option
 from kiosk import messages
 from kiosk.messages import setting_text, text
 from kiosk.screens.base import KioskScreen
+
+
+class DemoFacts(Protocol):
+    """What Welcome shows of the service (``SelfServicePort`` has both)."""
+
+    @property
+    def is_demo(self) -> bool: ...
+    @property
+    def demo_hint(self) -> str | None: ...
 
 
 class WelcomeScreen(KioskScreen):
@@ -40,7 +50,7 @@ class WelcomeScreen(KioskScreen):
         actions: Sequence[str],
         on_choose: Callable[[str], None],
         *,
-        service: object | None = None,
+        service: DemoFacts | None = None,
     ) -> None:
         """``on_choose(action)``: one of ``actions``;
         ``service``: already built (its demo banner shows at once)."""
@@ -97,11 +107,11 @@ class WelcomeScreen(KioskScreen):
         if self._service is not None:
             self.show_service(self._service)
 
-    def show_service(self, service: object) -> None:
+    def show_service(self, service: DemoFacts) -> None:
         """The service is ready: show the demo banner if it is a demo."""
         demo = self.query_one("#demo", Static)
-        if getattr(service, "is_demo", False):
-            hint = getattr(service, "demo_hint", None)
+        if service.is_demo:
+            hint = service.demo_hint
             demo.update(text("welcome.demo") + (f"\n{hint}" if hint else ""))
             demo.add_class("-shown")
 
