@@ -8,6 +8,7 @@ certificate, so a test can take the relay down and bring it back."""
 from __future__ import annotations
 
 import email
+import email.policy
 import socket
 import ssl
 import threading
@@ -33,6 +34,11 @@ class Received:
     @property
     def message(self) -> Message:
         return email.message_from_bytes(self.raw)
+
+    @property
+    def subject(self) -> str:
+        """The Subject as the person reads it (encoded words decoded, folding undone)."""
+        return str(email.message_from_bytes(self.raw, policy=email.policy.default)["Subject"]).strip()
 
     @property
     def text(self) -> str:

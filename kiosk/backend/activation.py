@@ -190,7 +190,7 @@ class Activation(UseCase):
         if reason == "wrong proof values" and not code_ok:
             reason = "no valid activation code" if stored is None or stored[1] <= self._clock() else "wrong activation code"
         self._record_step("failure", visit, step="proof", reason=reason)
-        self._throttle.failed(attempt)
+        self._failed(visit, attempt)
         raise VerificationFailed()
 
     # --- issuing codes (administrators) -----------------------------------------------------

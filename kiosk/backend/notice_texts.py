@@ -1,5 +1,6 @@
 """The words of every mail the kiosk sends (``kiosk.backend.notices``,
-``email_codes``, ``reminders``), in the person's language.
+``email_codes``, ``reminders``, the alerts after failed attempts), in the
+person's language.
 
 One entry per audited change event: its subject and the sentence that says
 what happened. A notice never holds a password, a code or an answer: it is
@@ -236,11 +237,64 @@ def compose_reminder(
     return mail_text(f"mail.reminder.{event}.subject", language).format(**fill), body
 
 
+# --- alerts: failed attempts (kiosk.backend.notices.Notices.alert) -----------------------------
+
+#: Not a change: someone failed to prove they are the person often enough that
+#: the kiosk stopped verifying the account. Sent at most once a day per kind.
+_ALERTS: dict[str, tuple[str, str]] = {
+    "alert_locked": (
+        "Failed attempts to verify as you at the password kiosk",
+        "Someone failed {failures} times to prove they are you ({account}) at the self-service kiosk, "
+        "so it stops verifying your account until {until}. If it was you, try again after that, "
+        "or call the helpdesk.",
+    ),
+    "alert_held": (
+        "The password kiosk stopped verifying your account",
+        "Someone failed {failures} times in a row to prove they are you ({account}) at the self-service "
+        "kiosk, so it no longer verifies your account until the helpdesk clears it. If it was you, "
+        "call the helpdesk.",
+    ),
+}
+
+_ALERT_BODY = """Hello {name},
+
+{what}
+
+When:      {when}
+Where:     terminal {terminal}
+Reference: {reference}
+
+Nothing was changed on your account.
+If it was not you, someone who knows your user name tried to answer for you: {contact},
+and quote the reference above.
+
+This message was sent automatically; replies are not read.
+It never contains a password, a code or an answer, and nobody will ever ask you for one by mail.
+"""
+
+
+def compose_alert(
+    event: str, *, account: str, name: str, when: datetime, terminal: str, failures: int,
+    until: datetime | None, reference: str, contact: str, language: str = SOURCE_LANGUAGE,
+) -> tuple[str, str]:
+    """(subject, body) of the alert ``event`` (one of ``ALERT_EVENTS``) in ``language``."""
+    what = mail_text(f"mail.alert.{event}.what", language).format(
+        account=account, failures=failures, until=_shown_time(until) if until is not None else "",
+    )
+    body = mail_text("mail.alert.body", language).format(
+        name=name or account, what=what, when=_shown_time(when),
+        terminal=terminal or mail_text("mail.terminal_unknown", language), reference=reference or "-",
+        contact=contact,
+    )
+    return mail_text(f"mail.alert.{event}.subject", language), body
+
+
 # --- the catalogue's entries --------------------------------------------------------------------
 
 #: The events that send a notice (only when they succeeded), and the reminders.
 NOTICE_EVENTS: frozenset[str] = frozenset(_NOTICES)
 REMINDER_EVENTS: frozenset[str] = frozenset(_REMINDERS)
+ALERT_EVENTS: frozenset[str] = frozenset(_ALERTS)
 
 #: The settings a mail quotes whose built-in English default is translated
 #: like the mail's own words (``mail.contact``, ``reminders.kiosk_location``,
@@ -263,6 +317,8 @@ MAIL_TEXTS: dict[str, str] = {
     **{f"mail.reminder.{event}.{part}": text for event, pair in _REMINDERS.items() for part, text in zip(("subject", "what"), pair, strict=True)},
     "mail.reminder.body": _REMINDER_BODY,
     "mail.reminder.soon": "soon",
+    **{f"mail.alert.{event}.{part}": text for event, pair in _ALERTS.items() for part, text in zip(("subject", "what"), pair, strict=True)},
+    "mail.alert.body": _ALERT_BODY,
     **SETTING_DEFAULTS,
 }
 

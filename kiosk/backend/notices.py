@@ -30,7 +30,7 @@ from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.backend.model import Account, OutboxNotice
-from kiosk.backend.notice_texts import NOTICE_EVENTS, compose, setting_in
+from kiosk.backend.notice_texts import ALERT_EVENTS, NOTICE_EVENTS, compose, compose_alert, setting_in
 from kiosk.i18n import SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ LEASE_SECONDS = 120.0
 MAX_RETRY_SECONDS = 6 * 3600
 #: Notices claimed (and sent over one connection) at a time.
 BATCH = 50
+#: The least time between two alerts of one kind to one person.
+ALERT_EVERY_SECONDS = 86400
 
 
 class Mailer(Protocol):
@@ -126,18 +128,8 @@ class Notices:
                 when=when, terminal=terminal or "", operator=operator, reference=reference or "",
                 contact=setting_in(self.settings.contact, "mail.contact", language), language=language,
             )
-            domain = self.settings.from_address.rpartition("@")[2] or None
-            recipients = [account.mail]
-            if self.settings.security_copy and self.settings.security_copy.lower() != account.mail.lower():
-                recipients.append(self.settings.security_copy)
-            for recipient in recipients:
-                self._store.queue_notice(
-                    OutboxNotice(
-                        id=0, event=event, account=account.qualified_name, reference=reference or "",
-                        recipient=recipient, message_id=make_msgid("kiosk", domain=domain),
-                        subject=subject, body=body, created_at=when,
-                    )
-                )
+            for notice in self._outbox(event, account, reference, subject, body, when):
+                self._store.queue_notice(notice)
         except Exception as exc:  # noqa: BLE001 - a notice must never fail the change it is about
             log.exception("notices: could not queue the notice of %s", event)
             self._audit.record(
@@ -149,6 +141,55 @@ class Notices:
         if self._send_at_once:
             self._send_soon()
         return True
+
+    def alert(
+        self, event: str, account: Account, *, terminal: str, reference: str, failures: int,
+        until: datetime | None, language: str = SOURCE_LANGUAGE,
+    ) -> bool:
+        """Tell the person that failed attempts stopped the kiosk verifying
+        them (``notice_texts.ALERT_EVENTS``), at most once per ``ALERT_EVERY_SECONDS``
+        per kind across hosts (so nobody can fill a mailbox by failing on
+        purpose); True if queued. Never raises: the refusal stands either way."""
+        if not self.enabled or event not in ALERT_EVENTS or not account.mail:
+            return False
+        try:
+            when = self._clock()
+            subject, body = compose_alert(
+                event, account=account.qualified_name, name=account.display_name or account.given_name,
+                when=when, terminal=terminal, failures=failures, until=until, reference=reference,
+                contact=setting_in(self.settings.contact, "mail.contact", language), language=language,
+            )
+            queued = self._store.claim_reminder(
+                account.guid, event, when, ALERT_EVERY_SECONDS,
+                self._outbox(event, account, reference, subject, body, when),
+            )
+        except Exception as exc:  # noqa: BLE001 - an alert must never change the refusal it is about
+            log.exception("notices: could not queue the alert %s", event)
+            self._audit.record(
+                "notice", outcome="error", account=account.qualified_name, terminal=terminal,
+                reference=reference, reason=f"not queued: {type(exc).__name__}: {exc}", notice_event=event,
+            )
+            return False
+        if queued and self._send_at_once:
+            self._send_soon()
+        return queued
+
+    def _outbox(
+        self, event: str, account: Account, reference: str | None, subject: str, body: str, when: datetime
+    ) -> list[OutboxNotice]:
+        """The mail to the person, and its copy for ``mail.security_copy``."""
+        domain = self.settings.from_address.rpartition("@")[2] or None
+        recipients = [account.mail]
+        if self.settings.security_copy and self.settings.security_copy.lower() != account.mail.lower():
+            recipients.append(self.settings.security_copy)
+        return [
+            OutboxNotice(
+                id=0, event=event, account=account.qualified_name, reference=reference or "",
+                recipient=recipient, message_id=make_msgid("kiosk", domain=domain),
+                subject=subject, body=body, created_at=when,
+            )
+            for recipient in recipients
+        ]
 
     def _send_soon(self) -> None:
         """One flush in a background thread (daemon: a kiosk that exits leaves

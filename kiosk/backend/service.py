@@ -174,7 +174,7 @@ class SelfService(UseCase):
         except (InvalidCredentials, AccountLocked, AccountExpired, AccountDisabled) as exc:
             reason = exc.detail if account is None or not visit.eligibility.allowed else f"password not accepted ({exc.code})"
             self._record("enroll", "failure", visit, reason=reason)
-            self._throttle.failed(attempt)
+            self._failed(visit, attempt)
             raise InvalidCredentials("invalid_credentials") from None
         self._throttle.succeeded(attempt)
         visit.password_proven = True
@@ -247,7 +247,7 @@ class SelfService(UseCase):
             return
         self._record("verify", "failure", visit, reason=self._failure_reason(visit))
         self._bump_directory_count(visit)
-        self._throttle.failed(attempt)
+        self._failed(visit, attempt)
         raise VerificationFailed()
 
     def _start_verification(self, visit: Visit):
@@ -404,7 +404,7 @@ class SelfService(UseCase):
             reason = f"wrong or used {factor.replace('_', ' ')}"
         self._record("verify", "failure", visit, reason=reason, factor=factor, methods="+".join(methods))
         self._bump_directory_count(visit)
-        self._throttle.failed(attempt)
+        self._failed(visit, attempt)
         raise SecondFactorFailed()
 
     def _check_totp(
@@ -461,7 +461,7 @@ class SelfService(UseCase):
         step = totp_codes.matching_step(secret, code, self._clock().timestamp())
         if step is None:
             self._record("totp_enroll", "failure", visit, reason="wrong code")
-            self._throttle.failed(attempt)
+            self._failed(visit, attempt)
             raise CodeRejected()
         self._throttle.succeeded(attempt)
         codes = totp_codes.new_recovery_codes()
@@ -626,12 +626,12 @@ class SelfService(UseCase):
                 pass  # the right password, which must be changed: what this action is for
         except AccountLocked as exc:
             self._record("change", "refused", visit, reason=f"account locked ({exc.code})")
-            self._throttle.failed(attempt)
+            self._failed(visit, attempt)
             raise AccountLocked("locked") from None
         except (InvalidCredentials, AccountExpired, AccountDisabled) as exc:
             known = visit.account is not None and visit.eligibility.allowed
             self._record("change", "failure", visit, reason=f"password not accepted ({exc.code})" if known else exc.detail)
-            self._throttle.failed(attempt)
+            self._failed(visit, attempt)
             raise InvalidCredentials("invalid_credentials") from None
         self._throttle.succeeded(attempt)
         return rules_for(self._settings, self._directory.password_policy(account), account)
@@ -670,15 +670,15 @@ class SelfService(UseCase):
                 self._record("change", "refused", visit, reason=f"{exc.reason}: {exc.detail}")
                 raise
             self._record("change", "failure", visit, reason="password not accepted (wrong old password)")
-            self._throttle.failed(attempt)
+            self._failed(visit, attempt)
             raise InvalidCredentials("invalid_credentials") from None
         except AccountLocked as exc:
             self._record("change", "refused", visit, reason=f"account locked ({exc.code})")
-            self._throttle.failed(attempt)
+            self._failed(visit, attempt)
             raise AccountLocked("locked") from None
         except InvalidCredentials as exc:
             self._record("change", "failure", visit, reason=exc.detail)
-            self._throttle.failed(attempt)
+            self._failed(visit, attempt)
             raise InvalidCredentials("invalid_credentials") from None
         self._throttle.succeeded(attempt)
         self._record(

@@ -59,6 +59,10 @@ class Attempt:
     #: When the attempt began (this host's monotonic clock): the pause after a
     #: failure is counted from here (``Throttle.failed``).
     began: float = 0.0
+    #: If it fails, the account is locked (``lock_seconds``), or held until cleared:
+    #: the attempt that reached the limit (its owner is told, ``UseCase._failed``).
+    locks_account: bool = False
+    holds_account: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,10 @@ class Throttle:
             hold_id, _ = self._store.add_failure(_hold_key(keys[0]), now, now)
             held_keys.append(_hold_key(keys[0]))
             held_ids.append(hold_id)
-        return Attempt(tuple(held_keys), tuple(held_ids), account_failures=counts[0], began=began)
+        return Attempt(
+            tuple(held_keys), tuple(held_ids), account_failures=counts[0], began=began,
+            locks_account=_lock_key(keys[0]) in held_keys, holds_account=_hold_key(keys[0]) in held_keys,
+        )
 
     def _raced(self, key: str, count: int, now: float) -> bool:
         """Was ``key`` already locked when this attempt was counted (``count``

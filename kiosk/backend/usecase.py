@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kiosk.backend.audit import new_reference
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from kiosk.backend.directory.base import Directory
     from kiosk.backend.notices import Notices
     from kiosk.backend.store.base import EnrollmentStore
-    from kiosk.backend.throttle import Throttle
+    from kiosk.backend.throttle import Attempt, Throttle
     from kiosk.config import Settings
 
 #: The checklist's failed check (``policy.evaluate``) -> PasswordRejected's reason.
@@ -194,6 +194,26 @@ class UseCase:
                 event, outcome, account, terminal=terminal, operator=operator, reference=reference,
                 language=language or self._person_language(account),
             )
+
+    def _failed(self, visit: Visit, attempt: Attempt) -> None:
+        """A failed attempt: the throttle's pause. The attempt that locked the
+        account (or held it until cleared) also tells its owner by mail, once a
+        day at most, before the pause: the pause is counted from the attempt's
+        start, so every name, real or not, still answers after the same time."""
+        account = visit.account
+        if account is not None and (attempt.locks_account or attempt.holds_account):
+            notices = self._backend.notices
+            if notices is not None:
+                throttle = self._settings.throttle
+                held = attempt.holds_account
+                notices.alert(
+                    "alert_held" if held else "alert_locked", account, terminal=visit.terminal,
+                    reference=visit.reference,
+                    failures=throttle.lifetime_max_failures if held else throttle.account_max_failures,
+                    until=None if held else self._clock() + timedelta(seconds=throttle.lock_seconds),
+                    language=self._person_language(account),
+                )
+        self._throttle.failed(attempt)
 
     def _person_language(self, account: Account | None) -> str:
         """The language of a mail no visit of the person's chose (a helpdesk

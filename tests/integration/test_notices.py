@@ -154,6 +154,9 @@ def test_the_helpdesk_clearing_a_blocked_callers_attempts_sends_a_notice(tmp_pat
         service.challenge(visit)
         with pytest.raises(KioskError):
             service.verify(visit, ["wrong", "wrong", "wrong"])
+    assert service.backend.notices is not None
+    service.backend.notices.wait()  # the alert that the kiosk stopped verifying her (its own test)
+    service.backend.notices.flush()
     before = len(relay.received)
     desk = build_helpdesk(settings, operator="dana", terminal="ssh:192.0.2.7", directory=directory)
     desk.authorize("Demo!Dana44")
@@ -188,12 +191,6 @@ def test_setting_up_an_authenticator_app_sends_a_notice(tmp_path, relay, seeded)
     assert setup.secret not in body and not any(code in body for code in codes)
 
 
-def _subject(received) -> str:
-    from email.header import decode_header, make_header
-
-    return str(make_header(decode_header(received.message["Subject"])))
-
-
 def test_each_mail_is_in_the_language_the_person_read(tmp_path, relay, seeded):
     """A visit's notice and e-mailed code are in the language picked on the
     welcome screen; a helpdesk action's (no visit of the person's) in the
@@ -209,7 +206,7 @@ def test_each_mail_is_in_the_language_the_person_read(tmp_path, relay, seeded):
     service.challenge(visit)
     service.send_code(visit)
     [code_mail] = relay.received[before:]
-    assert _subject(code_mail) == "Votre code à usage unique"
+    assert code_mail.subject == "Votre code à usage unique"
     code_body = code_mail.message.get_payload(decode=True).decode()
     code = next(line.strip() for line in code_body.splitlines() if line.startswith("    "))
     assert "Saisissez-le maintenant au terminal" in code_body and "appelez le 4242" in code_body
@@ -227,7 +224,7 @@ def test_each_mail_is_in_the_language_the_person_read(tmp_path, relay, seeded):
         owner.backend.notices.flush()
 
     notices = {r.recipients[0]: r for r in relay.received[before + 1:]}
-    by_subject = {_subject(r): r.message.get_payload(decode=True).decode() for r in relay.received[before + 1:]}
+    by_subject = {r.subject: r.message.get_payload(decode=True).decode() for r in relay.received[before + 1:]}
     assert set(by_subject) == {
         "Votre mot de passe a été réinitialisé",
         "您的安全问题已设置",
@@ -262,11 +259,50 @@ def test_a_helpdesk_notice_is_in_the_language_the_directory_gives_the_person(tmp
     assert desk.backend.notices is not None
     desk.backend.notices.wait()
     desk.backend.notices.flush()
-    subjects = {r.recipients[0]: _subject(r) for r in relay.received[before:]}
+    subjects = {r.recipients[0]: r.subject for r in relay.received[before:]}
     assert subjects == {
         "carol@demo.example": "Votre compte a été débloqué par l'assistance",
         "alice@demo.example": "Your security questions were removed by the helpdesk",
     }
+
+
+def test_failed_attempts_that_stop_verification_tell_the_person_once_a_day(tmp_path, relay, seeded):
+    """Wrong answers for carol until the kiosk locks her account: one alert, in
+    her directory's language, with a copy for security; the refused attempts
+    after it send nothing, nor does a second lock the same day; a name that is
+    nobody's, locked the same way, mails nobody."""
+    directory = seeded
+    carol = account(directory, "carol")
+    entry = directory._entries[carol.guid]
+    entry.account = dataclasses.replace(entry.account, preferred_language="de")
+    settings = settings_for(tmp_path, relay.mail_settings(security_copy="security@demo.example"))
+    service = build_service(settings, directory=directory)
+    limit = settings.throttle.account_max_failures
+    before = len(relay.received)
+
+    def fail(name: str, times: int) -> str:
+        for _ in range(times):
+            visit = service.begin(name, "tty7")
+            service.challenge(visit)
+            with pytest.raises(KioskError):
+                service.verify(visit, ["wrong", "wrong", "wrong"])
+        return visit.throttle_key
+
+    key = fail("carol", limit + 2)  # the last two are refused: locked
+    fail("nobody-here", limit)
+    service.backend.throttle.clear(key)  # the helpdesk cleared it; carol's account is locked again
+    fail("carol", limit)
+    assert service.backend.notices is not None
+    service.backend.notices.wait()
+    service.backend.notices.flush()
+    arrived = relay.received[before:]
+    assert sorted(r.recipients[0] for r in arrived) == ["carol@demo.example", "security@demo.example"]
+    assert {r.subject for r in arrived} == {"Fehlgeschlagene Versuche, sich am Kennwort-Terminal als Sie auszuweisen"}
+    body = arrived[0].message.get_payload(decode=True).decode()
+    assert f"{limit}-mal" in body and "DEMO\\carol" in body and "terminal tty7" in body.lower()
+    assert_no_secret(body) and "wrong" not in body
+    alerts = [e for e in audit(tmp_path) if e["event"] == "notice" and e["fields"].get("notice_event") == "alert_locked"]
+    assert [e["outcome"] for e in alerts] == ["success", "success"]  # the person and the copy
 
 
 def test_failed_or_refused_steps_and_people_without_an_address_send_nothing(tmp_path, relay, seeded):
