@@ -113,7 +113,8 @@ class EnrollmentStore(Protocol):
     ) -> bool:
         """Record that ``kind`` is reminded to the person now, unless it was
         less than ``every_seconds`` ago, and queue ``notices`` in the same
-        transaction; True if this caller did (exactly one of several at once)."""
+        transaction; True if this caller did (exactly one of several at once).
+        Reminders use it, and the alerts after failed attempts (kinds ``alert_*``)."""
 
     def reminder_sent(self, account_guid: str, kind: str) -> datetime | None:
         """When ``kind`` was last reminded to the person (None: never)."""
