@@ -92,6 +92,22 @@ def test_reaching_the_limit_lets_that_attempt_proceed_but_refuses_the_next(store
     assert throttle.status("ada").locked_until == pytest.approx(clock.now - 5 + 900)
 
 
+def test_the_attempt_that_reaches_a_limit_says_so_and_no_other(store, clock, sleeps):
+    """What tells the owner (UseCase._failed): only the attempt that locks, or
+    holds, the account; never the terminal's lock, never the attempts before."""
+    throttle = make(store, clock, sleeps, lifetime_max_failures=6, terminal_max_failures=2)
+    attempts = []
+    for _ in range(6):
+        attempt = throttle.begin_attempt("ada", f"tty{len(attempts)}")
+        throttle.failed(attempt)
+        attempts.append((attempt.locks_account, attempt.holds_account))
+        clock.advance(901 if attempt.locks_account else 1)  # a lock waited out
+    assert attempts == [(False, False), (False, False), (True, False), (False, False), (False, False), (True, True)]
+    terminal_only = throttle.begin_attempt("bob", "tty9")
+    throttle.failed(terminal_only)
+    assert not throttle.begin_attempt("cy", "tty9").locks_account  # tty9 locked by this one: not an account's
+
+
 def test_a_refused_attempt_is_not_counted(store, clock, sleeps):
     throttle = make(store, clock, sleeps)
     for _ in range(3):
