@@ -403,12 +403,20 @@ DEMO_TITLES = {
 }
 
 
-def demo_settings(workdir: Path, *, locked: bool = False, languages: Sequence[str] = (SOURCE_LANGUAGE,)) -> Settings:
-    """Settings for the pretend directory, with the store and logs in ``workdir``
-    (``kiosk demo`` offers every shipped language; tests keep English alone)."""
+def demo_settings(workdir: Path, *, locked: bool = False, showcase: bool = False) -> Settings:
+    """Settings for the pretend directory, with the store and logs in ``workdir``.
+    ``showcase`` (``kiosk demo``): every action and every shipped language, to
+    try everything; without it (the tests that build on it), English and the
+    first round's actions."""
     from kiosk.backend.directory.demo import DEMO_BASE_DN, DEMO_DNS, DEMO_NETBIOS
     from kiosk.config.loading import settings_from
 
+    languages = list(LANGUAGES) if showcase else [SOURCE_LANGUAGE]
+    features: dict[str, bool] = {"activate": True}  # erin is new: activate her account
+    sections: dict[str, Any] = {}
+    if showcase:
+        features |= {"change": True, "totp": True}
+        sections["factors"] = {"totp_key_file": str(workdir / "kiosk_totp_key")}
     return settings_from(
         {
             "directory": {
@@ -416,7 +424,7 @@ def demo_settings(workdir: Path, *, locked: bool = False, languages: Sequence[st
                 "domains": [{"netbios": DEMO_NETBIOS, "dns": DEMO_DNS, "base_dn": DEMO_BASE_DN}],
                 "default_domain": DEMO_NETBIOS,
             },
-            "features": {"activate": True},  # erin is new: activate her account
+            "features": features,
             "store": {"url": f"sqlite://{workdir / 'kiosk.db'}"},
             "audit": {"file": str(workdir / "audit.jsonl")},
             "kiosk": {
@@ -424,9 +432,10 @@ def demo_settings(workdir: Path, *, locked: bool = False, languages: Sequence[st
                 "lockdown": locked,
                 "log_file": str(workdir / "kiosk.log"),
                 "terminal_id": "demo",
-                "languages": list(languages),
+                "languages": languages,
                 "texts": {code: {"banner.title": title} for code, title in DEMO_TITLES.items() if code in languages},
             },
+            **sections,
         }
     )
 
@@ -452,7 +461,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         settings = lab_settings(locked=args.locked)
         return run_app(settings)
     with tempfile.TemporaryDirectory(prefix="kiosk-demo-") as workdir:
-        settings = demo_settings(Path(workdir), locked=args.locked, languages=list(LANGUAGES))
+        settings = demo_settings(Path(workdir), locked=args.locked, showcase=True)
         code = run_app(settings, demo_service_factory(settings))
         print(f"kiosk demo: finished; the demo's audit log was {Path(workdir) / 'audit.jsonl'} (now removed).")
         return code

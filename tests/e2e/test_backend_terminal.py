@@ -45,7 +45,7 @@ def backend() -> Iterator[Backend]:
 
 
 def unlock_carol(term: TmuxDriver) -> None:
-    choose(term, 0)
+    choose(term, "unlock")
     term.type("carol")
     term.wait_for("│  carol ")
     term.keys("Enter")
@@ -61,7 +61,7 @@ def test_a_session_on_the_backend_unlocks_and_survives_a_backend_restart(term: T
     term.wait_for("is unlocked", timeout=15)
     term.keys("Enter")
 
-    choose(term, 0)
+    choose(term, "unlock")
     term.type("carol")
     term.wait_for("│  carol ")
     term.keys("Enter")

@@ -22,6 +22,9 @@ from conftest import LAUNCHER, PYTHON, QUESTIONS
 from support import CHEAP_LOCAL_TOML
 from tmuxdriver import TmuxDriver
 
+from kiosk.flows import FLOWS
+from kiosk.messages import DEFAULT_TEXTS
+
 pytestmark = pytest.mark.e2e
 
 DEMO_LOCKED = [PYTHON, "-m", "kiosk", "demo", "--locked"]
@@ -83,10 +86,15 @@ def start_demo(term: TmuxDriver, cmd: list[str] = DEMO_LOCKED, **kwargs) -> None
     term.wait_for(WELCOME, timeout=15)
 
 
-def choose(term: TmuxDriver, downs: int) -> None:
-    """Welcome: 0 = unlock, 1 = reset, 2 = set up questions."""
-    term.wait_for(WELCOME)
-    term.keys(*["Down"] * downs, "Enter")
+#: Welcome's choices by action: what the screen shows (which are on depends on the config).
+CHOICES = {action: DEFAULT_TEXTS[f"welcome.{action}"] for action in FLOWS}
+
+
+def choose(term: TmuxDriver, action: str) -> None:
+    """Welcome: the choice ``action`` (unlock, reset, enroll...), found where the screen shows it."""
+    screen = term.wait_until(lambda s: WELCOME in s and CHOICES[action] in s, what=f"{action} on Welcome")
+    shown = [name for _, name in sorted((screen.find(label), name) for name, label in CHOICES.items() if label in screen)]
+    term.keys(*["Down"] * shown.index(action), "Enter")
     term.wait_for(IDENTIFY)
 
 
@@ -131,7 +139,7 @@ def test_quit_suspend_and_palette_keys_do_nothing_on_any_screen_and_only_term_hu
     term.wait_for("DEMO - nothing")  # the service is up: the flow below won't wait for it
     hostile_keys_do_nothing(term, WELCOME)
 
-    choose(term, 1)
+    choose(term, "reset")
     term.type("alice")
     term.wait_for("│  alice ")
     hostile_keys_do_nothing(term, IDENTIFY)
@@ -168,7 +176,7 @@ def test_quit_suspend_and_palette_keys_do_nothing_on_any_screen_and_only_term_hu
 
 def test_sighup_ends_the_kiosk_cleanly(term):
     start_demo(term)
-    choose(term, 1)
+    choose(term, "reset")
     term.type("alice")
     term.wait_for("│  alice ")
     term.signal(signal.SIGHUP)
@@ -186,7 +194,7 @@ def test_bursts_where_two_fields_meet_land_in_the_right_fields(term):
 
     # name, Enter, then the password before the next screen is even there: typed
     # ahead, it lands masked in the password field
-    choose(term, 2)
+    choose(term, "enroll")
     term.keys("bob", "Enter", "Demo!Bob22")
     screen = term.wait_for(CURRENT_PASSWORD)
     time.sleep(SETTLE)
@@ -198,7 +206,7 @@ def test_bursts_where_two_fields_meet_land_in_the_right_fields(term):
     term.keys("Escape")
 
     # the three answers of a challenge in one burst
-    choose(term, 1)
+    choose(term, "reset")
     term.keys("alice", "Enter")
     first, second, third = wait_challenge(term, ALICE)
     term.keys(first, "Tab", second, "Tab", third)
@@ -223,7 +231,7 @@ def test_a_burst_across_enrollment_steps_never_corrupts_the_step_it_came_from(te
     dropped while the step changes: the person then retypes them), but never
     into the previous step's fields, which would refuse a good answer."""
     start_demo(term, [PYTHON, "-m", "kiosk", "--config", str(demo_config())])
-    choose(term, 2)
+    choose(term, "enroll")
     term.keys("bob", "Enter")
     term.wait_for(CURRENT_PASSWORD)
     term.type("Demo!Bob22")
@@ -243,7 +251,7 @@ def test_answers_then_the_new_password_in_one_burst_never_reach_the_answer_field
     the failure counts against the throttle."""
     start_demo(term)
     term.wait_for("DEMO - nothing")
-    choose(term, 1)
+    choose(term, "reset")
     term.keys("alice", "Enter")
     first, second, third = wait_challenge(term, ALICE)
     term.keys(first, "Tab", second, "Tab", third, "Enter", "Tab", "Newpass!2026x")
@@ -255,7 +263,7 @@ def test_name_tab_password_burst_never_shows_the_password(term):
     """A password manager's name<Tab>password: Tab goes on from the only field,
     and the password lands masked on the next screen, never in the name field."""
     start_demo(term)
-    choose(term, 2)
+    choose(term, "enroll")
     term.keys("bob", "Tab", "Demo!Bob22")
     screen = term.wait_for(CURRENT_PASSWORD)
     time.sleep(SETTLE)
@@ -272,7 +280,7 @@ def test_name_enter_and_the_first_answer_in_one_burst_land_in_the_first_answer_f
     being prepared, lands in its first answer field, masked; the kiosk verifies it."""
     start_demo(term)
     term.wait_for("DEMO - nothing")
-    choose(term, 1)
+    choose(term, "reset")
     term.keys("alice", "Enter", ALICE["city"])  # one send-keys: one burst
     typed = wait_challenge(term, ALICE)
     assert typed[0] == ALICE["city"], f"the demo asks alice {typed}: the city first"
@@ -295,7 +303,7 @@ def test_name_enter_and_the_first_answer_in_one_burst_land_in_the_first_answer_f
 
 def test_idle_timeout_returns_to_welcome_with_every_field_empty(term, demo_config):
     start_demo(term, [PYTHON, "-m", "kiosk", "--config", str(demo_config(idle_timeout_seconds=5))])
-    choose(term, 1)
+    choose(term, "reset")
     term.keys("alice", "Enter")
     answer_challenge(term, {"colour": "Teal", "river": "Rhine", "uncle": "Bertram"}, submit=False)
     idle_from = time.monotonic()
@@ -303,7 +311,7 @@ def test_idle_timeout_returns_to_welcome_with_every_field_empty(term, demo_confi
     waited = time.monotonic() - idle_from
     assert 4.5 <= waited <= 11, f"back to Welcome after {waited:.1f}s with a 5 s timeout"
 
-    choose(term, 1)
+    choose(term, "reset")
     screen = term.screen()
     assert boxes(screen) == [""] and NAME_HINT in screen, f"the name survived the timeout:\n{screen}"
     term.keys("alice", "Enter")
@@ -333,7 +341,7 @@ def test_no_typed_secret_is_ever_on_screen_or_in_the_scrollback(term, demo_confi
 
     start_demo(term, [PYTHON, "-m", "kiosk", "--config", str(demo_config())])
     look(WELCOME)
-    choose(term, 2)
+    choose(term, "enroll")
     term.type("bob")
     look("│  bob ")
     term.keys("Enter")
@@ -356,7 +364,7 @@ def test_no_typed_secret_is_ever_on_screen_or_in_the_scrollback(term, demo_confi
     look("security questions are saved")
     term.keys("Enter")
 
-    choose(term, 1)
+    choose(term, "reset")
     term.type("bob")
     look("│  bob ")
     term.keys("Enter")
@@ -439,7 +447,7 @@ def test_a_reset_in_the_terminal_changes_the_password_in_samba_ad(term, lab, lab
     by_word = {"city": answers["birth-city"], "pet": answers["first-pet"], "school": answers["first-school"]}
     new = "Term#Reset-2026x"
     start_demo(term, [PYTHON, "-m", "kiosk", "--config", str(config)], env=secret_env)
-    choose(term, 1)
+    choose(term, "reset")
     term.type(lab_user.sam)
     term.keys("Enter")
     answer_challenge(term, by_word)
@@ -473,7 +481,7 @@ def test_the_launcher_scrubs_a_hostile_environment(term, demo_config, tmp_path):
         "PYTHONSTARTUP": "/nonexistent/startup.py",
     }
     start_demo(term, ["/bin/sh", str(LAUNCHER)], env=hostile)
-    choose(term, 1)
+    choose(term, "reset")
     term.type("alice")
     term.wait_for("│  alice ")
     hostile_keys_do_nothing(term, IDENTIFY)
