@@ -153,6 +153,19 @@ class KioskScreen(Screen[None]):
         line.update(message)
         line.set_class(error and bool(message), "-error")
 
+    def take_field(self, selector: str, empty_key: str) -> str | None:
+        """What the one field ``selector`` holds, the field emptied (what was
+        typed lives for the one call it is handed to); None, and ``empty_key``
+        said, when nothing but spaces was typed."""
+        field = self.query_one(selector, Input)
+        if not field.value.strip():
+            self.say(text(empty_key))
+            return None
+        self.say("")
+        value = field.value
+        field.clear()
+        return value
+
     # --- keys ----------------------------------------------------------------------
 
     def inputs(self) -> list[Input]:

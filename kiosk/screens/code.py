@@ -36,14 +36,9 @@ class CodeScreen(KioskScreen):
         yield TextField(id="code", max_length=CODE_MAX, select_on_focus=False)
 
     def submit(self) -> None:
-        field = self.query_one("#code", TextField)
-        if not field.value.strip():
-            self.say(text(self.empty_key))
-            return
-        self.say("")
-        code = field.value
-        field.clear()
-        self._on_submit(code)
+        code = self.take_field("#code", self.empty_key)
+        if code is not None:
+            self._on_submit(code)
 
 
 class EmailCodeScreen(CodeScreen):

@@ -61,14 +61,9 @@ class TotpSetupScreen(KioskScreen):
                 yield QrCode(self._setup.uri, id="qr")
 
     def submit(self) -> None:
-        field = self.query_one("#code", TextField)
-        if not field.value.strip():
-            self.say(text("totp.setup_empty"))
-            return
-        self.say("")
-        code = field.value
-        field.clear()
-        self._on_submit(code)
+        code = self.take_field("#code", "totp.setup_empty")
+        if code is not None:
+            self._on_submit(code)
 
     def show_refusal(self, message: str) -> None:
         field = self.query_one("#code", TextField)

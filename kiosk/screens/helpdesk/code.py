@@ -44,14 +44,9 @@ class HelpdeskCodeScreen(HelpdeskScreen):
         yield TextField(id="code", max_length=CODE_MAX, select_on_focus=False)
 
     def submit(self) -> None:
-        field = self.query_one("#code", TextField)
-        if not field.value.strip():
-            self.say(text("helpdesk.code.empty"))
-            return
-        self.say("")
-        code = field.value
-        field.clear()
-        self._on_submit(code)
+        code = self.take_field("#code", "helpdesk.code.empty")
+        if code is not None:
+            self._on_submit(code)
 
     def show_refusal(self, message: str) -> None:
         self.say(message)
