@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from kiosk.i18n import shipped_language
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -65,6 +67,12 @@ class Account:
     @property
     def qualified_name(self) -> str:
         return f"{self.domain}\\{self.sam}"
+
+    def mail_language(self, default: str) -> str:
+        """The language of a mail no visit of the person's chose (a helpdesk
+        action, a reminder, an alert): the shipped one ``preferred_language``
+        names, else ``default`` (the terminals' default language)."""
+        return shipped_language(self.preferred_language) or default
 
     def name_parts(self) -> tuple[str, ...]:
         """Parts of the account's names a password must not contain (AD rule)."""

@@ -42,7 +42,6 @@ from kiosk.backend.audit import new_reference
 from kiosk.backend.dn import dn_key
 from kiosk.backend.model import Account, OutboxNotice
 from kiosk.backend.notice_texts import compose_reminder, setting_in
-from kiosk.i18n import shipped_language
 from kiosk.backend.usecase import UseCase
 
 if TYPE_CHECKING:
@@ -196,7 +195,7 @@ class Reminders(UseCase):
 
     def _reminder_notice(self, reminder: Reminder, account: Account, now: datetime) -> OutboxNotice:
         # No visit of the person's asked for it: their directory's language, else the terminals' default.
-        language = shipped_language(account.preferred_language) or self._settings.kiosk.starting_language
+        language = account.mail_language(self._settings.kiosk.starting_language)
         subject, body = compose_reminder(
             reminder.event, account=account.qualified_name, name=account.display_name or account.given_name,
             where=setting_in(self._config.kiosk_location, "mail.kiosk_location", language),

@@ -21,7 +21,7 @@ from kiosk.backend.errors import NotAllowed
 from kiosk.backend.identity import name_key, parse_identity
 from kiosk.backend.model import Account, Eligibility, Enrollment, Identity, Question
 from kiosk.backend.questions import Questionnaire, check_answer
-from kiosk.i18n import LANGUAGES, SOURCE_LANGUAGE, shipped_language
+from kiosk.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 if TYPE_CHECKING:
     from kiosk.backend.answers import AnswerHasher
@@ -219,8 +219,8 @@ class UseCase:
         """The language of a mail no visit of the person's chose (a helpdesk
         action): the directory's ``preferredLanguage`` if it is shipped, else
         the terminals' default."""
-        preferred = shipped_language(account.preferred_language) if account is not None else None
-        return preferred or self._settings.kiosk.starting_language
+        default = self._settings.kiosk.starting_language
+        return account.mail_language(default) if account is not None else default
 
     @staticmethod
     def _visit_language(language: str) -> str:
